@@ -112,6 +112,9 @@ SELLER_INACTIVE = _code("4005", E, "Seller is not active", "The merchant registr
 SUBMITTER_NOT_AUTHORISED = _code("4006", E, "Submitter may not submit for this seller", "Submit as the seller or as a provider registered for it.")
 BUYER_UNRESOLVED = _code("4007", W, "Buyer identity not resolved yet", "The link is kept pending and retried.")
 PROVIDER_TAX_CODE = _code("4008", E, "Provider tax code is invalid", "Check MSTTCGP.")
+IDENTITY_SHAPE = _code("4009", E, "Identity number has the wrong shape", "A tax code has 10 digits, or 10 + '-' + 001-999; a personal ID number has 12 digits.")
+TAX_CODE_CHECK_DIGIT = _code("4010", E, "Tax code check digit is wrong", "Re-read the tax code from the registration certificate; one digit is mistyped.")
+PERSONAL_ID_IMPLAUSIBLE = _code("4011", E, "Personal ID number does not decode", "Digits 1-3 name a province and digits 4-6 a past birth year; re-read the ID card.")
 
 # 5xxx business rules and duplicates
 SERIES_INVALID = _code("5001", E, "Series symbol is invalid", "KHHDon is [C|K] + YY + kind letter + two characters.")
@@ -132,3 +135,8 @@ CASH_REGISTER_SERIES = _code("5015", E, "Series does not fit the message type", 
 AMOUNT_FORMAT = _code("5016", E, "Amount is not a valid decimal", "Write amounts as plain decimals with a dot.")
 TAX_CODE_FORMAT_WARN = _code("5017", W, "Tax authority code has an unusual shape", "MCCQT is normally 34 upper-case hex characters starting with 00.")
 TOTAL_IN_WORDS = _code("5018", W, "Total in words is missing", "Write TgTTTBChu.")
+RELATED_INCOMPLETE = _code("5019", E, "Related invoice reference is incomplete", "TTHDLQuan needs TCHDon 1 or 2, KHMSHDCLQuan, KHHDCLQuan, SHDCLQuan and NLHDCLQuan.")
+CURRENCY_SYMBOL = _code("5020", W, "Currency written as a symbol", "Write DVTTe as the ISO 4217 code VND instead of the symbol.")
+DATE_FORMAT = _code("5021", E, "Date is not valid", "Write dates as YYYY-MM-DD.")
+VALUE_MISSING = _code("5022", E, "Required value is missing", "Fill in the element at the reported path.")
+INTEGER_FORMAT = _code("5023", E, "Value is not a whole number", "Write the value as digits only.")
