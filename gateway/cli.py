@@ -1,0 +1,93 @@
+"""The ``gateway`` command: thin commands over library calls."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import click
+import uvicorn
+
+from gateway.config import CONFIG_FILE_ENV, ENV_PREFIX, ConfigError, Settings, load_settings
+from gateway.logs import configure_logging
+from integrations.store.database import migrate as migrate_database
+
+
+class SettingsContext:
+    """Settings are loaded lazily, so that ``--help`` works whatever the environment holds."""
+
+    def __init__(self, config_file: Path | None) -> None:
+        self.config_file = config_file
+
+    def load(self, **overrides: Any) -> Settings:
+        try:
+            return load_settings(config_file=self.config_file, **overrides)
+        except ConfigError as exc:
+            raise click.UsageError(str(exc)) from exc
+
+
+pass_settings = click.make_pass_decorator(SettingsContext)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(version("citizen-gateway"), prog_name="gateway")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML config file (default: $GATEWAY_CONFIG).",
+)
+@click.pass_context
+def main(ctx: click.Context, config_file: Path | None) -> None:
+    """citizen-gateway: GraphQL federation of citizen data and a signed e-invoice intake."""
+    ctx.obj = SettingsContext(config_file)
+
+
+@main.command()
+@click.option("--host", help="Address to bind (GATEWAY_HOST).")
+@click.option("--port", type=int, help="Port to listen on (GATEWAY_PORT).")
+@click.option("--workers", type=int, help="Worker processes (GATEWAY_WORKERS).")
+@pass_settings
+def serve(ctx: SettingsContext, host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the gateway over HTTP."""
+    settings = ctx.load(host=host, port=port, workers=workers)
+    configure_logging(settings.log_level, settings.log_format)
+    _export(ctx, host=host, port=port, workers=workers)
+    uvicorn.run(
+        "gateway.app:app_from_environment",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@main.command()
+@pass_settings
+def migrate(ctx: SettingsContext) -> None:
+    """Create or upgrade the database schema to the latest version."""
+    settings = ctx.load()
+    url = settings.resolved_database_url
+    asyncio.run(migrate_database(url))
+    click.echo(f"database at {_redact(url)} is up to date")
+
+
+def _export(ctx: SettingsContext, **overrides: Any) -> None:
+    """Hand command-line choices to worker processes, which read the environment."""
+    if ctx.config_file is not None:
+        os.environ[CONFIG_FILE_ENV] = str(ctx.config_file.resolve())
+    for name, value in overrides.items():
+        if value is not None:
+            os.environ[ENV_PREFIX + name.upper()] = str(value)
+
+
+def _redact(url: str) -> str:
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"

@@ -1,0 +1,256 @@
+"""Settings: one registry that feeds start-up validation, the CLI and the README table.
+
+Each setting is read from the environment (``GATEWAY_<NAME>``), then from the optional TOML
+config file (``GATEWAY_CONFIG`` or ``--config``; keys are the lower-case names), then taken
+from its default. Every value is checked at start; a bad one stops start-up with a message
+that names the setting and says what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ENV_PREFIX = "GATEWAY_"
+CONFIG_FILE_ENV = "GATEWAY_CONFIG"
+
+MODES = ("demo", "development", "production")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("json", "text")
+AGENCIES = ("population", "tax", "insurance", "electricity", "water", "telecom")
+
+
+class ConfigError(ValueError):
+    """A setting has a value that is not allowed; the message names it."""
+
+    code = "CONFIG_INVALID"
+
+
+Parser = Callable[[str], Any]
+
+
+def _choice(*allowed: str) -> Parser:
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in allowed:
+            raise ValueError(f"one of {', '.join(allowed)}")
+        return value
+
+    return parse
+
+
+def _int_between(low: int, high: int) -> Parser:
+    def parse(text: str) -> int:
+        try:
+            value = int(str(text).strip())
+        except ValueError:
+            raise ValueError(f"a whole number from {low} to {high}") from None
+        if not low <= value <= high:
+            raise ValueError(f"a whole number from {low} to {high}")
+        return value
+
+    return parse
+
+
+def _float_between(low: float, high: float) -> Parser:
+    def parse(text: str) -> float:
+        try:
+            value = float(str(text).strip())
+        except ValueError:
+            raise ValueError(f"a number from {low} to {high}") from None
+        if not low <= value <= high:
+            raise ValueError(f"a number from {low} to {high}")
+        return value
+
+    return parse
+
+
+def _bool(text: str) -> bool:
+    value = str(text).strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("true or false")
+
+
+def _path(text: str) -> Path:
+    if not str(text).strip():
+        raise ValueError("a file system path")
+    return Path(str(text).strip()).expanduser()
+
+
+def _paths(text: str | list[str]) -> tuple[Path, ...]:
+    items = text if isinstance(text, list) else str(text).split(",")
+    return tuple(Path(item.strip()).expanduser() for item in items if item.strip())
+
+
+def _url(*schemes: str) -> Parser:
+    def parse(text: str) -> str:
+        value = str(text).strip()
+        parts = urlsplit(value)
+        if not value:
+            return ""
+        if parts.scheme not in schemes or not (parts.netloc or parts.path):
+            raise ValueError(f"a URL starting with {' or '.join(s + '://' for s in schemes)}")
+        return value
+
+    return parse
+
+
+def _text(text: str) -> str:
+    return str(text).strip()
+
+
+def setting(default: Any, parse: Parser, help: str, *, secret: bool = False) -> Any:
+    return field(default=default, metadata={"parse": parse, "help": help, "secret": secret})
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: str = setting(
+        "development", _choice(*MODES), "demo, development or production (hardens GraphQL)."
+    )
+    data_dir: Path = setting(Path("data"), _path, "Folder for the SQLite file and demo keys.")
+    database_url: str = setting(
+        "",
+        _url("sqlite", "postgres", "postgresql"),
+        "sqlite:///path or postgres://user@host/db; empty means <data_dir>/gateway.sqlite3.",
+    )
+    host: str = setting("127.0.0.1", _text, "Address `gateway serve` binds to.")
+    port: int = setting(8000, _int_between(1, 65535), "Port `gateway serve` listens on.")
+    workers: int = setting(1, _int_between(1, 64), "Worker processes for `gateway serve`.")
+    log_level: str = setting("info", _choice(*LOG_LEVELS), "Lowest level written to the log.")
+    log_format: str = setting("json", _choice(*LOG_FORMATS), "json (one object per line) or text.")
+    max_body_bytes: int = setting(
+        1_048_576, _int_between(1024, 64 * 1_048_576), "Largest request body accepted, in bytes."
+    )
+    trust_anchors: tuple[Path, ...] = setting(
+        (), _paths, "Comma-separated PEM files of CAs trusted to certify sellers."
+    )
+    crl_files: tuple[Path, ...] = setting(
+        (), _paths, "Comma-separated CRL files (PEM or DER) checked at the signing time."
+    )
+    allow_sha1: bool = setting(
+        True, _bool, "Accept RSA-SHA1 invoice signatures (with a warning finding)."
+    )
+    clock_skew_seconds: int = setting(
+        300, _int_between(0, 86_400), "Allowed clock difference for issue and signing times."
+    )
+    signing_key: Path | None = setting(
+        None, _path, "PEM private key the gateway signs receipts and codes with."
+    )
+    signing_cert: Path | None = setting(
+        None, _path, "PEM certificate matching GATEWAY_SIGNING_KEY."
+    )
+    redis_url: str = setting(
+        "", _url("redis", "rediss"), "Redis for shared rate limits and caches; empty for memory."
+    )
+    upstream_timeout_seconds: float = setting(
+        2.0, _float_between(0.01, 120), "Total time allowed for one agency call."
+    )
+    upstream_api_key: str = setting(
+        "", _text, "Key sent to the agencies in the X-Api-Key header.", secret=True
+    )
+    population_url: str = setting("", _url("http", "https"), "Population registry base URL.")
+    tax_url: str = setting("", _url("http", "https"), "Tax registry base URL.")
+    insurance_url: str = setting("", _url("http", "https"), "Health and social insurance URL.")
+    electricity_url: str = setting("", _url("http", "https"), "Electricity company base URL.")
+    water_url: str = setting("", _url("http", "https"), "Water company base URL.")
+    telecom_url: str = setting("", _url("http", "https"), "Telecom operators' base URL.")
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite://{(self.data_dir / 'gateway.sqlite3').resolve()}"
+
+    def upstream_urls(self) -> dict[str, str]:
+        return {agency: getattr(self, f"{agency}_url") for agency in AGENCIES}
+
+    def with_values(self, **values: Any) -> Settings:
+        return replace(self, **values)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{f.name}={'***' if f.metadata['secret'] and getattr(self, f.name) else getattr(self, f.name)!r}"  # noqa: E501
+            for f in fields(self)
+        )
+        return f"Settings({shown})"
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(environment variable, default, help) for each setting, in declaration order."""
+    return [
+        (ENV_PREFIX + f.name.upper(), _show_default(f.default), f.metadata["help"])
+        for f in fields(Settings)
+    ]
+
+
+def _show_default(value: Any) -> str:
+    if value in ("", (), None):
+        return "(empty)"
+    return str(value)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Read, parse and check every setting; raise ``ConfigError`` naming each bad one."""
+    environ = os.environ if environ is None else environ
+    file_values = _read_file(config_file or _config_path(environ))
+    unknown = sorted(set(file_values) - {f.name for f in fields(Settings)})
+    problems = [f"{name} (in the config file): unknown setting" for name in unknown]
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        env_name = ENV_PREFIX + f.name.upper()
+        if f.name in overrides and overrides[f.name] is not None:
+            raw: Any = overrides[f.name]
+        elif env_name in environ:
+            raw = environ[env_name]
+        elif f.name in file_values:
+            raw = file_values[f.name]
+        else:
+            continue
+        if not isinstance(raw, str) and not isinstance(raw, list):
+            raw = str(raw).lower() if isinstance(raw, bool) else str(raw)
+        try:
+            values[f.name] = f.metadata["parse"](raw)
+        except ValueError as exc:
+            problems.append(f"{env_name}={raw!r} is not allowed: expected {exc}")
+    if problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+    settings = Settings(**values)
+    _check_together(settings)
+    return settings
+
+
+def _config_path(environ: Mapping[str, str]) -> Path | None:
+    value = environ.get(CONFIG_FILE_ENV, "").strip()
+    return Path(value) if value else None
+
+
+def _read_file(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{CONFIG_FILE_ENV}: config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        message = f"{CONFIG_FILE_ENV}: config file {path} is not valid TOML: {exc}"
+        raise ConfigError(message) from None
+
+
+def _check_together(settings: Settings) -> None:
+    if (settings.signing_key is None) != (settings.signing_cert is None):
+        raise ConfigError(
+            "GATEWAY_SIGNING_KEY and GATEWAY_SIGNING_CERT are not allowed alone: "
+            "set both or neither"
+        )

@@ -1,0 +1,107 @@
+"""Opening, migrating and checking the database.
+
+SQLite by default (a file in the data folder, WAL mode), PostgreSQL when the URL says
+``postgres://``. Schema changes are tortoise migrations under ``integrations.store.migrations``;
+``migrate`` brings any database to the latest one and is safe to run again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from tortoise import Tortoise
+from tortoise.connection import get_connection
+from tortoise.exceptions import BaseORMException
+from tortoise.migrations.api import migrate as run_migrations
+
+from integrations.errors import StoreError
+
+APP = "gateway"
+SCHEMES = ("sqlite", "postgres", "postgresql")
+
+
+def backend_of(url: str) -> str:
+    scheme = urlsplit(url).scheme
+    if scheme not in SCHEMES:
+        raise ValueError(f"database URL scheme {scheme!r} is not one of {', '.join(SCHEMES)}")
+    return "sqlite" if scheme == "sqlite" else "postgres"
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite://{path}"
+
+
+def tortoise_config(url: str) -> dict[str, Any]:
+    if backend_of(url) == "postgres":
+        connection: str | dict[str, Any] = url.replace("postgresql://", "postgres://", 1)
+    else:
+        Path(urlsplit(url).path).parent.mkdir(parents=True, exist_ok=True)
+        connection = {
+            "engine": "tortoise.backends.sqlite",
+            "credentials": {
+                "file_path": url.removeprefix("sqlite://"),
+                "journal_mode": "WAL",
+                "journal_size_limit": 16384,
+                "foreign_keys": "ON",
+            },
+        }
+    # Connections are named after the backend: tortoise caches compiled statements by
+    # connection name, and one process (the test suite) may use both backends in turn.
+    return {
+        "connections": {backend_of(url): connection},
+        "apps": {
+            APP: {
+                "models": ["integrations.store.models"],
+                "migrations": "integrations.store.migrations",
+                "default_connection": backend_of(url),
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def migrate(url: str) -> None:
+    """Bring the schema to the latest migration; run it before the database is opened.
+
+    Runs in its own task: tortoise makes the migration context current, and a task keeps that
+    change to itself instead of leaving the caller's connections replaced or closed.
+    """
+    await asyncio.create_task(_migrate(url))
+
+
+async def _migrate(url: str) -> None:
+    try:
+        await run_migrations(config=tortoise_config(url))
+    finally:
+        await Tortoise.close_connections()
+
+
+@asynccontextmanager
+async def open_database(url: str, *, migrate_first: bool = False) -> AsyncIterator[Database]:
+    """Connect for the lifetime of the block; requests in any task share the connection."""
+    if migrate_first:
+        await migrate(url)
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+    try:
+        yield Database(url)
+    finally:
+        await Tortoise.close_connections()
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.backend = backend_of(url)
+
+    async def ping(self) -> None:
+        """Raise ``StoreError`` unless a trivial query round-trips."""
+        try:
+            await get_connection(self.backend).execute_query("SELECT 1")
+        except (BaseORMException, OSError) as exc:
+            raise StoreError(f"database unreachable: {exc}") from exc

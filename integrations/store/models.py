@@ -1,0 +1,257 @@
+"""Tortoise models: the tables the gateway keeps.
+
+Money is ``DecimalField`` (23 digits, 6 fraction digits: the 2.1.0 format's ``21,6`` plus room
+for sums). Raw invoice bytes live in their own table so that listing and summing invoices never
+reads blobs. Nothing here is ever deleted by the application: status changes append rows to
+``InvoiceEvent``, consent changes are new states, audit events are hash-chained.
+
+Class docstrings become table comments, so they avoid semicolons: the SQLite migration runner
+splits statements on them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+MONEY = {"max_digits": 23, "decimal_places": 6}
+
+
+class MerchantStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    CLOSED = "closed"
+
+
+class InvoiceStatus(StrEnum):
+    ACCEPTED = "accepted"
+    REPLACED = "replaced"
+    ADJUSTED = "adjusted"
+
+
+class LinkState(StrEnum):
+    RESOLVED = "resolved"
+    PENDING = "pending"
+
+
+class Merchant(Model):
+    id = fields.IntField(primary_key=True)
+    tax_code = fields.CharField(max_length=14, unique=True)
+    name = fields.CharField(max_length=400)
+    kind = fields.CharField(max_length=32, default="business")
+    address = fields.CharField(max_length=400, default="")
+    status = fields.CharEnumField(MerchantStatus, default=MerchantStatus.ACTIVE)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "merchants"
+
+
+class Certificate(Model):
+    id = fields.IntField(primary_key=True)
+    merchant: fields.ForeignKeyRelation[Merchant] = fields.ForeignKeyField(
+        "gateway.Merchant", related_name="certificates"
+    )
+    fingerprint = fields.CharField(max_length=64, unique=True)
+    serial = fields.CharField(max_length=64)
+    subject = fields.CharField(max_length=512)
+    issuer = fields.CharField(max_length=512)
+    not_before = fields.DatetimeField()
+    not_after = fields.DatetimeField()
+    pem = fields.TextField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "certificates"
+
+
+class ProviderGrant(Model):
+    """A software provider registered to sign and/or submit for a merchant."""
+
+    id = fields.IntField(primary_key=True)
+    merchant: fields.ForeignKeyRelation[Merchant] = fields.ForeignKeyField(
+        "gateway.Merchant", related_name="provider_grants"
+    )
+    provider_tax_code = fields.CharField(max_length=14)
+    can_sign = fields.BooleanField(default=True)
+    can_submit = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "provider_grants"
+        unique_together = (("merchant", "provider_tax_code"),)
+
+
+class Invoice(Model):
+    id = fields.UUIDField(primary_key=True)
+    seller_tax_code = fields.CharField(max_length=14)
+    template = fields.CharField(max_length=1)
+    series = fields.CharField(max_length=6)
+    number = fields.BigIntField()
+    sha256 = fields.CharField(max_length=64, unique=True)
+    tax_authority_code = fields.CharField(max_length=34, null=True, unique=True)
+    version = fields.CharField(max_length=6)
+    name = fields.CharField(max_length=100, default="")
+    issued_on = fields.DateField()
+    currency = fields.CharField(max_length=3)
+    exchange_rate = fields.DecimalField(max_digits=13, decimal_places=4, null=True)
+    seller_name = fields.CharField(max_length=400)
+    buyer_name = fields.CharField(max_length=400, default="")
+    buyer_tax_code = fields.CharField(max_length=14, null=True)
+    buyer_personal_id = fields.CharField(max_length=12, null=True)
+    total_before_tax = fields.DecimalField(**MONEY)
+    total_tax = fields.DecimalField(**MONEY)
+    total_payable = fields.DecimalField(**MONEY)
+    is_cash_register = fields.BooleanField(default=False)
+    relation = fields.CharField(max_length=16, null=True)
+    related: fields.ForeignKeyNullableRelation[Invoice] = fields.ForeignKeyField(
+        "gateway.Invoice", related_name="corrections", null=True
+    )
+    status = fields.CharEnumField(InvoiceStatus, default=InvoiceStatus.ACCEPTED)
+    submitter = fields.CharField(max_length=64, default="")
+    message_id = fields.CharField(max_length=46, null=True)
+    received_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "invoices"
+        unique_together = (("seller_tax_code", "template", "series", "number"),)
+        indexes = (("buyer_personal_id", "issued_on"), ("buyer_tax_code", "issued_on"))
+
+
+class InvoiceDocument(Model):
+    """The bytes exactly as received, and the stamped form the gateway handed back."""
+
+    invoice: fields.OneToOneRelation[Invoice] = fields.OneToOneField(
+        "gateway.Invoice", related_name="document", primary_key=True
+    )
+    original = fields.BinaryField()
+    stamped = fields.BinaryField(null=True)
+
+    class Meta:
+        table = "invoice_documents"
+
+
+class InvoiceLine(Model):
+    id = fields.BigIntField(primary_key=True)
+    invoice: fields.ForeignKeyRelation[Invoice] = fields.ForeignKeyField(
+        "gateway.Invoice", related_name="lines"
+    )
+    position = fields.IntField()
+    nature = fields.SmallIntField()
+    item_code = fields.CharField(max_length=50, default="")
+    name = fields.CharField(max_length=500)
+    unit = fields.CharField(max_length=50, default="")
+    quantity = fields.DecimalField(**MONEY, null=True)
+    unit_price = fields.DecimalField(**MONEY, null=True)
+    discount_amount = fields.DecimalField(**MONEY, null=True)
+    amount = fields.DecimalField(**MONEY, null=True)
+    tax_rate = fields.CharField(max_length=11, default="")
+    tax_percent = fields.DecimalField(max_digits=7, decimal_places=4, null=True)
+
+    class Meta:
+        table = "invoice_lines"
+
+
+class InvoiceEvent(Model):
+    """Status history: appended, never rewritten."""
+
+    id = fields.BigIntField(primary_key=True)
+    invoice: fields.ForeignKeyRelation[Invoice] = fields.ForeignKeyField(
+        "gateway.Invoice", related_name="events"
+    )
+    status = fields.CharField(max_length=32)
+    detail = fields.TextField(default="")
+    at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "invoice_events"
+
+
+class IdentityLink(Model):
+    """Ties an invoice party to a taxpayer identity. Pending links are retried, never dropped."""
+
+    id = fields.BigIntField(primary_key=True)
+    invoice: fields.ForeignKeyRelation[Invoice] = fields.ForeignKeyField(
+        "gateway.Invoice", related_name="links"
+    )
+    role = fields.CharField(max_length=8)
+    kind = fields.CharField(max_length=16)
+    value = fields.CharField(max_length=20)
+    subject = fields.CharField(max_length=14, null=True)
+    state = fields.CharEnumField(LinkState)
+    attempts = fields.IntField(default=0)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "identity_links"
+        indexes = (("subject", "role"), ("state",))
+
+
+class Receipt(Model):
+    id = fields.CharField(max_length=64, primary_key=True)
+    invoice: fields.ForeignKeyNullableRelation[Invoice] = fields.ForeignKeyField(
+        "gateway.Invoice", related_name="receipts", null=True
+    )
+    message_id = fields.CharField(max_length=46, null=True)
+    kind = fields.CharField(max_length=8)
+    body = fields.JSONField()
+    signed_xml = fields.BinaryField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "receipts"
+
+
+class Message(Model):
+    """A message envelope taken in once. Its bytes hash makes resubmission idempotent."""
+
+    id = fields.UUIDField(primary_key=True)
+    message_id = fields.CharField(max_length=46)
+    sender = fields.CharField(max_length=14)
+    message_type = fields.SmallIntField()
+    sha256 = fields.CharField(max_length=64, unique=True)
+    outcome = fields.JSONField()
+    received_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "messages"
+        unique_together = (("sender", "message_id"),)
+
+
+class AuditEvent(Model):
+    """One read of a person's data, chained by hash to the event before it."""
+
+    id = fields.BigIntField(primary_key=True)
+    at = fields.DatetimeField()
+    principal = fields.CharField(max_length=128)
+    role = fields.CharField(max_length=16)
+    subject = fields.CharField(max_length=14)
+    domains = fields.JSONField()
+    fields_read = fields.JSONField()
+    purpose = fields.CharField(max_length=128, default="")
+    case_ref = fields.CharField(max_length=128, default="")
+    consent_id = fields.CharField(max_length=36, null=True)
+    outcome = fields.CharField(max_length=16)
+    prev_hash = fields.CharField(max_length=64)
+    hash = fields.CharField(max_length=64, unique=True)
+
+    class Meta:
+        table = "audit_events"
+        indexes = (("subject", "at"),)
+
+
+class Consent(Model):
+    id = fields.UUIDField(primary_key=True)
+    subject = fields.CharField(max_length=12)
+    app_id = fields.CharField(max_length=128)
+    domains = fields.JSONField()
+    purpose = fields.CharField(max_length=128)
+    granted_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "consents"
+        indexes = (("subject", "app_id"),)

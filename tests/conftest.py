@@ -1,0 +1,112 @@
+"""Shared fixtures: settings, a database per backend, the app in-process and live.
+
+PostgreSQL tests use GATEWAY_TEST_POSTGRES_URL (default: the local trust-auth server). When no
+server answers they are skipped, unless GATEWAY_TEST_REQUIRE_SERVICES=1 (set by CI), in which
+case they fail: CI must run them, never skip them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from gateway.app import create_app
+from gateway.config import Settings, load_settings
+from integrations.store.database import migrate, open_database
+from tests.support.servers import in_process_client
+
+POSTGRES_URL = os.environ.get(
+    "GATEWAY_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_SERVICES = os.environ.get("GATEWAY_TEST_REQUIRE_SERVICES") == "1"
+
+
+def service_missing(name: str, reason: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{name} is required (GATEWAY_TEST_REQUIRE_SERVICES=1) but {reason}")
+    pytest.skip(f"{name} not available: {reason}")
+
+
+async def _postgres_admin(statement: str) -> None:
+    conn = await asyncio.wait_for(asyncpg.connect(POSTGRES_URL), timeout=3)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for the session, dropped afterwards.
+
+    Synchronous with its own short-lived loops, so that any test may ask for it lazily.
+    """
+    name = f"gateway_test_{uuid.uuid4().hex[:12]}"
+    try:
+        asyncio.run(_postgres_admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        service_missing("PostgreSQL", str(exc) or type(exc).__name__)
+    url = f"{POSTGRES_URL.rsplit('/', 1)[0]}/{name}"
+    try:
+        asyncio.run(migrate(url))
+        yield url
+    finally:
+        asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+TABLES = (
+    "audit_events, consents, identity_links, invoice_documents, invoice_events, invoice_lines, "
+    "receipts, messages, certificates, provider_grants, invoices, merchants"
+)
+
+
+async def _truncate(url: str) -> None:
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    try:
+        await conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database of each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite://{tmp_path / 'gateway.sqlite3'}"
+        asyncio.run(migrate(url))
+        return url
+    url: str = request.getfixturevalue("postgres_database")
+    asyncio.run(_truncate(url))
+    return url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return load_settings(environ={}, data_dir=str(tmp_path), database_url=database_url)
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[None]:
+    """The ORM connected to the test database for direct model use."""
+    async with open_database(database_url):
+        yield
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with in_process_client(create_app(settings)) as http:
+        yield http
+
+
+@pytest.fixture
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("GATEWAY_") and not name.startswith("GATEWAY_TEST_"):
+            monkeypatch.delenv(name)

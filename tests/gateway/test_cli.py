@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from gateway.cli import main
+from tests.support.servers import free_port
+
+pytestmark = pytest.mark.usefixtures("clean_environ")
+
+
+def test_version() -> None:
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.startswith("gateway, version ")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["frobnicate"], id="unknown-command"),
+        pytest.param(["serve", "--prot", "1"], id="unknown-flag"),
+        pytest.param(["serve", "--port", "eighty"], id="bad-flag-value"),
+    ],
+)
+def test_bad_command_or_flag_prints_usage_and_fails(args: list[str]) -> None:
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert "Usage:" in result.output
+
+
+def test_bad_setting_stops_start_up_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAY_LOG_LEVEL", "loud")
+    result = CliRunner().invoke(main, ["migrate"])
+    assert result.exit_code == 2
+    assert "GATEWAY_LOG_LEVEL='loud' is not allowed: expected one of debug" in result.output
+
+
+def test_migrate_creates_the_sqlite_database(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["migrate"], env={"GATEWAY_DATA_DIR": str(tmp_path)})
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "gateway.sqlite3").exists()
+    again = CliRunner().invoke(main, ["migrate"], env={"GATEWAY_DATA_DIR": str(tmp_path)})
+    assert again.exit_code == 0
+    assert "up to date" in again.output
+
+
+def test_serve_runs_workers_that_answer_http(tmp_path: Path) -> None:
+    env = {**os.environ, "GATEWAY_DATA_DIR": str(tmp_path)}
+    gateway = [sys.executable, "-m", "gateway"]
+    subprocess.run([*gateway, "migrate"], env=env, check=True, capture_output=True)
+    port = free_port()
+    process = subprocess.Popen(
+        [*gateway, "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        response = _wait_for(f"http://127.0.0.1:{port}/readyz")
+        assert response.status_code == 200
+        assert response.json()["checks"]["database"] == "ok"
+    finally:
+        process.send_signal(signal.SIGINT)
+        output = process.communicate(timeout=20)[0].decode()
+    assert '"message":"request"' in output
+
+
+def _wait_for(url: str) -> httpx.Response:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            return httpx.get(url, timeout=2)
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
