@@ -96,6 +96,8 @@ CERT_NEAR_EXPIRY = _code("2013", W, "Certificate expires within 30 days", "Renew
 ENVELOPE_SIGNATURE_MISSING = _code("2014", E, "Batch signature is missing", "Sign the 206 message in TDiep/CKSNNT.")
 CERT_KEY_USAGE = _code("2015", E, "Certificate may not be used for signing", "Use a certificate with the digitalSignature key usage.")
 CASH_REGISTER_CODE = _code("2016", E, "Cash-register code is malformed", "Write MCCQT as M<digit>-YY-XXXXX-<11 digits>.")
+SIGNING_TIME_FUTURE = _code("2017", E, "Signing time is in the future", "Sign with the correct clock; SigningTime is local time (UTC+7) without a zone.")
+AUTHORITY_SIGNATURE_MISSING = _code("2018", E, "Tax authority signature is missing", "A coded invoice carries the tax authority's signature in DSCKS/CQT.")
 
 # 3xxx schema
 SCHEMA_INVALID = _code("3001", E, "Document does not match the schema", "Correct the element at the reported path.")
