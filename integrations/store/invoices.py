@@ -1,0 +1,397 @@
+"""Invoice storage: one transaction per accepted invoice, and the reads that serve it back.
+
+Uniqueness is enforced by the database (bytes hash, business key, tax authority code), never by
+a read before the write, so concurrent duplicates store exactly one invoice and the loser is
+told which one won.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q, Subquery
+from tortoise.transactions import in_transaction
+
+from integrations.store.models import (
+    IdentityLink,
+    Invoice,
+    InvoiceDocument,
+    InvoiceEvent,
+    InvoiceLine,
+    InvoiceStatus,
+    LinkState,
+    Receipt,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceKey:
+    seller_tax_code: str
+    template: str
+    series: str
+    number: int
+
+
+@dataclass(frozen=True, slots=True)
+class LineRecord:
+    position: int
+    nature: int
+    name: str
+    item_code: str = ""
+    unit: str = ""
+    quantity: Decimal | None = None
+    unit_price: Decimal | None = None
+    discount_amount: Decimal | None = None
+    amount: Decimal | None = None
+    tax_rate: str = ""
+    tax_percent: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRecord:
+    role: str
+    kind: str
+    value: str
+    subject: str | None
+    state: LinkState
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptRecord:
+    id: str
+    kind: str
+    body: dict[str, Any]
+    signed_xml: bytes
+    message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceRecord:
+    """Everything stored for one accepted invoice."""
+
+    id: uuid.UUID
+    key: InvoiceKey
+    sha256: str
+    original: bytes
+    version: str
+    name: str
+    issued_on: date
+    currency: str
+    exchange_rate: Decimal | None
+    seller_name: str
+    buyer_name: str
+    buyer_tax_code: str | None
+    buyer_personal_id: str | None
+    total_before_tax: Decimal
+    total_tax: Decimal
+    total_payable: Decimal
+    is_cash_register: bool
+    submitter: str
+    receipt: ReceiptRecord
+    lines: tuple[LineRecord, ...] = ()
+    links: tuple[LinkRecord, ...] = ()
+    stamped: bytes | None = None
+    tax_authority_code: str | None = None
+    related_id: uuid.UUID | None = None
+    relation: str | None = None
+    message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredInvoice:
+    id: uuid.UUID
+    key: InvoiceKey
+    sha256: str
+    status: InvoiceStatus
+    version: str
+    issued_on: date
+    currency: str
+    seller_name: str
+    buyer_name: str
+    buyer_tax_code: str | None
+    buyer_personal_id: str | None
+    total_before_tax: Decimal
+    total_tax: Decimal
+    total_payable: Decimal
+    tax_authority_code: str | None
+    is_cash_register: bool
+    received_at: datetime
+    receipt_id: str
+    relation: str | None = None
+    related_id: uuid.UUID | None = None
+    lines: tuple[LineRecord, ...] = field(default=())
+
+
+class DuplicateInvoice(Exception):
+    """The database already holds this invoice (same bytes) or its key (other bytes)."""
+
+    def __init__(self, existing: StoredInvoice, *, same_bytes: bool) -> None:
+        super().__init__(
+            f"invoice {existing.id} already holds this {'document' if same_bytes else 'key'}"
+        )
+        self.existing = existing
+        self.same_bytes = same_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[StoredInvoice]
+    end_cursor: str | None
+    has_next: bool
+
+
+class InvoiceStore:
+    async def find_by_sha(self, sha256: str) -> StoredInvoice | None:
+        return await self._one(Invoice.filter(sha256=sha256))
+
+    async def find_by_key(self, key: InvoiceKey) -> StoredInvoice | None:
+        return await self._one(
+            Invoice.filter(
+                seller_tax_code=key.seller_tax_code,
+                template=key.template,
+                series=key.series,
+                number=key.number,
+            )
+        )
+
+    async def get(self, invoice_id: uuid.UUID, *, with_lines: bool = False) -> StoredInvoice | None:
+        stored = await self._one(Invoice.filter(id=invoice_id))
+        if stored is None or not with_lines:
+            return stored
+        lines = await InvoiceLine.filter(invoice_id=invoice_id).order_by("position")
+        return replace(stored, lines=tuple(_line_record(line) for line in lines))
+
+    async def insert(self, record: InvoiceRecord) -> StoredInvoice:
+        """Store the invoice and everything about it, or raise ``DuplicateInvoice``."""
+        try:
+            async with in_transaction():
+                await _insert_rows(record)
+        except IntegrityError:
+            existing = await self.find_by_sha(record.sha256)
+            if existing is not None:
+                raise DuplicateInvoice(existing, same_bytes=True) from None
+            existing = await self.find_by_key(record.key)
+            if existing is not None:
+                raise DuplicateInvoice(existing, same_bytes=False) from None
+            raise
+        stored = await self.get(record.id)
+        if stored is None:
+            raise LookupError(f"invoice {record.id} vanished after its commit")
+        return stored
+
+    async def original(self, invoice_id: uuid.UUID) -> bytes | None:
+        document = await InvoiceDocument.get_or_none(invoice_id=invoice_id)
+        return bytes(document.original) if document else None
+
+    async def stamped(self, invoice_id: uuid.UUID) -> bytes | None:
+        document = await InvoiceDocument.get_or_none(invoice_id=invoice_id)
+        return bytes(document.stamped) if document and document.stamped else None
+
+    async def receipt(self, receipt_id: str) -> ReceiptRecord | None:
+        row = await Receipt.get_or_none(id=receipt_id)
+        if row is None:
+            return None
+        return ReceiptRecord(row.id, row.kind, row.body, bytes(row.signed_xml), row.message_id)
+
+    async def history(self, invoice_id: uuid.UUID) -> list[tuple[str, str, datetime]]:
+        events = await InvoiceEvent.filter(invoice_id=invoice_id).order_by("id")
+        return [(e.status, e.detail, e.at) for e in events]
+
+    async def sold_by(self, tax_code: str, *, first: int, after: str | None = None) -> Page:
+        return await self._page(Invoice.filter(seller_tax_code=tax_code), first, after)
+
+    async def bought_by(self, subject: str, *, first: int, after: str | None = None) -> Page:
+        invoice_ids = Subquery(
+            IdentityLink.filter(role="buyer", subject=subject).values("invoice_id")
+        )
+        return await self._page(Invoice.filter(id__in=invoice_ids), first, after)
+
+    async def pending_links(self, *, limit: int = 100) -> list[tuple[int, str, str]]:
+        rows = await IdentityLink.filter(state=LinkState.PENDING).order_by("id").limit(limit)
+        return [(row.id, row.kind, row.value) for row in rows]
+
+    async def settle_link(self, link_id: int, subject: str | None) -> None:
+        """Record a retry: resolved when ``subject`` is known, else still pending."""
+        link = await IdentityLink.get(id=link_id)
+        link.attempts += 1
+        if subject is not None:
+            link.subject = subject
+            link.state = LinkState.RESOLVED
+        await link.save()
+
+    async def _one(self, query: Any) -> StoredInvoice | None:
+        row = await query.first()
+        if row is None:
+            return None
+        receipt_id = (
+            await Receipt.filter(invoice_id=row.id)
+            .order_by("created_at")
+            .first()
+            .values_list("id", flat=True)
+        )
+        return _stored(row, str(receipt_id or ""))
+
+    async def _page(self, query: Any, first: int, after: str | None) -> Page:
+        if after:
+            issued_on, invoice_id = decode_cursor(after)
+            query = query.filter(
+                Q(issued_on__lt=issued_on) | Q(issued_on=issued_on, id__lt=invoice_id)
+            )
+        rows = await query.order_by("-issued_on", "-id").limit(first + 1)
+        has_next = len(rows) > first
+        rows = rows[:first]
+        receipts = await _first_receipts([row.id for row in rows])
+        items = [_stored(row, receipts.get(row.id, "")) for row in rows]
+        end = encode_cursor(rows[-1].issued_on, rows[-1].id) if rows else None
+        return Page(items, end, has_next)
+
+
+async def _insert_rows(record: InvoiceRecord) -> None:
+    invoice = await Invoice.create(
+        id=record.id,
+        seller_tax_code=record.key.seller_tax_code,
+        template=record.key.template,
+        series=record.key.series,
+        number=record.key.number,
+        sha256=record.sha256,
+        tax_authority_code=record.tax_authority_code,
+        version=record.version,
+        name=record.name[:100],
+        issued_on=record.issued_on,
+        currency=record.currency,
+        exchange_rate=record.exchange_rate,
+        seller_name=record.seller_name[:400],
+        buyer_name=record.buyer_name[:400],
+        buyer_tax_code=record.buyer_tax_code,
+        buyer_personal_id=record.buyer_personal_id,
+        total_before_tax=record.total_before_tax,
+        total_tax=record.total_tax,
+        total_payable=record.total_payable,
+        is_cash_register=record.is_cash_register,
+        relation=record.relation,
+        related_id=record.related_id,
+        submitter=record.submitter,
+        message_id=record.message_id,
+    )
+    await InvoiceDocument.create(invoice=invoice, original=record.original, stamped=record.stamped)
+    await InvoiceLine.bulk_create(
+        [InvoiceLine(invoice_id=record.id, **_line_fields(line)) for line in record.lines]
+    )
+    await IdentityLink.bulk_create(
+        [
+            IdentityLink(
+                invoice_id=record.id,
+                role=link.role,
+                kind=link.kind,
+                value=link.value,
+                subject=link.subject,
+                state=link.state,
+            )
+            for link in record.links
+        ]
+    )
+    await InvoiceEvent.create(invoice=invoice, status=InvoiceStatus.ACCEPTED.value)
+    if record.related_id is not None and record.relation is not None:
+        status = (
+            InvoiceStatus.REPLACED if record.relation == "replacement" else InvoiceStatus.ADJUSTED
+        )
+        await Invoice.filter(id=record.related_id).update(status=status)
+        await InvoiceEvent.create(
+            invoice_id=record.related_id, status=status.value, detail=f"by invoice {record.id}"
+        )
+    receipt = record.receipt
+    await Receipt.create(
+        id=receipt.id,
+        invoice=invoice,
+        message_id=receipt.message_id,
+        kind=receipt.kind,
+        body=receipt.body,
+        signed_xml=receipt.signed_xml,
+    )
+
+
+async def _first_receipts(invoice_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not invoice_ids:
+        return {}
+    rows = (
+        await Receipt.filter(invoice_id__in=invoice_ids)
+        .order_by("-created_at")
+        .values_list("invoice_id", "id")
+    )
+    return {invoice_id: receipt_id for invoice_id, receipt_id in rows}
+
+
+def _line_fields(line: LineRecord) -> dict[str, Any]:
+    return {
+        "position": line.position,
+        "nature": line.nature,
+        "name": line.name[:500],
+        "item_code": line.item_code[:50],
+        "unit": line.unit[:50],
+        "quantity": line.quantity,
+        "unit_price": line.unit_price,
+        "discount_amount": line.discount_amount,
+        "amount": line.amount,
+        "tax_rate": line.tax_rate[:11],
+        "tax_percent": line.tax_percent,
+    }
+
+
+def _line_record(line: InvoiceLine) -> LineRecord:
+    return LineRecord(
+        position=line.position,
+        nature=line.nature,
+        name=line.name,
+        item_code=line.item_code,
+        unit=line.unit,
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        discount_amount=line.discount_amount,
+        amount=line.amount,
+        tax_rate=line.tax_rate,
+        tax_percent=line.tax_percent,
+    )
+
+
+def _stored(row: Invoice, receipt_id: str) -> StoredInvoice:
+    return StoredInvoice(
+        id=row.id,
+        key=InvoiceKey(row.seller_tax_code, row.template, row.series, row.number),
+        sha256=row.sha256,
+        status=InvoiceStatus(row.status),
+        version=row.version,
+        issued_on=row.issued_on,
+        currency=row.currency,
+        seller_name=row.seller_name,
+        buyer_name=row.buyer_name,
+        buyer_tax_code=row.buyer_tax_code,
+        buyer_personal_id=row.buyer_personal_id,
+        total_before_tax=row.total_before_tax,
+        total_tax=row.total_tax,
+        total_payable=row.total_payable,
+        tax_authority_code=row.tax_authority_code,
+        is_cash_register=row.is_cash_register,
+        received_at=row.received_at,
+        receipt_id=receipt_id,
+        relation=row.relation,
+        related_id=row.related_id,
+    )
+
+
+def encode_cursor(issued_on: date, invoice_id: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(f"{issued_on.isoformat()}|{invoice_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[date, uuid.UUID]:
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        day, invoice_id = text.split("|", 1)
+        return date.fromisoformat(day), uuid.UUID(invoice_id)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cursor {cursor!r} is not one this gateway issued") from exc

@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from integrations.store.invoices import (
+    DuplicateInvoice,
+    InvoiceKey,
+    InvoiceRecord,
+    InvoiceStore,
+    LineRecord,
+    LinkRecord,
+    ReceiptRecord,
+    decode_cursor,
+)
+from integrations.store.models import InvoiceStatus, LinkState
+
+pytestmark = pytest.mark.usefixtures("db")
+
+SELLER = "0100109106"
+BUYER = "001099012345"
+
+
+def record(
+    number: int,
+    *,
+    content: bytes | None = None,
+    issued_on: date = date(2026, 11, 2),
+    related: uuid.UUID | None = None,
+    relation: str | None = None,
+) -> InvoiceRecord:
+    original = content or f"<HDon>{number}</HDon>".encode()
+    invoice_id = uuid.uuid4()
+    return InvoiceRecord(
+        id=invoice_id,
+        key=InvoiceKey(SELLER, "1", "C26TAA", number),
+        sha256=hashlib.sha256(original).hexdigest(),
+        original=original,
+        version="2.1.0",
+        name="Hóa đơn giá trị gia tăng",
+        issued_on=issued_on,
+        currency="VND",
+        exchange_rate=None,
+        seller_name="Nhà hàng Phở Hà Nội",
+        buyer_name="Nguyễn Văn An",
+        buyer_tax_code=None,
+        buyer_personal_id=BUYER,
+        total_before_tax=Decimal("100000"),
+        total_tax=Decimal("8000"),
+        total_payable=Decimal("108000"),
+        is_cash_register=False,
+        submitter=SELLER,
+        receipt=ReceiptRecord(f"R-{invoice_id.hex}", "json", {"number": number}, b"<TDiep/>"),
+        lines=(
+            LineRecord(
+                1,
+                1,
+                "Phở bò",
+                quantity=Decimal(2),
+                unit_price=Decimal(50000),
+                amount=Decimal(100000),
+                tax_rate="8%",
+                tax_percent=Decimal(8),
+            ),
+        ),
+        links=(
+            LinkRecord("seller", "tax_code", SELLER, SELLER, LinkState.RESOLVED),
+            LinkRecord("buyer", "personal_id", BUYER, BUYER, LinkState.RESOLVED),
+        ),
+        related_id=related,
+        relation=relation,
+    )
+
+
+async def test_insert_and_read_back_everything() -> None:
+    store = InvoiceStore()
+    stored = await store.insert(record(1))
+    again = await store.get(stored.id, with_lines=True)
+    assert again is not None
+    assert again.total_payable == Decimal("108000")
+    assert again.lines[0].tax_percent == Decimal(8)
+    assert await store.original(stored.id) == b"<HDon>1</HDon>"
+    receipt = await store.receipt(stored.receipt_id)
+    assert receipt is not None
+    assert receipt.body == {"number": 1}
+    assert [status for status, _, _ in await store.history(stored.id)] == ["accepted"]
+
+
+async def test_same_bytes_and_same_key_are_told_apart() -> None:
+    store = InvoiceStore()
+    first = await store.insert(record(5))
+    with pytest.raises(DuplicateInvoice) as same:
+        await store.insert(record(5))
+    assert same.value.same_bytes
+    assert same.value.existing.id == first.id
+    with pytest.raises(DuplicateInvoice) as other:
+        await store.insert(record(5, content=b"<HDon>other</HDon>"))
+    assert not other.value.same_bytes
+    assert other.value.existing.id == first.id
+
+
+async def test_concurrent_duplicates_store_exactly_one() -> None:
+    store = InvoiceStore()
+    outcomes = await asyncio.gather(
+        *(store.insert(record(11, content=f"<HDon>{i}</HDon>".encode())) for i in range(6)),
+        return_exceptions=True,
+    )
+    winners = [o for o in outcomes if not isinstance(o, BaseException)]
+    assert len(winners) == 1
+    assert all(isinstance(o, DuplicateInvoice) for o in outcomes if o not in winners)
+    assert (await store.sold_by(SELLER, first=10)).items == winners
+
+
+async def test_replacement_marks_the_original_and_keeps_history() -> None:
+    store = InvoiceStore()
+    original = await store.insert(record(20))
+    await store.insert(record(21, related=original.id, relation="replacement"))
+    again = await store.get(original.id)
+    assert again is not None
+    assert again.status is InvoiceStatus.REPLACED
+    assert [s for s, _, _ in await store.history(original.id)] == ["accepted", "replaced"]
+
+
+async def test_pages_both_ways_without_gaps_or_repeats() -> None:
+    store = InvoiceStore()
+    for number in range(1, 8):
+        await store.insert(record(number, issued_on=date(2026, 11, number % 3 + 1)))
+    seen: list[int] = []
+    cursor = None
+    while True:
+        page = await store.bought_by(BUYER, first=3, after=cursor)
+        seen += [item.key.number for item in page.items]
+        if not page.has_next:
+            break
+        cursor = page.end_cursor
+    assert sorted(seen) == list(range(1, 8))
+    assert len(seen) == len(set(seen))
+    sold = await store.sold_by(SELLER, first=100)
+    assert [i.key.number for i in sold.items] == seen
+
+
+def test_foreign_cursor_is_refused() -> None:
+    with pytest.raises(ValueError, match="not one this gateway issued"):
+        decode_cursor("bm9wZQ==")
