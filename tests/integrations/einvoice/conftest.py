@@ -142,11 +142,19 @@ def policy() -> SignaturePolicy:
     return SignaturePolicy()
 
 
-def xmlsec1_verify(document: bytes, anchor: Path, workdir: Path, *, node_xpath: str = "") -> str:
+def xmlsec1_verify(
+    document: bytes,
+    anchor: Path,
+    workdir: Path,
+    *,
+    node_xpath: str = "",
+    id_tags: tuple[str, ...] = ("DLHDon", "MCCQT", "DLTBao"),
+) -> str:
     """Verify with xmlsec1, an implementation independent of lxml's C14N wrapper and signxml.
 
     Returns xmlsec1's report; the test fails when xmlsec1 says the signature is invalid and is
-    skipped when the binary is not installed.
+    skipped when the binary is not installed. ``id_tags`` are the elements whose ``Id`` is an
+    XML ID (ds:Object's is one by the XML-DSig schema).
     """
     binary = shutil.which("xmlsec1")
     if binary is None:
@@ -154,7 +162,7 @@ def xmlsec1_verify(document: bytes, anchor: Path, workdir: Path, *, node_xpath: 
     path = workdir / "document.xml"
     path.write_bytes(document)
     command = [binary, "--verify", "--trusted-pem", str(anchor)]
-    for tag in ("DLHDon", "DLieu", "MCCQT", "DLTBao", "Object", "TBao"):
+    for tag in id_tags:
         command += ["--id-attr:Id", tag]
     if node_xpath:
         command += ["--node-xpath", node_xpath]
