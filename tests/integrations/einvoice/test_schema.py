@@ -365,9 +365,10 @@ def test_message_root_must_be_tdiep(schemas: Schemas) -> None:
 
 
 RECEIPT_NOTICE = (
-    b"<TBao><MTDiep>V0100109106B2C5E9AF7DEF49B5BA33411171A2DF30</MTDiep>"
+    b'<TBao Id="TBao-1"><MTDiep>V0100109106B2C5E9AF7DEF49B5BA33411171A2DF30</MTDiep>'
     b"<MNGui>TCT</MNGui><NNhan>2026-11-20T19:30:02</NNhan><TTTNhan>1</TTTNhan>"
-    b"<DSLDo><LDo><MLoi>3001</MLoi><MTa>KHHDon is too long</MTa></LDo></DSLDo></TBao>"
+    b"<DSLDo><LDo><MLoi>3001</MLoi><MTa>KHHDon is too long</MTa></LDo></DSLDo>"
+    b"<DSCKS><CQT/></DSCKS></TBao>"
 )
 CHECK_NOTICE = (
     b'<TBao><DLTBao Id="TB-1"><PBan>2.1.0</PBan><MSo>01/TB-KTDL</MSo>'
@@ -376,6 +377,8 @@ CHECK_NOTICE = (
     b"<LHDKMa><DSHDon><HDon><STT>1</STT><KHMSHDon>1</KHMSHDon><KHHDon>C26TSV</KHHDon>"
     b"<SHDon>1</SHDon><NLap>2026-11-20</NLap><DSLDo><LDo><MLoi>5008</MLoi>"
     b"<MTLoi>Grand totals do not add up</MTLoi></LDo></DSLDo></HDon></DSHDon></LHDKMa>"
+    b"<LCMa><KHMSHDon>1</KHMSHDon><KHHDon>C26TSV</KHHDon><SHDon>2</SHDon>"
+    b"<NLap>2026-11-20</NLap></LCMa>"
     b"</DLTBao><DSCKS><CQT/></DSCKS></TBao>"
 )
 
