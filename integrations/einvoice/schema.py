@@ -208,21 +208,30 @@ def _unsupported_version(root: etree._Element, where: str) -> Finding | None:
 
 def _invoice_conditions(invoice: etree._Element) -> list[Finding]:
     """What the XSD cannot say because it depends on PBan, KHMSHDon or KHHDon."""
-    header = invoice.find("DLHDon/TTChung")
-    content = invoice.find("DLHDon/NDHDon")
+    data = _children(invoice).get("DLHDon")
+    parts = _children(data) if data is not None else {}
+    header, content = parts.get("TTChung"), parts.get("NDHDon")
     if header is None or content is None:
         return []
-    version = header.findtext("PBan", "").strip()
+    fields = _children(header)
+    version, template, series = (
+        (fields[tag].text or "").strip() if tag in fields else ""
+        for tag in ("PBan", "KHMSHDon", "KHHDon")
+    )
+    sections = _children(content)
     findings = []
     if version == "2.1.0":
-        findings += _required(header, ("HDCTTChinh", "HTTToan"), "in PBan 2.1.0")
-    if header.findtext("KHMSHDon", "").strip() in VAT_TEMPLATES:
-        findings += _required(content.find("TToan"), _VAT_TOTALS, "on a VAT invoice")
-    cash_register = is_cash_register_series(header.findtext("KHHDon", "").strip())
-    for personal_id in content.iterfind("NMua/CCCDan"):
-        if not personal_id_allowed(version, cash_register):
-            where = "" if version != "2.0.1" else " outside cash-register invoices"
-            findings.append(_misplaced(personal_id, f"CCCDan is not part of PBan {version}{where}"))
+        findings += _required(header, fields, ("HDCTTChinh", "HTTToan"), "in PBan 2.1.0")
+    totals = sections.get("TToan")
+    if template in VAT_TEMPLATES and totals is not None:
+        findings += _required(totals, _children(totals), _VAT_TOTALS, "on a VAT invoice")
+    buyer = sections.get("NMua")
+    personal_id = buyer.find("CCCDan") if buyer is not None else None
+    if personal_id is not None and not personal_id_allowed(
+        version, is_cash_register_series(series)
+    ):
+        where = " outside cash-register invoices" if version == "2.0.1" else ""
+        findings.append(_misplaced(personal_id, f"CCCDan is not part of PBan {version}{where}"))
     if version != "2.1.0":
         for nature in content.iterfind("DSHHDVu/HHDVu/TChat"):
             if (nature.text or "").strip() == "5":
@@ -231,9 +240,16 @@ def _invoice_conditions(invoice: etree._Element) -> list[Finding]:
     return findings
 
 
-def _required(parent: etree._Element | None, tags: tuple[str, ...], when: str) -> list[Finding]:
-    if parent is None:
-        return []
+def _children(element: etree._Element) -> dict[str, etree._Element]:
+    return {child.tag: child for child in element if isinstance(child.tag, str)}
+
+
+def _required(
+    parent: etree._Element,
+    present: dict[str, etree._Element],
+    tags: tuple[str, ...],
+    when: str,
+) -> list[Finding]:
     return [
         codes.SCHEMA_INVALID.finding(
             f"missing child element {tag} (required {when})",
@@ -241,7 +257,7 @@ def _required(parent: etree._Element | None, tags: tuple[str, ...], when: str) -
             line=parent.sourceline,
         )
         for tag in tags
-        if parent.find(tag) is None
+        if tag not in present
     ]
 
 

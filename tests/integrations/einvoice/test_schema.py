@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -410,3 +411,12 @@ def test_helpers() -> None:
     assert personal_id_allowed("2.0.1", cash_register=True)
     assert not personal_id_allowed("2.0.1", cash_register=False)
     assert not personal_id_allowed("2.0.0", cash_register=True)
+
+
+def test_threads_share_one_instance_without_mixing_findings(schemas: Schemas) -> None:
+    good = parse(restaurant())
+    bad = parse(restaurant().replace(b"<TChat>1</TChat>", b"<TChat>9</TChat>", 1))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(schemas.validate_invoice, [good, bad] * 200))
+    assert all(result == [] for result in results[::2])
+    assert all(codes_of(result) == ["3001"] for result in results[1::2])
