@@ -1,0 +1,81 @@
+"""Real simulators on loopback and a factory of upstream clients pointed at them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from prometheus_client import CollectorRegistry
+
+from integrations.simulators import Faults, RunningSimulators, SimulatorOptions, run_simulators
+from integrations.upstreams import SERVICES, Clock, Upstreams, UpstreamSettings
+
+API_KEY = "upstream-test-key"
+# Small limits so that every failure path finishes in tens of milliseconds.
+FAST = UpstreamSettings(
+    "http://unset",
+    api_key=API_KEY,
+    connect_timeout=0.2,
+    total_timeout=0.2,
+    deadline=1.0,
+    backoff_base=0.001,
+    backoff_cap=0.005,
+    retry_after_cap=0.2,
+    breaker_open_seconds=0.05,
+    cache_ttl=0,
+)
+
+
+@dataclass
+class RecordingSleep:
+    """Sleeps for real and remembers each requested delay; ``then`` runs before sleeping."""
+
+    delays: list[float] = field(default_factory=list)
+    then: Callable[[], None] | None = None
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+        if self.then is not None:
+            self.then()
+        await asyncio.sleep(seconds)
+
+
+OpenUpstreams = Callable[..., Awaitable[Upstreams]]
+
+
+@pytest_asyncio.fixture(scope="session")
+async def running() -> AsyncIterator[RunningSimulators]:
+    async with run_simulators(options=SimulatorOptions(api_key=API_KEY)) as sims:
+        yield sims
+
+
+@pytest.fixture
+def sims(running: RunningSimulators) -> RunningSimulators:
+    for agency in running.urls:
+        running.set_faults(agency, Faults())
+    running.reset_stats()
+    return running
+
+
+@pytest_asyncio.fixture
+async def open_upstreams(sims: RunningSimulators) -> AsyncIterator[OpenUpstreams]:
+    """Opens ``Upstreams`` on the simulators; keyword overrides apply to every service."""
+    opened: list[Upstreams] = []
+
+    async def open_(
+        *, clock: Clock | None = None, urls: dict[str, str] | None = None, **overrides: Any
+    ) -> Upstreams:
+        base = replace(FAST, **overrides)
+        targets = {**sims.urls, **(urls or {})}
+        settings = {name: replace(base, base_url=targets[name]) for name in SERVICES}
+        upstreams = Upstreams.open(settings, registry=CollectorRegistry(), clock=clock)
+        opened.append(upstreams)
+        return upstreams
+
+    yield open_
+    for upstreams in opened:
+        await upstreams.close()
