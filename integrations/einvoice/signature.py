@@ -49,6 +49,9 @@ _STRONG_DIGESTS = frozenset(
 )
 _END_ENTITY_POLICY = x509.verification.ExtensionPolicy.permit_all()
 _AUTHORITY_POLICY = x509.verification.ExtensionPolicy.webpki_defaults_ca()
+_SIGNING_TIME_HOLDERS = frozenset(
+    {"Object", "SignatureProperties", "SignatureProperty", "SigningTime"}
+)
 _ID_ATTRIBUTES = (
     "descendant-or-self::*/@*[local-name()='Id' or local-name()='ID' or local-name()='id']"
 )
@@ -384,7 +387,7 @@ def _role(
     if element is None:
         return None
     inside = any(ancestor is signature for ancestor in element.iterancestors())
-    if inside and _signing_time_text(element) is not None:
+    if inside and etree.QName(element).localname in _SIGNING_TIME_HOLDERS:
         return "SigningTime"
     # A data element inside the signature is still classed as data: it is wrapped (2011).
     name = etree.QName(element).localname

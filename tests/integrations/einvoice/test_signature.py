@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -108,6 +109,47 @@ def test_signature_elsewhere_counts_as_missing(pki: Pki) -> None:
     root = etree.fromstring(_sign(pki.seller))
     root.find("DSCKS/NMua").append(root.find("DSCKS/NBan/ds:Signature", NS))
     assert _codes(_verify(etree.tostring(root), pki.trust)) == ["2001"]
+
+
+def _remove(path: str) -> Callable[[etree._Element], None]:
+    def remove(root: etree._Element) -> None:
+        element = root.find(path, NS)
+        element.getparent().remove(element)
+
+    return remove
+
+
+def _set_text(path: str, text: str | None) -> Callable[[etree._Element], None]:
+    def set_text(root: etree._Element) -> None:
+        root.find(path, NS).text = text
+
+    return set_text
+
+
+def _add_key_value(root: etree._Element) -> None:
+    key_value = etree.SubElement(root.find(".//ds:KeyInfo", NS), f"{{{DS}}}KeyValue")
+    rsa = etree.SubElement(key_value, f"{{{DS}}}RSAKeyValue")
+    etree.SubElement(rsa, f"{{{DS}}}Modulus").text = "AQAB"
+    etree.SubElement(rsa, f"{{{DS}}}Exponent").text = "AQAB"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "code"),
+    [
+        pytest.param(_set_text(".//ds:SignatureValue", None), "2002", id="empty-value"),
+        pytest.param(_set_text(".//ds:DigestValue", "!!!"), "2002", id="bad-digest"),
+        pytest.param(_remove(".//ds:DigestValue"), "2002", id="no-digest"),
+        pytest.param(_remove(".//ds:SignedInfo"), "2002", id="no-signed-info"),
+        pytest.param(_add_key_value, "2002", id="conflicting-key-value"),
+        pytest.param(_remove(".//ds:SigningTime"), "2010", id="no-signing-time"),
+    ],
+)
+def test_malformed_signatures_become_findings(
+    pki: Pki, mutate: Callable[[etree._Element], None], code: str
+) -> None:
+    root = _tree(pki)
+    mutate(root)
+    assert _codes(_verify(etree.tostring(root), pki.trust)) == [code]
 
 
 # Signature wrapping: the signed DLHDon is not the one the application reads.
