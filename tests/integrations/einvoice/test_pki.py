@@ -59,7 +59,8 @@ def test_key_usage_follows_the_request(pki: Pki) -> None:
 def test_authority_is_a_self_signed_ca(pki: Pki) -> None:
     certificate = pki.ca.certificate
     constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints)
-    assert constraints.critical and constraints.value.ca
+    assert constraints.critical
+    assert constraints.value.ca
     assert certificate.subject == certificate.issuer
     certificate.verify_directly_issued_by(certificate)
 
