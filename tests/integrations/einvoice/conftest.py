@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from integrations.einvoice.pki import CertificateAuthority, SignerIdentity, write_certificates
-from integrations.einvoice.signature import SignaturePolicy, TrustStore
+from integrations.einvoice.signature import TrustStore
 from integrations.einvoice.signing import VIETNAM_TIME
 
 NOW = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)
@@ -135,11 +135,6 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
         authority_trust=TrustStore([authority_ca.certificate]),
         files=files,
     )
-
-
-@pytest.fixture
-def policy() -> SignaturePolicy:
-    return SignaturePolicy()
 
 
 def xmlsec1_verify(
