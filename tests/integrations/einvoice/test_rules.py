@@ -1,8 +1,11 @@
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
+from integrations.einvoice.codes import REGISTRY
 from integrations.einvoice.document import InvoiceDocument
 from integrations.einvoice.findings import Finding, Severity, has_errors
 from integrations.einvoice.rules import RuleSettings, check_rules
@@ -346,3 +349,16 @@ def test_negative_adjustment_invoice_adds_up() -> None:
     assert (
         findings_for(lines=lines, rate_totals=rate_totals, totals_tail=tail, related=related) == []
     )
+
+
+DOC_ROW = re.compile(r"^\| (5\d{3}) \|.*\| (error|warning) \|", re.MULTILINE)
+RULE_CODES = {"5001", "5002", "5003", "5004", "5005", "5006", "5007", "5008", "5009", "5010",
+              "5011", "5018", "5019", "5020"}  # fmt: skip
+
+
+def test_docs_list_every_rule_with_its_severity() -> None:
+    text = (Path(__file__).parents[3] / "docs" / "rules.md").read_text(encoding="utf-8")
+    documented = dict(DOC_ROW.findall(text))
+    assert documented.keys() == RULE_CODES
+    for code, severity in documented.items():
+        assert REGISTRY[code].severity.value == severity, code
