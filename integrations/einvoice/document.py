@@ -225,7 +225,7 @@ class _Node:
             self._children = {}
             for child in self.element:
                 if isinstance(child.tag, str):
-                    self._children.setdefault(etree.QName(child).localname, []).append(child)
+                    self._children.setdefault(child.tag.rpartition("}")[2], []).append(child)
         return self._children
 
     def child(self, name: str) -> _Node | None:
