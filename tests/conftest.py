@@ -20,6 +20,7 @@ import pytest
 from gateway.app import create_app
 from gateway.config import Settings, load_settings
 from integrations.store.database import migrate, open_database
+from tests.support.invoices import Keys, make_keys
 from tests.support.servers import in_process_client
 
 POSTGRES_URL = os.environ.get(
@@ -110,3 +111,9 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("GATEWAY_") and not name.startswith("GATEWAY_TEST_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def intake_keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
+    """A CA with its CRL, the gateway's identity and merchant signers, made once."""
+    return make_keys(tmp_path_factory.mktemp("keys"))

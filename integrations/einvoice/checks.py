@@ -1,0 +1,115 @@
+"""The CPU-bound stages of the intake, cheapest first: parse, schema, signature, data, rules.
+
+Each stage returns findings; the first stage with an error stops the run, because later stages
+would only report consequences of it. Data is read only from the element the signature
+verifier vouches for, so a wrapped or forged ``DLHDon`` is never what the rules look at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from cryptography import x509
+from lxml import etree
+
+from integrations.einvoice import codes
+from integrations.einvoice.authority import check_cash_register_code
+from integrations.einvoice.document import InvoiceDocument, extract_invoice
+from integrations.einvoice.findings import Finding, Rejection, has_errors
+from integrations.einvoice.parse import Limits, expect_root, parse_document
+from integrations.einvoice.rules import RuleSettings, check_rules
+from integrations.einvoice.schema import Schemas
+from integrations.einvoice.signature import SignaturePolicy, TrustStore, verify_invoice_signature
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSettings:
+    limits: Limits = field(default_factory=Limits)
+    rules: RuleSettings = field(default_factory=RuleSettings)
+    signature: SignaturePolicy = field(default_factory=SignaturePolicy)
+
+
+@dataclass(frozen=True, slots=True)
+class Checker:
+    """Everything the CPU stages need, built once per process."""
+
+    schemas: Schemas
+    trust: TrustStore
+    settings: CheckSettings = field(default_factory=CheckSettings)
+
+    def invoice(self, raw: bytes, *, now: datetime) -> Verdict:
+        """Check one standalone signed invoice (``POST /v1/invoices``)."""
+        try:
+            root = parse_document(raw, self.settings.limits)
+            expect_root(root, "HDon")
+        except Rejection as rejection:
+            return Verdict(raw=raw, findings=rejection.findings)
+        return self.hdon(root, raw, now=now, signature_required=True)
+
+    def hdon(
+        self,
+        root: etree._Element,
+        raw: bytes | None,
+        *,
+        now: datetime,
+        signature_required: bool,
+    ) -> Verdict:
+        """Check one ``HDon``; ``raw`` is None for an invoice inside a message envelope.
+
+        Cash-register invoices in a 206 batch need no seller signature (the batch is signed);
+        one that carries a signature anyway must still verify.
+        """
+        original = raw if raw is not None else etree.tostring(root, encoding="UTF-8")
+        findings = self.schemas.validate_invoice(root)
+        if has_errors(findings):
+            return Verdict(raw=original, findings=findings)
+        signer_tax_code = certificate = None
+        if signature_required or root.find("DSCKS/NBan/*") is not None:
+            signature = verify_invoice_signature(
+                root, raw, self.trust, self.settings.signature, now=now
+            )
+            findings += signature.findings
+            if not signature.ok or signature.signed_data is None:
+                return Verdict(raw=original, findings=findings)
+            data = signature.signed_data
+            signer_tax_code, certificate = signature.signer_tax_code, signature.certificate
+        else:
+            data = root.find("DLHDon")
+        try:
+            document, read = extract_invoice(data)
+        except Rejection as rejection:
+            return Verdict(raw=original, findings=findings + rejection.findings)
+        findings += read
+        findings += check_rules(document, self.settings.rules, now=now)
+        if document.is_cash_register:
+            findings += _cash_register_code(root, document)
+        return Verdict(
+            raw=original,
+            findings=findings,
+            document=document,
+            signer_tax_code=signer_tax_code,
+            certificate=certificate,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    raw: bytes
+    findings: list[Finding] = field(default_factory=list)
+    document: InvoiceDocument | None = None
+    signer_tax_code: str | None = None
+    certificate: x509.Certificate | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.document is not None and not has_errors(self.findings)
+
+
+def _cash_register_code(root: etree._Element, document: InvoiceDocument) -> list[Finding]:
+    code = root.findtext("MCCQT")
+    if not code:
+        return [codes.CASH_REGISTER_CODE.finding("MCCQT is missing", path="HDon/MCCQT")]
+    return check_cash_register_code(
+        code.strip(), template=document.template, series=document.series
+    )

@@ -1,0 +1,349 @@
+"""The intake: signed invoices in, stored invoices and signed receipts out.
+
+Order of work, cheapest first: transport checks and the bytes hash (an exact replay is answered
+from the store without parsing), then the CPU stages in one hop off the event loop (parse,
+schema, signature, data, rules), then the registries (seller known and active, signer and
+submitter entitled), then the store. An invoice is acknowledged only after its transaction has
+committed; a rejected one leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from integrations.cpu import CpuPool
+from integrations.einvoice import codes
+from integrations.einvoice.authority import new_tax_authority_code, stamp_invoice
+from integrations.einvoice.checks import Checker, Verdict
+from integrations.einvoice.document import InvoiceDocument
+from integrations.einvoice.findings import Finding, has_errors
+from integrations.einvoice.link import IdentityLinker
+from integrations.einvoice.parse import check_transport
+from integrations.einvoice.receipts import ReceiptSigner, new_receipt_id
+from integrations.errors import IdentityError
+from integrations.identity import parse_taxpayer_id
+from integrations.store.invoices import (
+    DuplicateInvoice,
+    InvoiceKey,
+    InvoiceRecord,
+    InvoiceStore,
+    LineRecord,
+    ReceiptRecord,
+    StoredInvoice,
+)
+from integrations.store.merchants import MerchantRegistry, MerchantView
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"
+    REPLAYED = "replayed"
+    CONFLICT = "conflict"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class Submitter:
+    """Who hands the invoice in: a merchant or provider tax code, or an operator (None)."""
+
+    tax_code: str | None
+    label: str = ""
+
+    def __str__(self) -> str:
+        return self.label or self.tax_code or "operator"
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeResult:
+    outcome: Outcome
+    findings: list[Finding] = field(default_factory=list)
+    invoice: StoredInvoice | None = None
+    receipt: dict[str, Any] | None = None
+    conflict: StoredInvoice | None = None
+    document: InvoiceDocument | None = None
+    stamped: bytes | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome in (Outcome.ACCEPTED, Outcome.REPLAYED)
+
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Intake:
+    def __init__(
+        self,
+        *,
+        checker: Checker,
+        registry: MerchantRegistry,
+        store: InvoiceStore,
+        linker: IdentityLinker,
+        signer: ReceiptSigner,
+        cpu: CpuPool,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.checker = checker
+        self.registry = registry
+        self.store = store
+        self.linker = linker
+        self.signer = signer
+        self.cpu = cpu
+        self.clock = clock
+
+    async def submit_invoice(
+        self, raw: bytes, content_type: str | None, submitter: Submitter
+    ) -> IntakeResult:
+        findings = check_transport(raw, content_type, self.checker.settings.limits)
+        if has_errors(findings):
+            return IntakeResult(Outcome.REJECTED, findings)
+        replay = await self._replay(raw)
+        if replay is not None:
+            return replay
+        verdict = await self.cpu.run(self.checker.invoice, raw, now=self.clock())
+        return await self.admit(verdict, submitter)
+
+    async def admit(
+        self, verdict: Verdict, submitter: Submitter, *, message_id: str | None = None
+    ) -> IntakeResult:
+        """Take a checked invoice through the registries and into the store."""
+        if not verdict.ok or verdict.document is None:
+            return IntakeResult(Outcome.REJECTED, verdict.findings, document=verdict.document)
+        document = verdict.document
+        key = InvoiceKey(*document.key)
+        merchant = await self.registry.find(key.seller_tax_code)
+        findings = verdict.findings + _entitlement(
+            merchant, key.seller_tax_code, verdict.signer_tax_code, submitter
+        )
+        related = await self._related(document, key)
+        if isinstance(related, Finding):
+            findings.append(related)
+        if has_errors(findings):
+            return IntakeResult(Outcome.REJECTED, findings, document=document)
+        existing = await self.store.find_by_key(key)
+        if existing is not None:
+            return await self._duplicate(DuplicateInvoice(existing, same_bytes=False), findings)
+        record = await self._record(
+            verdict,
+            document,
+            key,
+            findings,
+            submitter,
+            related if isinstance(related, StoredInvoice) else None,
+            message_id,
+        )
+        try:
+            stored = await self.store.insert(record)
+        except DuplicateInvoice as duplicate:
+            return await self._duplicate(duplicate, findings)
+        return IntakeResult(
+            Outcome.ACCEPTED,
+            findings,
+            invoice=stored,
+            receipt=record.receipt.body,
+            document=document,
+            stamped=record.stamped,
+        )
+
+    async def _replay(self, raw: bytes) -> IntakeResult | None:
+        existing = await self.store.find_by_sha(hashlib.sha256(raw).hexdigest())
+        if existing is None:
+            return None
+        return await self._duplicate(DuplicateInvoice(existing, same_bytes=True), [])
+
+    async def _duplicate(
+        self, duplicate: DuplicateInvoice, findings: list[Finding]
+    ) -> IntakeResult:
+        receipt = await self.store.receipt(duplicate.existing.receipt_id)
+        body = receipt.body if receipt else None
+        if duplicate.same_bytes:
+            stamped = await self.store.stamped(duplicate.existing.id)
+            return IntakeResult(
+                Outcome.REPLAYED, [], invoice=duplicate.existing, receipt=body, stamped=stamped
+            )
+        existing = duplicate.existing
+        conflict = codes.DUPLICATE_KEY.finding(
+            f"invoice {existing.id} (receipt {existing.receipt_id}, accepted "
+            f"{existing.received_at.isoformat()}, sha256 {existing.sha256}) holds "
+            f"{existing.key.seller_tax_code}/{existing.key.template}/{existing.key.series}/"
+            f"{existing.key.number}",
+            path="HDon/DLHDon/TTChung/SHDon",
+        )
+        return IntakeResult(
+            Outcome.CONFLICT, [*findings, conflict], conflict=existing, receipt=body
+        )
+
+    async def _related(
+        self, document: InvoiceDocument, key: InvoiceKey
+    ) -> StoredInvoice | Finding | None:
+        related = document.related
+        if related is None or related.number is None or not related.template or not related.series:
+            return None
+        target = await self.store.find_by_key(
+            InvoiceKey(key.seller_tax_code, related.template, related.series, related.number)
+        )
+        if target is None:
+            return codes.RELATED_MISSING.finding(
+                f"{related.template}/{related.series}/{related.number} "
+                f"of seller {key.seller_tax_code}",
+                path="HDon/DLHDon/TTChung/TTHDLQuan",
+            )
+        return target
+
+    async def _record(
+        self,
+        verdict: Verdict,
+        document: InvoiceDocument,
+        key: InvoiceKey,
+        findings: list[Finding],
+        submitter: Submitter,
+        related: StoredInvoice | None,
+        message_id: str | None,
+    ) -> InvoiceRecord:
+        buyer = document.buyer
+        links = await self.linker.links(
+            seller_tax_code=key.seller_tax_code,
+            buyer_tax_code=_canonical(buyer.tax_code if buyer else None),
+            buyer_personal_id=_canonical(buyer.personal_id if buyer else None),
+        )
+        accepted_at = self.clock()
+        invoice_id = uuid.uuid4()
+        code = (
+            new_tax_authority_code()
+            if document.is_coded and not document.is_cash_register
+            else None
+        )
+        stamped = None
+        if code is not None:
+            stamped = await self.cpu.run(
+                stamp_invoice,
+                verdict.raw,
+                code=code,
+                authority=self.signer.identity,
+                signing_time=accepted_at,
+            )
+        receipt_id = new_receipt_id(key.seller_tax_code, accepted_at)
+        body = self.signer.seal(
+            _receipt_body(
+                receipt_id, invoice_id, key, document, verdict.raw, findings, accepted_at, code
+            )
+        )
+        return InvoiceRecord(
+            id=invoice_id,
+            key=key,
+            sha256=hashlib.sha256(verdict.raw).hexdigest(),
+            original=verdict.raw,
+            version=document.version or "",
+            name=document.name or "",
+            issued_on=document.issued_on,
+            currency=document.currency or "VND",
+            exchange_rate=document.exchange_rate,
+            seller_name=document.seller.name or "",
+            buyer_name=(buyer.name or "") if buyer else "",
+            buyer_tax_code=buyer.tax_code if buyer else None,
+            buyer_personal_id=buyer.personal_id if buyer else None,
+            total_before_tax=document.total_before_tax or 0,
+            total_tax=document.total_tax or 0,
+            total_payable=document.total_payable or 0,
+            is_cash_register=document.is_cash_register,
+            submitter=str(submitter),
+            receipt=ReceiptRecord(receipt_id, "json", body, b"", message_id),
+            lines=tuple(_line(line, position) for position, line in enumerate(document.lines, 1)),
+            links=links,
+            stamped=stamped,
+            tax_authority_code=code,
+            related_id=related.id if related else None,
+            relation=_relation(document) if related else None,
+            message_id=message_id,
+        )
+
+
+def _entitlement(
+    merchant: MerchantView | None, seller: str, signer: str | None, submitter: Submitter
+) -> list[Finding]:
+    if merchant is None:
+        return [codes.SELLER_UNKNOWN.finding(seller, path="HDon/DLHDon/NDHDon/NBan/MST")]
+    findings: list[Finding] = []
+    if not merchant.is_active:
+        findings.append(codes.SELLER_INACTIVE.finding(f"{seller} is {merchant.status.value}"))
+    if signer is not None and not merchant.may_sign(_canonical(signer) or signer):
+        findings.append(
+            codes.CERT_TAX_CODE.finding(
+                f"certificate MST:{signer} may not sign for {seller}", path="HDon/DSCKS/NBan"
+            )
+        )
+    submitting = submitter.tax_code
+    if submitting is not None and not merchant.may_submit(_canonical(submitting) or submitting):
+        findings.append(
+            codes.SUBMITTER_NOT_AUTHORISED.finding(
+                f"{submitter.tax_code} may not submit for {seller}"
+            )
+        )
+    return findings
+
+
+def _canonical(value: str | None) -> str | None:
+    """The normalised identity number, or None when absent or malformed."""
+    if not value:
+        return None
+    try:
+        return str(parse_taxpayer_id(value))
+    except IdentityError:
+        return None
+
+
+def _relation(document: InvoiceDocument) -> str | None:
+    nature = document.related.nature if document.related else None
+    return {1: "replacement", 2: "adjustment"}.get(nature or 0)
+
+
+def _line(line: Any, position: int) -> LineRecord:
+    return LineRecord(
+        position=line.position or position,
+        nature=line.nature or 1,
+        name=line.name or "",
+        item_code=line.item_code or "",
+        unit=line.unit or "",
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        discount_amount=line.discount_amount,
+        amount=line.amount,
+        tax_rate=line.tax_rate.label if line.tax_rate else "",
+        tax_percent=line.tax_rate.percent if line.tax_rate else None,
+    )
+
+
+def _receipt_body(
+    receipt_id: str,
+    invoice_id: uuid.UUID,
+    key: InvoiceKey,
+    document: InvoiceDocument,
+    raw: bytes,
+    findings: list[Finding],
+    accepted_at: datetime,
+    code: str | None,
+) -> dict[str, Any]:
+    return {
+        "receiptId": receipt_id,
+        "invoiceId": str(invoice_id),
+        "status": "accepted",
+        "acceptedAt": accepted_at.isoformat(),
+        "sha256": hashlib.sha256(raw).hexdigest(),
+        "sellerTaxCode": key.seller_tax_code,
+        "template": key.template,
+        "series": key.series,
+        "number": key.number,
+        "issuedOn": document.issued_on.isoformat(),
+        "totalPayable": str(document.total_payable) if document.total_payable is not None else None,
+        "taxAuthorityCode": code,
+        "warnings": [f.as_dict() for f in findings if not f.is_error],
+    }

@@ -1,0 +1,98 @@
+"""Keys, merchants and signed invoices for intake tests, made once per session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from integrations.einvoice.compose import InvoiceDraft, LineDraft, PartyDraft, compose_invoice
+from integrations.einvoice.pki import (
+    CertificateAuthority,
+    SignerIdentity,
+    write_certificates,
+    write_crl,
+)
+from integrations.einvoice.signing import sign_invoice
+
+RESTAURANT = "0100109106"
+HOTEL = "0319303270"
+PROVIDER = "0309612872"
+STRANGER = "0106324653"
+BUYER_ID = "001099012345"
+
+
+@dataclass(frozen=True)
+class Keys:
+    ca: CertificateAuthority
+    gateway: SignerIdentity
+    restaurant: SignerIdentity
+    hotel: SignerIdentity
+    provider: SignerIdentity
+    stranger: SignerIdentity
+    revoked: SignerIdentity
+    anchor_file: Path
+    crl_file: Path
+    gateway_key: Path
+    gateway_cert: Path
+
+
+def make_keys(folder: Path) -> Keys:
+    now = datetime.now(UTC)
+    start, end = now - timedelta(days=2), now + timedelta(days=365)
+    ca = CertificateAuthority.create("Test Signature CA", valid_from=start, valid_days=400)
+
+    def issue(name: str, tax_code: str | None) -> SignerIdentity:
+        return ca.issue(name, tax_code=tax_code, valid_from=start, valid_to=end)
+
+    revoked = issue("Revoked restaurant key", RESTAURANT)
+    gateway = issue("Cổng dữ liệu hóa đơn (test)", None)
+    anchor = write_certificates(folder / "ca.pem", ca.certificate)
+    crl = write_crl(ca.revoke([revoked.serial_number], revoked_at=start), folder / "ca.crl.pem")
+    gateway_key, gateway_cert = gateway.to_pem_files(folder, "gateway")
+    return Keys(
+        ca=ca,
+        gateway=gateway,
+        restaurant=issue("Nhà hàng Sen Hồ Tây", RESTAURANT),
+        hotel=issue("Khách sạn Sông Sài Gòn", HOTEL),
+        provider=issue("Phần mềm hóa đơn Phương Nam", PROVIDER),
+        stranger=issue("Công ty khác", STRANGER),
+        revoked=revoked,
+        anchor_file=anchor,
+        crl_file=crl,
+        gateway_key=gateway_key,
+        gateway_cert=gateway_cert,
+    )
+
+
+def draft(
+    number: int = 1,
+    *,
+    seller: str = RESTAURANT,
+    coded: bool = True,
+    buyer: PartyDraft | None = None,
+    quantity: int = 2,
+) -> InvoiceDraft:
+    today = date.today()
+    return InvoiceDraft(
+        seller=PartyDraft(
+            name="Nhà hàng Sen Hồ Tây", tax_code=seller, address="614 Lạc Long Quân, Hà Nội"
+        ),
+        buyer=buyer or PartyDraft(name="Nguyễn Văn An", personal_id=BUYER_ID, address="Hà Nội"),
+        lines=(
+            LineDraft("Phở bò tái", Decimal(quantity), Decimal(65000), "8%", "bát"),
+            LineDraft("Bia Hà Nội", Decimal(3), Decimal(25000), "10%", "chai"),
+        ),
+        series=f"{'C' if coded else 'K'}{today:%y}TAA",
+        number=number,
+        issued_on=today,
+    )
+
+
+def signed(invoice: InvoiceDraft, signer: SignerIdentity, **kwargs: object) -> bytes:
+    return sign_invoice(compose_invoice(invoice), signer, signing_time=datetime.now(UTC), **kwargs)
+
+
+def relabel(invoice: InvoiceDraft, **changes: object) -> InvoiceDraft:
+    return replace(invoice, **changes)
