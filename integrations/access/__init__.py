@@ -1,0 +1,70 @@
+"""Principals, authorisation decisions, consents and the hash-chained access log."""
+
+from integrations.access.audit import (
+    AuditLog,
+    AuditPage,
+    AuditRecord,
+    Outcome,
+    StoredEvent,
+    VerifyReport,
+)
+from integrations.access.consents import ConsentStore
+from integrations.access.errors import (
+    AccessDenied,
+    AccessError,
+    AuditUnavailable,
+    AuthenticationError,
+    ConsentInvalid,
+    ConsentNotFound,
+    InvalidCursor,
+    KeysUnavailable,
+    RequestContextInvalid,
+)
+from integrations.access.policy import (
+    SENSITIVE_DOMAINS,
+    ConsentState,
+    ConsentView,
+    Decision,
+    Domain,
+    SensitiveField,
+    decide_invoice_read,
+    decide_read,
+    mask_sensitive,
+    may_administer,
+    may_grant_consent,
+    may_submit_for,
+)
+from integrations.access.principal import Principal, Role
+
+__all__ = [
+    "SENSITIVE_DOMAINS",
+    "AccessDenied",
+    "AccessError",
+    "AuditLog",
+    "AuditPage",
+    "AuditRecord",
+    "AuditUnavailable",
+    "AuthenticationError",
+    "ConsentInvalid",
+    "ConsentNotFound",
+    "ConsentState",
+    "ConsentStore",
+    "ConsentView",
+    "Decision",
+    "Domain",
+    "InvalidCursor",
+    "KeysUnavailable",
+    "Outcome",
+    "Principal",
+    "RequestContextInvalid",
+    "Role",
+    "SensitiveField",
+    "StoredEvent",
+    "VerifyReport",
+    "decide_invoice_read",
+    "decide_read",
+    "mask_sensitive",
+    "may_administer",
+    "may_grant_consent",
+    "may_submit_for",
+]

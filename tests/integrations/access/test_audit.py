@@ -1,0 +1,187 @@
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from tortoise.connection import get_connection
+
+from integrations.access.audit import (
+    GENESIS,
+    AuditLog,
+    AuditRecord,
+    Outcome,
+    chain_hash,
+    encode_cursor,
+)
+from integrations.access.errors import AuditUnavailable, InvalidCursor
+from integrations.access.policy import ALLOW, Decision
+from integrations.access.principal import Principal, Role
+from integrations.store.database import Database
+from integrations.store.models import AuditEvent
+
+pytestmark = pytest.mark.usefixtures("db")
+
+CITIZEN = "079301000123"
+OTHER = "001199000456"
+
+
+@pytest.fixture
+def log(database_url: str) -> AuditLog:
+    return AuditLog(Database(database_url))
+
+
+def read(subject: str = CITIZEN, purpose: str = "loan check", n: int = 0) -> AuditRecord:
+    officer = Principal(f"officer-{n}", Role.OFFICER, purpose=purpose, case_ref=f"CASE-{n}")
+    return AuditRecord.of_read(officer, subject, ["tax", "profile"], ["fullName"], ALLOW)
+
+
+async def sql(log: AuditLog, statement: str, *values: object) -> None:
+    if log.database.backend == "sqlite":
+        statement = statement.replace("$1", "?").replace("$2", "?")
+    await get_connection(log.database.backend).execute_query(statement, list(values))
+
+
+async def test_events_are_chained_from_the_genesis_hash(log: AuditLog) -> None:
+    first = await log.record(read())
+    second = await log.record(read(OTHER))
+    assert first.prev_hash == GENESIS
+    assert second.prev_hash == first.hash
+    assert first.domains == ("profile", "tax")
+    report = await log.verify()
+    assert report.ok
+    assert report.checked == 2
+    assert report.head_hash == second.hash
+
+
+async def test_the_hash_covers_every_field_and_the_previous_hash(log: AuditLog) -> None:
+    event = await log.record(read())
+    payload = {
+        "at": event.at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "principal": "officer:officer-0",
+        "role": "officer",
+        "subject": CITIZEN,
+        "domains": ["profile", "tax"],
+        "fields": ["fullName"],
+        "purpose": "loan check",
+        "case_ref": "CASE-0",
+        "consent_id": None,
+        "outcome": "allowed",
+    }
+    assert chain_hash(payload, GENESIS) == event.hash
+    assert chain_hash({**payload, "purpose": "curiosity"}, GENESIS) != event.hash
+
+
+async def test_a_changed_event_is_detected(log: AuditLog) -> None:
+    events = [await log.record(read(n=n)) for n in range(4)]
+    await sql(log, "UPDATE audit_events SET purpose = $1 WHERE id = $2", "nothing", events[2].id)
+    report = await log.verify()
+    assert not report.ok
+    assert report.first_bad_id == events[2].id
+    assert "changed" in report.problem
+    assert report.checked == 2
+
+
+async def test_a_deleted_event_is_detected(log: AuditLog) -> None:
+    events = [await log.record(read(n=n)) for n in range(4)]
+    await sql(log, "DELETE FROM audit_events WHERE id = $1", events[1].id)
+    report = await log.verify()
+    assert not report.ok
+    assert report.first_bad_id == events[2].id
+    assert "deleted or reordered" in report.problem
+
+
+async def test_reordered_events_are_detected(log: AuditLog) -> None:
+    events = [await log.record(read(n=n)) for n in range(4)]
+    one, two = events[1], events[2]
+    columns = ("at", "principal", "purpose", "case_ref", "prev_hash", "hash")
+    await AuditEvent.filter(id=one.id).update(hash="swapping")
+    await AuditEvent.filter(id=two.id).update(**{c: getattr(one, c) for c in columns})
+    await AuditEvent.filter(id=one.id).update(**{c: getattr(two, c) for c in columns})
+    report = await log.verify()
+    assert not report.ok
+    assert report.first_bad_id == one.id
+
+
+async def test_concurrent_records_make_one_unforked_chain(log: AuditLog) -> None:
+    # Two logs with separate in-process locks: only the database lock keeps them in line.
+    other = AuditLog(log.database)
+    writers = [(log if n % 2 else other).record(read(n=n)) for n in range(50)]
+    stored = await asyncio.gather(*writers)
+    assert len({event.id for event in stored}) == 50
+    assert await AuditEvent.all().count() == 50
+    report = await log.verify()
+    assert report.ok
+    assert report.checked == 50
+
+
+WRITER = """
+import asyncio, sys
+from integrations.access.audit import AuditLog, AuditRecord, Outcome
+from integrations.store.database import open_database
+
+async def main(url, name):
+    async with open_database(url) as database:
+        log = AuditLog(database)
+        for n in range(15):
+            await log.record(AuditRecord(name, "officer", "079301000123", ("tax",), ("fullName",),
+                                         Outcome.ALLOWED, purpose="p", case_ref=str(n)))
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"""
+
+
+async def test_two_processes_share_one_sqlite_chain(log: AuditLog, database_url: str) -> None:
+    if log.database.backend != "sqlite":
+        pytest.skip("the PostgreSQL lock is covered by the concurrent test above")
+    root = Path(__file__).parents[3]
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", WRITER, database_url, f"worker-{n}", cwd=root
+        )
+        for n in range(2)
+    ]
+    assert [await p.wait() for p in processes] == [0, 0]
+    report = await log.verify()
+    assert report.ok
+    assert report.checked == 30
+
+
+async def test_a_failed_write_raises_audit_unavailable(log: AuditLog) -> None:
+    await sql(log, "ALTER TABLE audit_events RENAME TO audit_events_away")
+    try:
+        with pytest.raises(AuditUnavailable) as info:
+            await log.record(read())
+    finally:
+        await sql(log, "ALTER TABLE audit_events_away RENAME TO audit_events")
+    assert info.value.code == "AUDIT_UNAVAILABLE"
+
+
+async def test_a_subject_sees_their_events_newest_first_in_pages(log: AuditLog) -> None:
+    mine = [await log.record(read(n=n)) for n in range(5)]
+    await log.record(read(OTHER))
+    first = await log.for_subject(CITIZEN, first=2)
+    assert [e.id for e in first.events] == [mine[4].id, mine[3].id]
+    assert first.has_next_page
+    rest = await log.for_subject(CITIZEN, first=10, after=first.end_cursor)
+    assert [e.id for e in rest.events] == [mine[2].id, mine[1].id, mine[0].id]
+    assert not rest.has_next_page
+    assert rest.events[0].purpose == "loan check"
+    assert rest.events[0].case_ref == "CASE-2"
+
+
+@pytest.mark.parametrize("cursor", ["", "bm9wZQ==", "%%%", encode_cursor(1)[:-3] + "x"])
+async def test_a_foreign_cursor_is_refused(log: AuditLog, cursor: str) -> None:
+    with pytest.raises(InvalidCursor):
+        await log.for_subject(CITIZEN, after=cursor)
+
+
+def test_a_denied_read_is_recorded_as_denied() -> None:
+    app = Principal("u1", Role.APP, app_id="budget", purpose="budgeting")
+    denied = Decision(False, "CONSENT_REQUIRED")
+    record = AuditRecord.of_read(app, CITIZEN, ["tax"], ["taxCode"], denied)
+    assert record.outcome is Outcome.DENIED
+    assert record.principal == "app:budget"
+    assert record.at is None or record.at <= datetime.now(UTC)
