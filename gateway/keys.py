@@ -1,0 +1,96 @@
+"""Key material the gateway runs with: configured files, or a demo PKI made on first start.
+
+Production names its trust anchors, CRLs and the gateway's own signing key in settings. Demo
+and development modes, when those are not set, create a local demo certificate authority under
+``<data_dir>/pki`` once and reuse it on every later start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from gateway.config import ConfigError, Settings
+from integrations.einvoice.pki import CertificateAuthority, SignerIdentity, write_crl
+from integrations.einvoice.signature import TrustStore
+
+DEMO_CA_NAME = "Demo Signature CA (not for production)"
+GATEWAY_NAME = "Cổng dữ liệu hóa đơn điện tử (demo)"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoPki:
+    folder: Path
+
+    @property
+    def ca_files(self) -> tuple[Path, Path]:
+        return self.folder / "ca.key.pem", self.folder / "ca.cert.pem"
+
+    @property
+    def crl_file(self) -> Path:
+        return self.folder / "ca.crl.pem"
+
+    @property
+    def gateway_files(self) -> tuple[Path, Path]:
+        return self.folder / "gateway.key.pem", self.folder / "gateway.cert.pem"
+
+    def merchant_files(self, tax_code: str) -> tuple[Path, Path]:
+        return (
+            self.folder / f"merchant-{tax_code}.key.pem",
+            self.folder / f"merchant-{tax_code}.cert.pem",
+        )
+
+    def authority(self) -> CertificateAuthority:
+        return CertificateAuthority.load(*self.ca_files)
+
+    def ensure(self) -> DemoPki:
+        """Create the CA, its (empty) CRL and the gateway identity unless they exist."""
+        if not self.ca_files[1].exists():
+            now = datetime.now(UTC)
+            ca = CertificateAuthority.create(
+                DEMO_CA_NAME, valid_from=now - timedelta(days=1), valid_days=3650
+            )
+            ca.to_pem_files(self.folder, "ca")
+            write_crl(ca.revoke([], revoked_at=now), self.crl_file)
+            ca.issue(
+                GATEWAY_NAME,
+                tax_code=None,
+                valid_from=now - timedelta(days=1),
+                valid_to=now + timedelta(days=3650),
+            ).to_pem_files(self.folder, "gateway")
+        return self
+
+    def ensure_merchant(self, tax_code: str, name: str) -> SignerIdentity:
+        key_path, cert_path = self.merchant_files(tax_code)
+        if not cert_path.exists():
+            now = datetime.now(UTC)
+            self.authority().issue(
+                name,
+                tax_code=tax_code,
+                valid_from=now - timedelta(days=1),
+                valid_to=now + timedelta(days=730),
+            ).to_pem_files(self.folder, f"merchant-{tax_code}")
+        return SignerIdentity.load(key_path, cert_path)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyMaterial:
+    trust: TrustStore
+    signer: SignerIdentity
+
+
+def load_key_material(settings: Settings) -> KeyMaterial:
+    anchors, crls = settings.trust_anchors, settings.crl_files
+    key, cert = settings.signing_key, settings.signing_cert
+    if not anchors or key is None or cert is None:
+        if settings.mode == "production":
+            raise ConfigError(
+                "GATEWAY_TRUST_ANCHORS, GATEWAY_SIGNING_KEY and GATEWAY_SIGNING_CERT are required "
+                "in production mode"
+            )
+        pki = DemoPki(settings.data_dir / "pki").ensure()
+        anchors = anchors or (pki.ca_files[1],)
+        crls = crls or (pki.crl_file,)
+        key, cert = (key, cert) if key and cert else pki.gateway_files
+    return KeyMaterial(TrustStore.from_files(anchors, crls), SignerIdentity.load(key, cert))
