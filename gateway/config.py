@@ -23,6 +23,8 @@ MODES = ("demo", "development", "production")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("json", "text")
 AGENCIES = ("population", "tax", "insurance", "electricity", "water", "telecom")
+ROLES = ("citizen", "app", "merchant", "officer")
+COST_MODES = ("off", "measure", "enforce")
 
 
 class ConfigError(ValueError):
@@ -40,6 +42,17 @@ def _choice(*allowed: str) -> Parser:
         if value not in allowed:
             raise ValueError(f"one of {', '.join(allowed)}")
         return value
+
+    return parse
+
+
+def _choices(*allowed: str) -> Parser:
+    def parse(text: str | list[str]) -> tuple[str, ...]:
+        items = text if isinstance(text, list) else str(text).split(",")
+        values = tuple(item.strip().lower() for item in items if item.strip())
+        if any(value not in allowed for value in values):
+            raise ValueError(f"a comma-separated list of {', '.join(allowed)}")
+        return values
 
     return parse
 
@@ -163,6 +176,36 @@ class Settings:
     electricity_url: str = setting("", _url("http", "https"), "Electricity company base URL.")
     water_url: str = setting("", _url("http", "https"), "Water company base URL.")
     telecom_url: str = setting("", _url("http", "https"), "Telecom operators' base URL.")
+    graphql_max_depth: int = setting(
+        10, _int_between(1, 100), "Deepest field nesting a GraphQL operation may have."
+    )
+    graphql_max_aliases: int = setting(
+        15, _int_between(0, 1000), "Most aliases a GraphQL document may use."
+    )
+    graphql_max_tokens: int = setting(
+        2000, _int_between(50, 100_000), "Most lexical tokens a GraphQL document may have."
+    )
+    graphql_max_cost: int = setting(
+        5000, _int_between(1, 100_000_000), "Highest static cost of one GraphQL operation."
+    )
+    graphql_cost_mode: str = setting(
+        "enforce", _choice(*COST_MODES), "off, measure (report only) or enforce the cost limit."
+    )
+    graphql_default_list_size: int = setting(
+        10, _int_between(1, 10_000), "List size assumed by the cost analysis without first/limit."
+    )
+    graphql_trusted_documents: Path | None = setting(
+        None, _path, "JSON manifest of trusted GraphQL documents (sha256 id to text)."
+    )
+    graphql_trusted_documents_required_for: tuple[str, ...] = setting(
+        (), _choices(*ROLES), "Comma-separated roles that may only run trusted documents."
+    )
+    graphql_cache_size: int = setting(
+        1024, _int_between(16, 1_000_000), "Parsed and validated documents kept per worker."
+    )
+    graphql_max_body_bytes: int = setting(
+        262_144, _int_between(1024, 16 * 1_048_576), "Largest GraphQL request body, in bytes."
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -77,8 +77,9 @@ def operation_cost(
 
 
 class CostLimiter(SchemaExtension):
-    """Reports each operation's cost in ``extensions.cost`` and, when enforcing, refuses
-    operations above the limit with COST_LIMIT_EXCEEDED before any resolver runs.
+    """Measures each operation's cost and reports it in ``extensions.cost`` ("measure"), or
+    refuses operations above the limit with COST_LIMIT_EXCEEDED before any resolver runs,
+    the cost in the error's extensions ("enforce").
 
     Runs as execution starts, since ``first: $n`` needs the request's variables::
 
@@ -106,7 +107,7 @@ class CostLimiter(SchemaExtension):
         yield
 
     def get_results(self) -> dict[str, Any]:
-        if self.cost is None:
+        if self.cost is None or self.mode != "measure":
             return {}
         return {"cost": {"requested": self.cost, "limit": self.max_cost, "mode": self.mode}}
 

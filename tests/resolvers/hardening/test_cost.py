@@ -87,6 +87,7 @@ async def test_enforce_counts_variables() -> None:
     assert calls == []
     result, calls = await run(schema, query, variable_values={"n": 5})
     assert result.errors is None
+    assert not result.extensions, "enforce reports the cost only when it refuses"
     assert calls == ["people"]
 
 
