@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from integrations.ratelimit.windows import Limit
+
 ENV_PREFIX = "GATEWAY_"
 CONFIG_FILE_ENV = "GATEWAY_CONFIG"
 
@@ -23,6 +25,8 @@ MODES = ("demo", "development", "production")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("json", "text")
 AGENCIES = ("population", "tax", "insurance", "electricity", "water", "telecom")
+# Asymmetric only: "none" and HMAC (where a public key could be misused as the secret) never.
+JWT_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA")
 ROLES = ("citizen", "app", "merchant", "officer")
 COST_MODES = ("off", "measure", "enforce")
 
@@ -120,6 +124,18 @@ def _text(text: str) -> str:
     return str(text).strip()
 
 
+def _algorithms(text: str | list[str]) -> tuple[str, ...]:
+    items = text if isinstance(text, list) else str(text).split(",")
+    chosen = tuple(item.strip() for item in items if item.strip())
+    if not chosen or any(item not in JWT_ALGORITHMS for item in chosen):
+        raise ValueError(f"a comma-separated list from {', '.join(JWT_ALGORITHMS)}")
+    return chosen
+
+
+def _limit(text: str) -> Limit:
+    return Limit.parse(text)
+
+
 def setting(default: Any, parse: Parser, help: str, *, secret: bool = False) -> Any:
     return field(default=default, metadata={"parse": parse, "help": help, "secret": secret})
 
@@ -176,6 +192,31 @@ class Settings:
     electricity_url: str = setting("", _url("http", "https"), "Electricity company base URL.")
     water_url: str = setting("", _url("http", "https"), "Water company base URL.")
     telecom_url: str = setting("", _url("http", "https"), "Telecom operators' base URL.")
+    jwks_url: str = setting(
+        "", _url("http", "https"), "JWKS URL of the identity provider whose tokens are accepted."
+    )
+    jwks_file: Path | None = setting(
+        None, _path, "Local JWKS file; with no JWKS URL or file, <data_dir>/demo-jwks.json."
+    )
+    jwks_cache_seconds: int = setting(
+        300, _int_between(10, 86_400), "How long keys fetched from GATEWAY_JWKS_URL are reused."
+    )
+    jwt_issuer: str = setting("citizen-gateway-demo", _text, "Required iss claim of tokens.")
+    jwt_audience: str = setting("citizen-gateway", _text, "Required aud claim of tokens.")
+    jwt_algorithms: tuple[str, ...] = setting(
+        ("RS256", "PS256", "ES256", "EdDSA"),
+        _algorithms,
+        "Comma-separated token signature algorithms accepted (asymmetric only).",
+    )
+    jwt_leeway_seconds: int = setting(
+        30, _int_between(0, 300), "Clock difference allowed when checking exp and nbf."
+    )
+    rate_limit_principal: Limit = setting(
+        Limit(600, 60), _limit, "Requests allowed per caller, as <requests>/<seconds>."
+    )
+    rate_limit_address: Limit = setting(
+        Limit(1200, 60), _limit, "Requests allowed per client address, as <requests>/<seconds>."
+    )
     graphql_max_depth: int = setting(
         10, _int_between(1, 100), "Deepest field nesting a GraphQL operation may have."
     )
@@ -292,6 +333,15 @@ def _read_file(path: Path | None) -> dict[str, Any]:
 
 
 def _check_together(settings: Settings) -> None:
+    if settings.jwks_url and settings.jwks_file is not None:
+        raise ConfigError(
+            "GATEWAY_JWKS_URL and GATEWAY_JWKS_FILE are not allowed together: set one"
+        )
+    if settings.mode == "production" and not (settings.jwks_url or settings.jwks_file):
+        raise ConfigError(
+            "GATEWAY_JWKS_URL or GATEWAY_JWKS_FILE is required in production: "
+            "demo keys are not allowed"
+        )
     if (settings.signing_key is None) != (settings.signing_cert is None):
         raise ConfigError(
             "GATEWAY_SIGNING_KEY and GATEWAY_SIGNING_CERT are not allowed alone: "
