@@ -453,26 +453,28 @@ def _rate_value(rate: str) -> Decimal:
     return Decimal(rate.removeprefix("KHAC:").removesuffix("%")) / 100
 
 
-# Example shapes, checked in under examples/unsigned/ by ``write_examples``.
+# Example shapes, checked in under examples/unsigned/ by ``write_examples``. Sellers and buyers
+# are the merchants and people of ``integrations.simulators.known``, so that the demo's agency
+# simulators know every party of every example invoice.
 
-_PROVIDER = "0100109106"
+PROVIDER_TAX_CODE = "0309612872"
+"""The invoice-software provider named in MSTTCGP, allowed to sign and submit for the restaurant."""
 _RESTAURANT = PartyDraft(
-    name="Công ty TNHH Nhà hàng Sen Vàng",
-    tax_code="0319303270",
-    address="25 Lý Tự Trọng, Phường Sài Gòn, Thành phố Hồ Chí Minh",
-    phone="02838221234",
-    email="ketoan@senvang.vn",
-    bank_account="0071001234567",
-    bank_name="Ngân hàng TMCP Ngoại thương Việt Nam - CN Sài Gòn",
-    website="https://senvang.vn",
+    name="Công ty TNHH Nhà hàng Sen Hồ Tây",
+    tax_code="0100109106",
+    address="614 Lạc Long Quân, Phường Tây Hồ, Hà Nội",
+    phone="02437181234",
+    email="ketoan@senhotay.vn",
+    bank_account="0011001234567",
+    bank_name="Ngân hàng TMCP Ngoại thương Việt Nam - CN Hà Nội",
+    website="https://senhotay.vn",
 )
-_COMPANY_BUYER = PartyDraft(
-    name="Công ty Cổ phần Giải pháp Phần mềm An Phát",
+_SUPERMARKET = PartyDraft(
+    name="Công ty TNHH Siêu thị Phương Nam",
     tax_code="0313032391",
-    address="102 Nguyễn Thị Minh Khai, Phường Xuân Hòa, Thành phố Hồ Chí Minh",
-    contact_name="Lê Minh Tuấn",
-    email="hoadon@anphat.com.vn",
-    customer_code="KH00451",
+    address="230 Điện Biên Phủ, Phường Xuân Hòa, TP Hồ Chí Minh",
+    phone="02839951234",
+    email="hoadon@sieuthiphuongnam.vn",
 )
 
 
@@ -480,7 +482,9 @@ def restaurant_invoice() -> InvoiceDraft:
     """A business dinner: food at the reduced 8 % rate, drinks at 10 %, a discounted wine."""
     return InvoiceDraft(
         seller=_RESTAURANT,
-        buyer=_COMPANY_BUYER,
+        buyer=replace(
+            _SUPERMARKET, contact_name="Lê Minh Cường", phone=None, customer_code="KH00451"
+        ),
         lines=(
             LineDraft("Gỏi cuốn tôm thịt", Decimal(2), Decimal(85000), "8%", item_code="MA01"),
             LineDraft("Phở bò tái chín", Decimal(4), Decimal(75000), "8%", "tô", item_code="MA02"),
@@ -501,42 +505,37 @@ def restaurant_invoice() -> InvoiceDraft:
         series="C26TSV",
         number=1,
         issued_on=date(2026, 11, 20),
-        provider_tax_code=_PROVIDER,
+        provider_tax_code=PROVIDER_TAX_CODE,
         dlhdon_id="DLHDon-SV-0000001",
         extensions=(("Số bàn", "12"), ("Mã tra cứu", "SV26TQ8K4M2P")),
     )
 
 
 def hotel_invoice() -> InvoiceDraft:
-    """A three-night stay billed in US dollars, format 2.0.0, with an airport transfer fee."""
+    """A three-night business stay billed in US dollars, format 2.0.0, with an airport transfer."""
     return InvoiceDraft(
         seller=PartyDraft(
-            name="Công ty Cổ phần Khách sạn Hồ Gươm",
-            tax_code="0106324653",
-            address="12 Hàng Bài, Phường Hoàn Kiếm, Thành phố Hà Nội",
-            phone="02439341234",
-            email="frontdesk@hoguomhotel.vn",
+            name="Công ty CP Khách sạn Sông Sài Gòn",
+            tax_code="0319303270",
+            address="19 Tôn Đức Thắng, Phường Sài Gòn, TP Hồ Chí Minh",
+            phone="02838291234",
+            email="frontdesk@songsaigonhotel.vn",
         ),
-        buyer=PartyDraft(
-            name="Công ty TNHH Du lịch Mê Kông",
-            tax_code="0106322455",
-            address="45 Tràng Tiền, Phường Hoàn Kiếm, Thành phố Hà Nội",
-            contact_name="Emily Carter",
-        ),
+        buyer=replace(_RESTAURANT, contact_name="Nguyễn Văn An", website=None, bank_account=None),
         lines=(
-            LineDraft("Phòng Deluxe hướng hồ", Decimal(3), Decimal("120.00"), "8%", "đêm"),
+            LineDraft("Phòng Deluxe hướng sông", Decimal(3), Decimal("120.00"), "8%", "đêm"),
             LineDraft("Ăn sáng buffet", Decimal(6), Decimal("12.50"), "8%", "suất"),
             LineDraft("Giặt là", Decimal(1), Decimal("18.75"), "8%", "lần"),
             LineDraft("Minibar: rượu vang", Decimal(2), Decimal("14.30"), "10%", "chai"),
         ),
-        series="C26THG",
+        series="C26TSG",
         number=318,
         issued_on=date(2026, 11, 22),
         version="2.0.0",
         currency="USD",
         exchange_rate=Decimal("25415.00"),
         payment_method="CK",
-        provider_tax_code=_PROVIDER,
+        provider_tax_code=PROVIDER_TAX_CODE,
         extra_fee=FeeDraft("Phí đưa đón sân bay", Decimal("25.00")),
     )
 
@@ -544,13 +543,13 @@ def hotel_invoice() -> InvoiceDraft:
 def supermarket_invoice() -> InvoiceDraft:
     """A sales invoice with line discounts, a free promotional item and a member discount."""
     return InvoiceDraft(
-        seller=PartyDraft(
-            name="Công ty TNHH Siêu thị Phương Nam",
-            tax_code="0309612872",
-            address="163 Phan Đăng Lưu, Phường Đức Nhuận, Thành phố Hồ Chí Minh",
-            phone="02839951234",
+        seller=_SUPERMARKET,
+        buyer=PartyDraft(
+            name="Trần Thị Bình",
+            personal_id="079301000123",
+            address="45 Nguyễn Huệ, Phường Sài Gòn, TP Hồ Chí Minh",
+            phone="0903123456",
         ),
-        buyer=PartyDraft(name="Trần Thị Bích Ngọc", phone="0903123456"),
         lines=(
             LineDraft("Gạo ST25 túi 5kg", Decimal(2), Decimal(189000), unit="túi"),
             LineDraft(
@@ -577,7 +576,7 @@ def supermarket_invoice() -> InvoiceDraft:
         number=20417,
         issued_on=date(2026, 11, 23),
         payment_method="Tiền mặt",
-        provider_tax_code=_PROVIDER,
+        provider_tax_code=PROVIDER_TAX_CODE,
     )
 
 
@@ -624,12 +623,15 @@ def adjustment_invoice() -> InvoiceDraft:
 
 
 def household_invoice(version: str = "2.1.0") -> InvoiceDraft:
-    """A cash-register sales invoice from a household noodle shop; the buyer gives a CCCDan."""
+    """A cash-register sales invoice from a household noodle shop; the buyer gives a CCCDan.
+
+    Since Circular 86/2024 the household business's tax code is its owner's personal ID number.
+    """
     return InvoiceDraft(
         seller=PartyDraft(
-            name="Hộ kinh doanh Phở Bà Tư",
-            tax_code="079301000123",
-            address="48 Nguyễn Trãi, Phường Bến Thành, Thành phố Hồ Chí Minh",
+            name="Hộ kinh doanh Phở Dung",
+            tax_code="001190007777",
+            address="27 Hàng Bạc, Phường Hoàn Kiếm, Hà Nội",
         ),
         buyer=PartyDraft(name="Nguyễn Văn An", personal_id="001099012345"),
         lines=(
@@ -643,7 +645,7 @@ def household_invoice(version: str = "2.1.0") -> InvoiceDraft:
         issued_on=date(2026, 11, 25),
         version=version,
         payment_method="Tiền mặt",
-        provider_tax_code=_PROVIDER,
+        provider_tax_code=PROVIDER_TAX_CODE,
         cash_register_code="M2-26-QW7Z3-00000001542",
     )
 
