@@ -18,6 +18,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
+from integrations.store.classify import invoice_kind, province_of
 from integrations.store.models import (
     IdentityLink,
     Invoice,
@@ -278,6 +279,11 @@ async def _insert_rows(record: InvoiceRecord) -> None:
         related_id=record.related_id,
         submitter=record.submitter,
         message_id=record.message_id,
+        kind=invoice_kind(
+            record.key.template, record.key.series, is_cash_register=record.is_cash_register
+        ),
+        seller_province=province_of(record.key.seller_tax_code),
+        buyer_province=province_of(record.buyer_personal_id or record.buyer_tax_code),
     )
     await InvoiceDocument.create(invoice=invoice, original=record.original, stamped=record.stamped)
     await InvoiceLine.bulk_create(

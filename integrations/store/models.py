@@ -31,6 +31,15 @@ class InvoiceStatus(StrEnum):
     ADJUSTED = "adjusted"
 
 
+class InvoiceKind(StrEnum):
+    """What the template and series say the invoice is, for filters and summaries."""
+
+    VAT = "vat"
+    SALES = "sales"
+    CASH_REGISTER = "cash_register"
+    OTHER = "other"
+
+
 class LinkState(StrEnum):
     RESOLVED = "resolved"
     PENDING = "pending"
@@ -113,11 +122,20 @@ class Invoice(Model):
     submitter = fields.CharField(max_length=64, default="")
     message_id = fields.CharField(max_length=46, null=True)
     received_at = fields.DatetimeField(auto_now_add=True)
+    kind = fields.CharEnumField(InvoiceKind, default=InvoiceKind.VAT)
+    seller_province = fields.CharField(max_length=3, default="")
+    buyer_province = fields.CharField(max_length=3, default="")
 
     class Meta:
         table = "invoices"
         unique_together = (("seller_tax_code", "template", "series", "number"),)
-        indexes = (("buyer_personal_id", "issued_on"), ("buyer_tax_code", "issued_on"))
+        indexes = (
+            ("buyer_personal_id", "issued_on"),
+            ("buyer_tax_code", "issued_on"),
+            ("issued_on", "id"),
+            ("seller_tax_code", "issued_on", "id"),
+            ("total_payable", "id"),
+        )
 
 
 class InvoiceDocument(Model):
@@ -152,6 +170,7 @@ class InvoiceLine(Model):
 
     class Meta:
         table = "invoice_lines"
+        indexes = (("invoice_id", "tax_rate"),)
 
 
 class InvoiceEvent(Model):
@@ -167,6 +186,39 @@ class InvoiceEvent(Model):
 
     class Meta:
         table = "invoice_events"
+
+
+class InvoiceFlag(Model):
+    """A risk flag on an invoice. Clearing sets cleared_at, a later raise adds a new row."""
+
+    id = fields.BigIntField(primary_key=True)
+    invoice: fields.ForeignKeyRelation[Invoice] = fields.ForeignKeyField(
+        "gateway.Invoice", related_name="flags"
+    )
+    code = fields.CharField(max_length=32)
+    detail = fields.TextField(default="")
+    raised_at = fields.DatetimeField()
+    cleared_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "invoice_flags"
+        indexes = (("code", "invoice_id"), ("invoice_id", "code"))
+
+
+class DuplicateAttempt(Model):
+    """Other bytes submitted under the business key of an invoice already held."""
+
+    id = fields.BigIntField(primary_key=True)
+    invoice: fields.ForeignKeyRelation[Invoice] = fields.ForeignKeyField(
+        "gateway.Invoice", related_name="duplicate_attempts"
+    )
+    sha256 = fields.CharField(max_length=64)
+    submitter = fields.CharField(max_length=64, default="")
+    attempted_at = fields.DatetimeField()
+
+    class Meta:
+        table = "duplicate_attempts"
+        indexes = (("invoice_id", "attempted_at"),)
 
 
 class IdentityLink(Model):
