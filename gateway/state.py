@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry
 from starlette.requests import Request
+from starlette.responses import Response
 
 from gateway.config import Settings
+from integrations.access.principal import Principal
+from integrations.cpu import CpuPool
+from integrations.einvoice.batches import MessageIntake
+from integrations.einvoice.pipeline import Intake
+from integrations.einvoice.receipts import ReceiptSigner
 from integrations.store.database import Database
+from integrations.store.merchants import MerchantRegistry
 
 ReadinessCheck = Callable[[], tuple[bool, object]]
+Authenticate = Callable[[Request], Awaitable[Principal | Response]]
+"""The caller of a request, or the 401 response that says why there is none."""
 
 
 @dataclass
@@ -19,6 +28,12 @@ class Services:
     settings: Settings
     database: Database
     metrics_registry: CollectorRegistry
+    cpu: CpuPool
+    intake: Intake
+    messages: MessageIntake
+    registry: MerchantRegistry
+    receipt_signer: ReceiptSigner
+    authenticate: Authenticate
     readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
 
 
