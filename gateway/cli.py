@@ -11,6 +11,7 @@ from typing import Any
 import click
 import uvicorn
 
+from gateway.commands import invoices, merchants, pki
 from gateway.config import CONFIG_FILE_ENV, ENV_PREFIX, ConfigError, Settings, load_settings
 from gateway.logs import configure_logging
 from integrations.store.database import migrate as migrate_database
@@ -91,3 +92,8 @@ def _redact(url: str) -> str:
         return url
     scheme, rest = url.split("://", 1)
     return f"{scheme}://***@{rest.split('@', 1)[1]}"
+
+
+main.add_command(pki.commands)
+main.add_command(invoices.commands)
+main.add_command(merchants.commands)
