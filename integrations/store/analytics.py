@@ -1,0 +1,469 @@
+"""The officer workbench's reads: filtered invoice pages, summaries and streamed exports.
+
+Everything is one SQL statement over the invoice tables, written here for both backends
+(``dialect.Sql``), because the ORM cannot express the keyset comparison on row values, month
+grouping or exact decimal sums on SQLite. Pages are keyset pages on (sort key, id): a cursor
+names a position, not an offset, so invoices that arrive while an officer pages never shift,
+repeat or hide the ones still to come. Summaries are ``GROUP BY`` in the database; Python only
+turns the sums into Decimals.
+
+    >>> analytics = InvoiceAnalytics()
+    >>> page = await analytics.search(InvoiceFilter(seller="0100109106"), first=50)
+    >>> rows = await analytics.summarise(InvoiceFilter(), (GroupBy.MONTH, GroupBy.KIND))
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from integrations.errors import GatewayError
+from integrations.identity import parse_taxpayer_id
+from integrations.store import dialect
+from integrations.store.dialect import Sql, read_date, read_datetime, read_decimal, read_uuid
+from integrations.store.models import InvoiceKind, InvoiceStatus
+
+
+class AnalyticsError(GatewayError, ValueError):
+    """A filter, sort or cursor an officer query cannot be run with."""
+
+    code = "ANALYTICS_INVALID"
+    hint = "Check the filter values; cursors are only valid with the sort that issued them."
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceFilter:
+    """Which invoices an officer query covers; every field given narrows the set.
+
+    ``seller`` and ``buyer`` take a tax code or a personal ID number, normalised here. The
+    buyer matches the invoice's buyer columns or a buyer identity link resolved to it (so a
+    legacy personal tax code on the invoice still finds the person). ``amount_*`` bound the
+    total payable, inclusive. ``tax_rate`` is a line's rate label (``8%``, ``KCT``): an invoice
+    matches when any of its lines carries it. ``flag`` is an active risk flag code.
+    """
+
+    seller: str | None = None
+    buyer: str | None = None
+    issued_from: date | None = None
+    issued_to: date | None = None
+    amount_min: Decimal | None = None
+    amount_max: Decimal | None = None
+    tax_rate: str | None = None
+    kind: InvoiceKind | None = None
+    status: InvoiceStatus | None = None
+    series: str | None = None
+    flag: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("seller", "buyer"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, str(parse_taxpayer_id(value)))
+
+
+class SortKey(StrEnum):
+    ISSUED_ON = "issued_on"
+    TOTAL_PAYABLE = "total_payable"
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceSort:
+    key: SortKey = SortKey.ISSUED_ON
+    descending: bool = True
+
+    @property
+    def label(self) -> str:
+        return f"{self.key.value}:{'desc' if self.descending else 'asc'}"
+
+
+class GroupBy(StrEnum):
+    MONTH = "month"
+    SELLER = "seller"
+    BUYER = "buyer"
+    TAX_RATE = "tax_rate"
+    SELLER_PROVINCE = "seller_province"
+    BUYER_PROVINCE = "buyer_province"
+    KIND = "kind"
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceRow:
+    """One listed invoice: the columns an officer sees, and its active risk flags."""
+
+    id: uuid.UUID
+    seller_tax_code: str
+    seller_name: str
+    template: str
+    series: str
+    number: int
+    issued_on: date
+    buyer_name: str
+    buyer_tax_code: str | None
+    buyer_personal_id: str | None
+    currency: str
+    total_before_tax: Decimal
+    total_tax: Decimal
+    total_payable: Decimal
+    kind: InvoiceKind
+    status: InvoiceStatus
+    tax_authority_code: str | None
+    received_at: datetime
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class InvoicePage:
+    items: list[InvoiceRow]
+    end_cursor: str | None
+    has_next: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryRow:
+    """One group: ``key`` holds the group values in the order of ``group_by``.
+
+    Grouped by tax rate, amounts come from the lines at that rate (trade discount lines
+    subtracted) and the tax is their amount times the rate, exact; otherwise they are the
+    invoices' own totals. ``buyers`` counts distinct identified buyers.
+    """
+
+    key: tuple[str, ...]
+    count: int
+    total_before_tax: Decimal
+    total_tax: Decimal
+    total_payable: Decimal
+    buyers: int
+
+
+_COLUMNS = (
+    "i.id, i.seller_tax_code, i.seller_name, i.template, i.series, i.number, i.issued_on, "
+    "i.buyer_name, i.buyer_tax_code, i.buyer_personal_id, i.currency, i.total_before_tax, "
+    "i.total_tax, i.total_payable, i.kind, i.status, i.tax_authority_code, i.received_at"
+)
+_BUYER = "COALESCE(i.buyer_personal_id, i.buyer_tax_code)"
+_SIGNED_LINE = "CASE WHEN l.nature = 3 THEN -{amount} ELSE {amount} END"
+# Goods (1), trade discount (3, written positive) and special goods (5) carry amounts.
+_LINE_JOIN = " JOIN invoice_lines l ON l.invoice_id = i.id AND l.nature IN (1, 3, 5)"
+
+
+class InvoiceAnalytics:
+    async def search(
+        self,
+        where: InvoiceFilter,
+        sort: InvoiceSort | None = None,
+        *,
+        first: int = 50,
+        after: str | None = None,
+    ) -> InvoicePage:
+        """One page of invoices in ``sort`` order, after the position ``after`` names."""
+        if first < 1:
+            raise AnalyticsError(f"first must be at least 1, not {first}")
+        sort = sort or InvoiceSort()
+        sql = _sql()
+        clauses = _clauses(sql, where)
+        key = _sort_expression(sql, sort.key)
+        if after is not None:
+            clauses.append(_after(sql, key, sort, after))
+        order = "DESC" if sort.descending else "ASC"
+        statement = (
+            f"SELECT {_COLUMNS} FROM invoices i{_where(clauses)} "
+            f"ORDER BY {key} {order}, i.id {order} LIMIT {int(first) + 1}"
+        )
+        records = await dialect.connection().execute_query_dict(statement, sql.values)
+        rows = [_row(record) for record in records[:first]]
+        rows = await _with_flags(rows)
+        end = _encode_cursor(rows[-1], sort) if rows else None
+        return InvoicePage(rows, end, len(records) > first)
+
+    async def summarise(
+        self, where: InvoiceFilter, group_by: Sequence[GroupBy] = ()
+    ) -> list[SummaryRow]:
+        """Counts and exact sums per group, ordered by the group values."""
+        group_by = tuple(dict.fromkeys(group_by))
+        sql = _sql()
+        by_rate = GroupBy.TAX_RATE in group_by
+        dims = [_dimension(sql, dim) for dim in group_by]
+        if by_rate:
+            # The percent rides along so the tax of each group is amount x rate, exact.
+            dims.append("l.tax_percent")
+        clauses = _clauses(sql, where)
+        select = [f"{dim} AS g{index}" for index, dim in enumerate(dims)]
+        statement = (
+            f"SELECT {', '.join([*select, *_measures(sql, by_rate)])} "
+            f"FROM invoices i{_LINE_JOIN if by_rate else ''}{_where(clauses)}"
+        )
+        if dims:
+            ordinals = ", ".join(str(n) for n in range(1, len(dims) + 1))
+            statement += f" GROUP BY {ordinals} ORDER BY {ordinals}"
+        records = await dialect.connection().execute_query_dict(statement, sql.values)
+        rows = [_summary(record, len(group_by), by_rate, sql.postgres) for record in records]
+        return _merge_percents(rows) if by_rate else [row for row, _ in rows]
+
+    async def export_rows(
+        self, where: InvoiceFilter, sort: InvoiceSort | None = None, *, chunk: int = 2000
+    ) -> AsyncIterator[InvoiceRow]:
+        """Every matching invoice, fetched a keyset page at a time: memory stays constant."""
+        after: str | None = None
+        while True:
+            page = await self.search(where, sort, first=chunk, after=after)
+            for row in page.items:
+                yield row
+            if not page.has_next:
+                return
+            after = page.end_cursor
+
+
+def _sql() -> Sql:
+    return Sql(dialect.connection().capabilities.dialect)
+
+
+def _where(clauses: list[str]) -> str:
+    return f" WHERE {' AND '.join(clauses)}" if clauses else ""
+
+
+def _clauses(sql: Sql, where: InvoiceFilter) -> list[str]:
+    clauses: list[str] = []
+    equal = (
+        ("i.seller_tax_code", where.seller),
+        ("i.kind", where.kind.value if where.kind else None),
+        ("i.status", where.status.value if where.status else None),
+        ("i.series", where.series),
+    )
+    clauses += [f"{column} = {sql.param(value)}" for column, value in equal if value is not None]
+    if where.buyer is not None:
+        clauses.append(_buyer_clause(sql, where.buyer))
+    if where.issued_from is not None:
+        clauses.append(f"i.issued_on >= {sql.param(where.issued_from)}")
+    if where.issued_to is not None:
+        clauses.append(f"i.issued_on <= {sql.param(where.issued_to)}")
+    payable = sql.money("i.total_payable")
+    if where.amount_min is not None:
+        clauses.append(f"{payable} >= {sql.money_param(where.amount_min, round_up=True)}")
+    if where.amount_max is not None:
+        clauses.append(f"{payable} <= {sql.money_param(where.amount_max, round_up=False)}")
+    if where.tax_rate is not None:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM invoice_lines r WHERE r.invoice_id = i.id "
+            f"AND r.tax_rate = {sql.param(where.tax_rate)})"
+        )
+    if where.flag is not None:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM invoice_flags f WHERE f.invoice_id = i.id "
+            f"AND f.code = {sql.param(where.flag)} AND f.cleared_at IS NULL)"
+        )
+    return clauses
+
+
+def _buyer_clause(sql: Sql, buyer: str) -> str:
+    # A union of three index lookups: an OR across them would scan every invoice.
+    return (
+        f"i.id IN (SELECT b.id FROM invoices b WHERE b.buyer_personal_id = {sql.param(buyer)} "
+        f"UNION SELECT b.id FROM invoices b WHERE b.buyer_tax_code = {sql.param(buyer)} "
+        "UNION SELECT k.invoice_id FROM identity_links k "
+        f"WHERE k.role = 'buyer' AND k.subject = {sql.param(buyer)})"
+    )
+
+
+def _sort_expression(sql: Sql, key: SortKey) -> str:
+    return "i.issued_on" if key is SortKey.ISSUED_ON else sql.money("i.total_payable")
+
+
+def _after(sql: Sql, key: str, sort: InvoiceSort, cursor: str) -> str:
+    value, invoice_id = _decode_cursor(cursor, sort)
+    if isinstance(value, Decimal):
+        bound = sql.money_param(value, round_up=False)
+    else:
+        bound = sql.param(value)
+    operator = "<" if sort.descending else ">"
+    return f"({key}, i.id) {operator} ({bound}, {sql.param(invoice_id)})"
+
+
+def _dimension(sql: Sql, dim: GroupBy) -> str:
+    return {
+        GroupBy.MONTH: sql.month("i.issued_on"),
+        GroupBy.SELLER: "i.seller_tax_code",
+        GroupBy.BUYER: f"COALESCE({_BUYER}, '')",
+        GroupBy.TAX_RATE: "l.tax_rate",
+        GroupBy.SELLER_PROVINCE: "i.seller_province",
+        GroupBy.BUYER_PROVINCE: "i.buyer_province",
+        GroupBy.KIND: "i.kind",
+    }[dim]
+
+
+def _measures(sql: Sql, by_rate: bool) -> list[str]:
+    buyers = f"COUNT(DISTINCT {_BUYER}) AS buyers"
+    if by_rate:
+        amount = _SIGNED_LINE.format(amount=sql.money("l.amount"))
+        return ["COUNT(DISTINCT i.id) AS n", f"SUM({amount}) AS before_tax", buyers]
+    return [
+        "COUNT(*) AS n",
+        f"SUM({sql.money('i.total_before_tax')}) AS before_tax",
+        f"SUM({sql.money('i.total_tax')}) AS tax",
+        f"SUM({sql.money('i.total_payable')}) AS payable",
+        buyers,
+    ]
+
+
+def _summary(
+    record: dict[str, Any], width: int, by_rate: bool, postgres: bool
+) -> tuple[SummaryRow, Decimal]:
+    key = tuple(str(record[f"g{index}"] or "") for index in range(width))
+    before = dialect.read_sum(record["before_tax"], postgres=postgres)
+    if by_rate:
+        percent = record[f"g{width}"]
+        rate = read_decimal(percent) / 100 if percent is not None else Decimal(0)
+        tax = before * rate
+        payable = before + tax
+    else:
+        rate = Decimal(0)
+        tax = dialect.read_sum(record["tax"], postgres=postgres)
+        payable = dialect.read_sum(record["payable"], postgres=postgres)
+    row = SummaryRow(key, int(record["n"]), before, tax, payable, int(record["buyers"]))
+    return row, rate
+
+
+def _merge_percents(rows: list[tuple[SummaryRow, Decimal]]) -> list[SummaryRow]:
+    """Fold groups that differ only by percent (a label always carries one percent)."""
+    merged: dict[tuple[str, ...], SummaryRow] = {}
+    for row, _ in rows:
+        seen = merged.get(row.key)
+        merged[row.key] = row if seen is None else _add(seen, row)
+    return list(merged.values())
+
+
+def _add(a: SummaryRow, b: SummaryRow) -> SummaryRow:
+    return SummaryRow(
+        a.key,
+        a.count + b.count,
+        a.total_before_tax + b.total_before_tax,
+        a.total_tax + b.total_tax,
+        a.total_payable + b.total_payable,
+        a.buyers + b.buyers,
+    )
+
+
+def _row(record: dict[str, Any]) -> InvoiceRow:
+    return InvoiceRow(
+        id=read_uuid(record["id"]),
+        seller_tax_code=record["seller_tax_code"],
+        seller_name=record["seller_name"],
+        template=record["template"],
+        series=record["series"],
+        number=int(record["number"]),
+        issued_on=read_date(record["issued_on"]),
+        buyer_name=record["buyer_name"],
+        buyer_tax_code=record["buyer_tax_code"],
+        buyer_personal_id=record["buyer_personal_id"],
+        currency=record["currency"],
+        total_before_tax=read_decimal(record["total_before_tax"]),
+        total_tax=read_decimal(record["total_tax"]),
+        total_payable=read_decimal(record["total_payable"]),
+        kind=InvoiceKind(record["kind"]),
+        status=InvoiceStatus(record["status"]),
+        tax_authority_code=record["tax_authority_code"],
+        received_at=read_datetime(record["received_at"]),
+    )
+
+
+async def _with_flags(rows: list[InvoiceRow]) -> list[InvoiceRow]:
+    if not rows:
+        return rows
+    sql = _sql()
+    marks = ", ".join(sql.param(row.id) for row in rows)
+    records = await dialect.connection().execute_query_dict(
+        "SELECT invoice_id, code FROM invoice_flags "
+        f"WHERE cleared_at IS NULL AND invoice_id IN ({marks}) ORDER BY code",
+        sql.values,
+    )
+    flags: dict[uuid.UUID, list[str]] = {}
+    for record in records:
+        flags.setdefault(read_uuid(record["invoice_id"]), []).append(record["code"])
+    return [replace(row, flags=tuple(flags.get(row.id, ()))) for row in rows]
+
+
+def _encode_cursor(row: InvoiceRow, sort: InvoiceSort) -> str:
+    value = row.issued_on.isoformat() if sort.key is SortKey.ISSUED_ON else str(row.total_payable)
+    text = f"{sort.label}|{value}|{row.id}"
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+def _decode_cursor(cursor: str, sort: InvoiceSort) -> tuple[date | Decimal, uuid.UUID]:
+    try:
+        label, value, invoice_id = base64.urlsafe_b64decode(cursor).decode().split("|")
+        position = date.fromisoformat(value) if sort.key is SortKey.ISSUED_ON else Decimal(value)
+        parsed = uuid.UUID(invoice_id)
+    except (ValueError, ArithmeticError) as exc:
+        raise AnalyticsError(f"cursor {cursor!r} is not one this gateway issued") from exc
+    if label != sort.label:
+        raise AnalyticsError(f"cursor was issued for sort {label}, not {sort.label}")
+    return position, parsed
+
+
+CSV_COLUMNS = (
+    "id", "seller_tax_code", "seller_name", "template", "series", "number", "issued_on",
+    "buyer_tax_code", "buyer_personal_id", "buyer_name", "currency", "total_before_tax",
+    "total_tax", "total_payable", "kind", "status", "tax_authority_code", "received_at", "flags",
+)  # fmt: skip
+# Names come from merchants: a leading =, +, - or @ would run as a formula in a spreadsheet.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+async def csv_chunks(
+    rows: AsyncIterable[InvoiceRow], *, rows_per_chunk: int = 1000
+) -> AsyncIterator[bytes]:
+    """UTF-8 CSV (with a byte order mark, so spreadsheets read Vietnamese names) in chunks."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    buffer.write("\ufeff")
+    writer.writerow(CSV_COLUMNS)
+    pending = 0
+    async for row in rows:
+        writer.writerow(_csv_fields(row))
+        pending += 1
+        if pending >= rows_per_chunk:
+            yield _drain(buffer)
+            pending = 0
+    yield _drain(buffer)
+
+
+def _csv_fields(row: InvoiceRow) -> list[str]:
+    return [
+        str(row.id),
+        row.seller_tax_code,
+        _text(row.seller_name),
+        row.template,
+        row.series,
+        str(row.number),
+        row.issued_on.isoformat(),
+        row.buyer_tax_code or "",
+        row.buyer_personal_id or "",
+        _text(row.buyer_name),
+        row.currency,
+        str(row.total_before_tax),
+        str(row.total_tax),
+        str(row.total_payable),
+        row.kind.value,
+        row.status.value,
+        row.tax_authority_code or "",
+        row.received_at.isoformat(),
+        " ".join(row.flags),
+    ]
+
+
+def _text(value: str) -> str:
+    return f"'{value}" if value.startswith(_FORMULA_START) else value
+
+
+def _drain(buffer: io.StringIO) -> bytes:
+    data = buffer.getvalue().encode()
+    buffer.seek(0)
+    buffer.truncate()
+    return data

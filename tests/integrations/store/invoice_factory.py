@@ -1,0 +1,141 @@
+"""Invoice records for the analytics and risk tests, with totals that follow from the lines."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from integrations.store.invoices import (
+    InvoiceKey,
+    InvoiceRecord,
+    LineRecord,
+    LinkRecord,
+    ReceiptRecord,
+)
+from integrations.store.models import LinkState
+
+PERCENTS = {"0%": Decimal(0), "5%": Decimal(5), "8%": Decimal(8), "10%": Decimal(10), "KCT": None}
+SELLERS = ("0100109106", "0319303270", "0313032391-001", "001190007777")
+BUYERS = ("001099012345", "079301000123", "048085004321", "092303000456", "0401234566", None)
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    rate: str
+    amount: Decimal
+    nature: int = 1
+
+
+def line_tax(line: Line) -> Decimal:
+    percent = PERCENTS[line.rate]
+    tax = line.amount * percent / 100 if percent is not None else Decimal(0)
+    return -tax if line.nature == 3 else tax
+
+
+def signed(line: Line) -> Decimal:
+    return -line.amount if line.nature == 3 else line.amount
+
+
+def make_record(
+    *,
+    seller: str = SELLERS[0],
+    number: int = 1,
+    template: str = "1",
+    series: str = "C26TAA",
+    issued_on: date = date(2026, 9, 1),
+    buyer: str | None = BUYERS[0],
+    lines: tuple[Line, ...] = (Line("8%", Decimal(100000)),),
+    cash_register: bool = False,
+    original: bytes | None = None,
+    total_before_tax: Decimal | None = None,
+    links: tuple[LinkRecord, ...] | None = None,
+) -> InvoiceRecord:
+    before = sum((signed(line) for line in lines), Decimal(0))
+    tax = sum((line_tax(line) for line in lines), Decimal(0))
+    invoice_id = uuid.uuid4()
+    raw = original or f"<HDon>{invoice_id}</HDon>".encode()
+    personal = buyer if buyer and len(buyer) == 12 else None
+    tax_code = buyer if buyer and len(buyer) != 12 else None
+    if links is None:
+        links = (LinkRecord("seller", "tax_code", seller, seller, LinkState.RESOLVED),)
+        if buyer:
+            kind = "personal_id" if personal else "tax_code"
+            links += (LinkRecord("buyer", kind, buyer, buyer, LinkState.RESOLVED),)
+    return InvoiceRecord(
+        id=invoice_id,
+        key=InvoiceKey(seller, template, series, number),
+        sha256=hashlib.sha256(raw).hexdigest(),
+        original=raw,
+        version="2.1.0",
+        name="Hóa đơn",
+        issued_on=issued_on,
+        currency="VND",
+        exchange_rate=None,
+        seller_name=f"Người bán {seller}",
+        buyer_name=f"Người mua {buyer}" if buyer else "",
+        buyer_tax_code=tax_code,
+        buyer_personal_id=personal,
+        total_before_tax=before if total_before_tax is None else total_before_tax,
+        total_tax=tax,
+        total_payable=before + tax,
+        is_cash_register=cash_register,
+        submitter=seller,
+        receipt=ReceiptRecord(f"R-{invoice_id.hex}", "json", {}, b""),
+        lines=tuple(
+            LineRecord(
+                position=position,
+                nature=line.nature,
+                name="Món",
+                amount=line.amount,
+                tax_rate=line.rate,
+                tax_percent=PERCENTS[line.rate],
+            )
+            for position, line in enumerate(lines, 1)
+        ),
+        links=links,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Generated:
+    record: InvoiceRecord
+    lines: tuple[Line, ...]
+
+
+def generate(count: int, *, seed: int = 7) -> list[Generated]:
+    """A varied, reproducible set: every seller, buyer kind, template, rate and month."""
+    rng = random.Random(seed)
+    numbers: dict[tuple[str, str], int] = {}
+    made = []
+    for _ in range(count):
+        seller = rng.choice(SELLERS)
+        template, series, cash = rng.choice(
+            (("1", "C26TAA", False), ("2", "C26TBB", False), ("1", "C26MCC", True))
+        )
+        numbers[seller, series] = number = numbers.get((seller, series), 0) + 1
+        lines = tuple(
+            Line(rng.choice(tuple(PERCENTS)), _amount(rng)) for _ in range(rng.randint(1, 3))
+        )
+        if rng.random() < 0.2:
+            lines += (Line(lines[0].rate, Decimal(rng.randint(1, 50)) * 100, nature=3),)
+        record = make_record(
+            seller=seller,
+            number=number,
+            template=template,
+            series=series,
+            issued_on=date(2026, 8, 1) + timedelta(days=rng.randint(0, 91)),
+            buyer=rng.choice(BUYERS),
+            lines=lines,
+            cash_register=cash,
+        )
+        made.append(Generated(record, lines))
+    return made
+
+
+def _amount(rng: random.Random) -> Decimal:
+    whole = Decimal(rng.randint(1, 400) * 5000)
+    return whole + Decimal("0.5") if rng.random() < 0.1 else whole

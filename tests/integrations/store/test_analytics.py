@@ -1,0 +1,313 @@
+"""Officer reads checked against an independent computation over a generated invoice set."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import itertools
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from integrations.errors import IdentityError
+from integrations.store.analytics import (
+    CSV_COLUMNS,
+    AnalyticsError,
+    GroupBy,
+    InvoiceAnalytics,
+    InvoiceFilter,
+    InvoiceRow,
+    InvoiceSort,
+    SortKey,
+    SummaryRow,
+    csv_chunks,
+)
+from integrations.store.classify import invoice_kind, province_of
+from integrations.store.invoices import InvoiceRecord, InvoiceStore, LinkRecord
+from integrations.store.models import Invoice, InvoiceFlag, InvoiceKind, InvoiceStatus, LinkState
+from tests.integrations.store.invoice_factory import (
+    Generated,
+    Line,
+    generate,
+    line_tax,
+    make_record,
+    signed,
+)
+
+pytestmark = pytest.mark.usefixtures("db")
+
+REPLACED_EVERY = 9
+FLAGGED_EVERY = 7
+
+
+async def _load(count: int = 160) -> list[Generated]:
+    made = generate(count)
+    store = InvoiceStore()
+    for item in made:
+        await store.insert(item.record)
+    replaced = [g.record.id for g in made[::REPLACED_EVERY]]
+    await Invoice.filter(id__in=replaced).update(status=InvoiceStatus.REPLACED)
+    for g in made[::FLAGGED_EVERY]:
+        await InvoiceFlag.create(invoice_id=g.record.id, code="NUMBERING_GAP", raised_at=_now())
+    return made
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _status(made: list[Generated], g: Generated) -> InvoiceStatus:
+    replaced = made.index(g) % REPLACED_EVERY == 0
+    return InvoiceStatus.REPLACED if replaced else InvoiceStatus.ACCEPTED
+
+
+def _kind(record: InvoiceRecord) -> InvoiceKind:
+    return invoice_kind(
+        record.key.template, record.key.series, is_cash_register=record.is_cash_register
+    )
+
+
+def _buyer(record: InvoiceRecord) -> str | None:
+    return record.buyer_personal_id or record.buyer_tax_code
+
+
+def _cases(made: list[Generated]) -> list[tuple[InvoiceFilter, Callable[[Generated], bool]]]:
+    return [
+        (InvoiceFilter(), lambda g: True),
+        (InvoiceFilter(seller="0313032391001"),
+         lambda g: g.record.key.seller_tax_code == "0313032391-001"),
+        (InvoiceFilter(buyer="079301000123"), lambda g: _buyer(g.record) == "079301000123"),
+        (InvoiceFilter(buyer="0401234566"), lambda g: _buyer(g.record) == "0401234566"),
+        (InvoiceFilter(issued_from=date(2026, 9, 10), issued_to=date(2026, 10, 5)),
+         lambda g: date(2026, 9, 10) <= g.record.issued_on <= date(2026, 10, 5)),
+        (InvoiceFilter(amount_min=Decimal("500000.5"), amount_max=Decimal(1500000)),
+         lambda g: Decimal("500000.5") <= g.record.total_payable <= 1500000),
+        (InvoiceFilter(tax_rate="KCT"), lambda g: any(line.rate == "KCT" for line in g.lines)),
+        (InvoiceFilter(kind=InvoiceKind.CASH_REGISTER), lambda g: g.record.is_cash_register),
+        (InvoiceFilter(kind=InvoiceKind.SALES), lambda g: g.record.key.template == "2"),
+        (InvoiceFilter(status=InvoiceStatus.REPLACED),
+         lambda g: _status(made, g) is InvoiceStatus.REPLACED),
+        (InvoiceFilter(series="C26TBB"), lambda g: g.record.key.series == "C26TBB"),
+        (InvoiceFilter(flag="NUMBERING_GAP"), lambda g: made.index(g) % FLAGGED_EVERY == 0),
+        (InvoiceFilter(seller="0100109106", tax_rate="8%", issued_from=date(2026, 9, 1)),
+         lambda g: g.record.key.seller_tax_code == "0100109106"
+         and any(line.rate == "8%" for line in g.lines) and g.record.issued_on >= date(2026, 9, 1)),
+    ]  # fmt: skip
+
+
+async def _all_pages(
+    analytics: InvoiceAnalytics, where: InvoiceFilter, sort: InvoiceSort, first: int
+) -> list[InvoiceRow]:
+    rows: list[InvoiceRow] = []
+    after = None
+    while True:
+        page = await analytics.search(where, sort, first=first, after=after)
+        rows += page.items
+        if not page.has_next:
+            return rows
+        after = page.end_cursor
+
+
+def _sort_key(sort: InvoiceSort) -> Callable[[InvoiceRecord], tuple[object, str]]:
+    def key(record: InvoiceRecord) -> tuple[object, str]:
+        value = record.issued_on if sort.key is SortKey.ISSUED_ON else record.total_payable
+        return value, str(record.id)
+
+    return key
+
+
+async def test_filters_and_sorts_match_an_independent_selection() -> None:
+    made = await _load()
+    analytics = InvoiceAnalytics()
+    for where, keep in _cases(made):
+        for sort in (InvoiceSort(), InvoiceSort(SortKey.TOTAL_PAYABLE, descending=False)):
+            rows = await _all_pages(analytics, where, sort, first=23)
+            expected = sorted(
+                (g.record for g in made if keep(g)), key=_sort_key(sort), reverse=sort.descending
+            )
+            assert [row.id for row in rows] == [r.id for r in expected], (where, sort)
+    assert len([g for g in made if _buyer(g.record) == "0401234566"]) > 0
+
+
+async def test_rows_carry_their_columns_and_active_flags() -> None:
+    made = await _load(20)
+    rows = await _all_pages(InvoiceAnalytics(), InvoiceFilter(), InvoiceSort(), first=50)
+    by_id = {row.id: row for row in rows}
+    for index, g in enumerate(made):
+        row = by_id[g.record.id]
+        assert row.total_payable == g.record.total_payable
+        assert row.kind is _kind(g.record)
+        assert row.flags == (("NUMBERING_GAP",) if index % FLAGGED_EVERY == 0 else ())
+    first = made[0].record.id
+    await InvoiceFlag.filter(invoice_id=first).update(cleared_at=_now())
+    page = await InvoiceAnalytics().search(InvoiceFilter(flag="NUMBERING_GAP"), first=50)
+    assert first not in {row.id for row in page.items}
+
+
+async def test_buyer_matches_a_link_subject_as_well_as_the_buyer_columns() -> None:
+    legacy = make_record(
+        number=1,
+        buyer="8012345677",
+        links=(LinkRecord("buyer", "tax_code", "8012345677", "001099012345", LinkState.RESOLVED),),
+    )
+    direct = make_record(number=2, buyer="001099012345")
+    other = make_record(number=3, buyer="079301000123")
+    store = InvoiceStore()
+    for record in (legacy, direct, other):
+        await store.insert(record)
+    page = await InvoiceAnalytics().search(InvoiceFilter(buyer="001099012345"), first=10)
+    assert {row.id for row in page.items} == {legacy.id, direct.id}
+
+
+def _expected_summary(
+    chosen: list[Generated], group_by: tuple[GroupBy, ...]
+) -> dict[tuple[str, ...], SummaryRow]:
+    groups: dict[tuple[str, ...], list[tuple[Generated, Line | None]]] = defaultdict(list)
+    for g in chosen:
+        pairs = [(g, line) for line in g.lines] if GroupBy.TAX_RATE in group_by else [(g, None)]
+        for pair in pairs:
+            groups[tuple(_value(pair, dim) for dim in group_by)].append(pair)
+    summary = {}
+    for key, pairs in groups.items():
+        invoices = {g.record.id: g for g, _ in pairs}
+        if GroupBy.TAX_RATE in group_by:
+            before = sum((signed(line) for _, line in pairs if line), Decimal(0))
+            tax = sum((line_tax(line) for _, line in pairs if line), Decimal(0))
+            payable = before + tax
+        else:
+            before = sum((g.record.total_before_tax for g in invoices.values()), Decimal(0))
+            tax = sum((g.record.total_tax for g in invoices.values()), Decimal(0))
+            payable = sum((g.record.total_payable for g in invoices.values()), Decimal(0))
+        buyers = {_buyer(g.record) for g in invoices.values()} - {None}
+        summary[key] = SummaryRow(key, len(invoices), before, tax, payable, len(buyers))
+    return summary
+
+
+def _value(pair: tuple[Generated, Line | None], dim: GroupBy) -> str:
+    record, line = pair[0].record, pair[1]
+    return {
+        GroupBy.MONTH: record.issued_on.isoformat()[:7],
+        GroupBy.SELLER: record.key.seller_tax_code,
+        GroupBy.BUYER: _buyer(record) or "",
+        GroupBy.TAX_RATE: line.rate if line else "",
+        GroupBy.SELLER_PROVINCE: province_of(record.key.seller_tax_code),
+        GroupBy.BUYER_PROVINCE: province_of(_buyer(record)),
+        GroupBy.KIND: _kind(record).value,
+    }[dim]
+
+
+GROUPINGS = [
+    pytest.param((), id="total"),
+    *(pytest.param((dim,), id=dim.value) for dim in GroupBy),
+    pytest.param((GroupBy.MONTH, GroupBy.KIND), id="month-kind"),
+    pytest.param((GroupBy.SELLER, GroupBy.TAX_RATE), id="seller-rate"),
+]
+
+
+async def test_summaries_match_an_independent_computation() -> None:
+    made = await _load()
+    analytics = InvoiceAnalytics()
+    for where, keep in _cases(made)[:8]:
+        chosen = [g for g in made if keep(g)]
+        for param in GROUPINGS:
+            group_by = param.values[0]
+            rows = await analytics.summarise(where, group_by)
+            expected = _expected_summary(chosen, group_by)
+            if not group_by and not chosen:
+                expected = {(): SummaryRow((), 0, Decimal(0), Decimal(0), Decimal(0), 0)}
+            assert {row.key: row for row in rows} == expected, (where, group_by)
+            assert [row.key for row in rows] == sorted(row.key for row in rows)
+
+
+async def test_sums_are_exact_to_the_last_fraction_digit() -> None:
+    store = InvoiceStore()
+    amounts = [Decimal("0.000001"), Decimal("123456789012.345678"), Decimal("0.1")]
+    for number, amount in enumerate(amounts * 3, 1):
+        await store.insert(make_record(number=number, lines=(Line("KCT", amount),)))
+    [row] = await InvoiceAnalytics().summarise(InvoiceFilter())
+    assert row.total_payable == sum(amounts) * 3 == Decimal("370370367037.337037")
+    [rate] = await InvoiceAnalytics().summarise(InvoiceFilter(), (GroupBy.TAX_RATE,))
+    assert rate.total_before_tax == row.total_before_tax
+    assert rate.total_tax == 0
+
+
+async def test_pages_neither_skip_nor_repeat_while_invoices_arrive() -> None:
+    store = InvoiceStore()
+    made = generate(60, seed=11)
+    for g in made:
+        await store.insert(g.record)
+    numbers = itertools.count(1)
+    arrivals = (
+        replace(g.record, key=replace(g.record.key, series="C26TZZ", number=next(numbers)))
+        for g in generate(60, seed=12)
+    )
+    analytics = InvoiceAnalytics()
+    for sort in (InvoiceSort(), InvoiceSort(SortKey.TOTAL_PAYABLE)):
+        seen: list[uuid.UUID] = []
+        after = None
+        while True:
+            # Each page is read while two invoices are being inserted, earlier and later ones.
+            page, *_ = await asyncio.gather(
+                analytics.search(InvoiceFilter(), sort, first=7, after=after),
+                *(store.insert(next(arrivals)) for _ in range(2)),
+            )
+            seen += [row.id for row in page.items]
+            if not page.has_next:
+                break
+            after = page.end_cursor
+        assert len(seen) == len(set(seen))
+        assert {g.record.id for g in made} <= set(seen)
+
+
+async def test_a_cursor_only_works_with_the_sort_that_issued_it() -> None:
+    store = InvoiceStore()
+    for number in (1, 2, 3):
+        await store.insert(make_record(number=number))
+    analytics = InvoiceAnalytics()
+    page = await analytics.search(InvoiceFilter(), first=1)
+    with pytest.raises(AnalyticsError):
+        await analytics.search(
+            InvoiceFilter(), InvoiceSort(descending=False), after=page.end_cursor
+        )
+    with pytest.raises(AnalyticsError):
+        await analytics.search(InvoiceFilter(), after="not-a-cursor")
+
+
+async def test_export_streams_the_same_rows_as_the_list_and_writes_them_as_csv() -> None:
+    made = await _load(45)
+    analytics = InvoiceAnalytics()
+    where = InvoiceFilter(issued_from=date(2026, 9, 1))
+    listed = await _all_pages(analytics, where, InvoiceSort(), first=50)
+    exported = [row async for row in analytics.export_rows(where, chunk=4)]
+    assert exported == listed
+    assert len(listed) > 8
+    chunks = [c async for c in csv_chunks(analytics.export_rows(where, chunk=4), rows_per_chunk=5)]
+    assert len(chunks) > 2
+    text = b"".join(chunks).decode()
+    assert text.startswith("\ufeff")
+    records = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    assert tuple(records[0]) == CSV_COLUMNS
+    assert [uuid.UUID(r[0]) for r in records[1:]] == [row.id for row in listed]
+    assert [Decimal(r[13]) for r in records[1:]] == [row.total_payable for row in listed]
+    assert len(made) == 45
+
+
+async def test_csv_defuses_names_that_a_spreadsheet_would_run_as_formulas() -> None:
+
+    record = replace(make_record(), seller_name='=HYPERLINK("http://x")')
+    await InvoiceStore().insert(record)
+    chunks = [c async for c in csv_chunks(InvoiceAnalytics().export_rows(InvoiceFilter()))]
+    row = list(csv.reader(io.StringIO(b"".join(chunks).decode())))[1]
+    assert row[2] == '\'=HYPERLINK("http://x")'
+
+
+def test_a_filter_normalises_identities_and_refuses_malformed_ones() -> None:
+    assert InvoiceFilter(seller="0313032391001").seller == "0313032391-001"
+    with pytest.raises(IdentityError, match="12345"):
+        InvoiceFilter(buyer="12345")
