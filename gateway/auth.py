@@ -22,7 +22,7 @@ import jwt
 from starlette.datastructures import Headers
 from starlette.types import Scope
 
-from gateway.config import JWT_ALGORITHMS, Settings
+from gateway.config import JWT_ALGORITHMS, ConfigError, Settings
 from gateway.demo_tokens import DEMO_JWKS_FILE
 from integrations.access.errors import (
     AuthenticationError,
@@ -186,9 +186,15 @@ class TokenVerifier:
 
     @classmethod
     def from_settings(cls, settings: Settings, session: aiohttp.ClientSession) -> TokenVerifier:
+        """The verifier the settings describe; in production the demo keys are refused."""
         keys: KeySource
         if settings.jwks_url:
             keys = JwksUrl(session, settings.jwks_url, cache_seconds=settings.jwks_cache_seconds)
+        elif settings.mode == "production" and settings.jwks_file is None:
+            raise ConfigError(
+                "GATEWAY_JWKS_URL or GATEWAY_JWKS_FILE is required in production: "
+                "demo keys are not allowed"
+            )
         else:
             keys = JwksFile(settings.jwks_file or settings.data_dir / DEMO_JWKS_FILE)
         return cls(

@@ -11,7 +11,7 @@ from typing import Any
 import click
 import uvicorn
 
-from gateway.commands import invoices, merchants, pki
+from gateway.commands import audit, invoices, merchants, pki, tokens
 from gateway.config import CONFIG_FILE_ENV, ENV_PREFIX, ConfigError, Settings, load_settings
 from gateway.logs import configure_logging
 from integrations.store.database import migrate as migrate_database
@@ -97,3 +97,5 @@ def _redact(url: str) -> str:
 main.add_command(pki.commands)
 main.add_command(invoices.commands)
 main.add_command(merchants.commands)
+main.add_command(tokens.command)
+main.add_command(audit.commands)

@@ -337,11 +337,6 @@ def _check_together(settings: Settings) -> None:
         raise ConfigError(
             "GATEWAY_JWKS_URL and GATEWAY_JWKS_FILE are not allowed together: set one"
         )
-    if settings.mode == "production" and not (settings.jwks_url or settings.jwks_file):
-        raise ConfigError(
-            "GATEWAY_JWKS_URL or GATEWAY_JWKS_FILE is required in production: "
-            "demo keys are not allowed"
-        )
     if (settings.signing_key is None) != (settings.signing_cert is None):
         raise ConfigError(
             "GATEWAY_SIGNING_KEY and GATEWAY_SIGNING_CERT are not allowed alone: "

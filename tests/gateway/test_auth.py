@@ -244,9 +244,14 @@ def test_settings_refuse_symmetric_algorithms(value: str) -> None:
         load_settings(environ={"GATEWAY_JWT_ALGORITHMS": value})
 
 
-def test_production_needs_real_keys(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="required in production"):
-        load_settings(environ={"GATEWAY_MODE": "production"})
+async def test_production_needs_real_keys(tmp_path: Path) -> None:
+    settings = load_settings(environ={"GATEWAY_MODE": "production"})
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(ConfigError, match="required in production"):
+            TokenVerifier.from_settings(settings, session)
+
+
+def test_one_key_source_only(tmp_path: Path) -> None:
     both = {"GATEWAY_JWKS_URL": "https://id/jwks", "GATEWAY_JWKS_FILE": str(tmp_path)}
     with pytest.raises(ConfigError, match="not allowed together"):
         load_settings(environ=both)
