@@ -1,0 +1,70 @@
+"""The per-request context: who asks, the guard and loaders made for them, the services.
+
+The app builds one ``Context`` per request with ``build_context``; long-lived services
+(upstream clients, stores, the access log, the intake) are passed in, never reached globally.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import strawberry
+
+from integrations.access import AuditLog, ConsentStore, Principal
+from integrations.einvoice.pipeline import Intake
+from integrations.store.invoices import InvoiceStore
+from integrations.upstreams import Upstreams
+from resolvers.access import Access
+from resolvers.loaders import Loaders, scope_of
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Everything a resolver may use; ``access`` and ``loaders`` live for this request only."""
+
+    principal: Principal
+    access: Access
+    loaders: Loaders
+    upstreams: Upstreams
+    store: InvoiceStore
+    audit: AuditLog
+    consents: ConsentStore
+    intake: Intake | None
+    clock: Clock
+
+
+Info = strawberry.Info[Context, Any]
+
+
+def build_context(
+    *,
+    principal: Principal,
+    upstreams: Upstreams,
+    store: InvoiceStore,
+    audit: AuditLog,
+    intake: Intake | None = None,
+    consents: ConsentStore | None = None,
+    clock: Clock = utc_now,
+) -> Context:
+    """A fresh context for one request by ``principal`` (already carrying purpose and case)."""
+    consents = consents or ConsentStore()
+    return Context(
+        principal=principal,
+        access=Access(principal, consents, clock),
+        loaders=Loaders.for_request(upstreams, scope_of(principal)),
+        upstreams=upstreams,
+        store=store,
+        audit=audit,
+        consents=consents,
+        intake=intake,
+        clock=clock,
+    )

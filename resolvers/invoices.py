@@ -1,0 +1,250 @@
+"""Invoices from the store: one by id, pages bought by a person or sold by a taxpayer, and
+submission through the intake.
+
+A page is one store query; the seller and buyer registrations of every invoice on it come
+from the tax registry in one batched call.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from integrations.access import Domain, InvalidCursor, Principal, Role
+from integrations.einvoice.findings import Finding as FindingRecord
+from integrations.einvoice.pipeline import IntakeResult, Submitter
+from integrations.einvoice.pipeline import Outcome as IntakeOutcome
+from integrations.errors import IdentityError
+from integrations.identity import PersonalId, parse_taxpayer_id
+from integrations.store.invoices import Page, StoredInvoice, decode_cursor, encode_cursor
+from integrations.store.models import InvoiceStatus
+from resolvers import taxpayer
+from resolvers.access import refuse
+from resolvers.connections import DEFAULT_PAGE, Connection, page_size
+from resolvers.context import Info
+from resolvers.errors import PublicError
+
+if TYPE_CHECKING:
+    from resolvers.taxpayer import Taxpayer
+
+strawberry.enum(InvoiceStatus, name="InvoiceStatus")
+strawberry.enum(IntakeOutcome, name="IntakeOutcome")
+
+Fetch = Callable[[int, str | None], Awaitable[Page]]
+
+
+class BadInvoiceQuery(PublicError):
+    code = "BAD_USER_INPUT"
+
+
+@strawberry.type(description="An accepted e-invoice as stored; amounts in its own currency.")
+class Invoice:
+    id: strawberry.ID
+    seller_tax_code: str
+    template: str
+    series: str
+    number: int
+    issued_on: date
+    currency: str
+    seller_name: str
+    buyer_name: str
+    buyer_tax_code: str | None
+    buyer_personal_id: str | None
+    total_before_tax: Decimal
+    total_tax: Decimal
+    total_payable: Decimal
+    status: InvoiceStatus
+    tax_authority_code: str | None
+    is_cash_register: bool
+    received_at: datetime
+    receipt_id: str
+    relation: str | None
+    related_id: strawberry.ID | None
+
+    @classmethod
+    def of(cls, stored: StoredInvoice) -> Invoice:
+        return cls(
+            id=strawberry.ID(str(stored.id)),
+            seller_tax_code=stored.key.seller_tax_code,
+            template=stored.key.template,
+            series=stored.key.series,
+            number=stored.key.number,
+            issued_on=stored.issued_on,
+            currency=stored.currency,
+            seller_name=stored.seller_name,
+            buyer_name=stored.buyer_name,
+            buyer_tax_code=stored.buyer_tax_code,
+            buyer_personal_id=stored.buyer_personal_id,
+            total_before_tax=stored.total_before_tax,
+            total_tax=stored.total_tax,
+            total_payable=stored.total_payable,
+            status=stored.status,
+            tax_authority_code=stored.tax_authority_code,
+            is_cash_register=stored.is_cash_register,
+            received_at=stored.received_at,
+            receipt_id=stored.receipt_id,
+            relation=stored.relation,
+            related_id=strawberry.ID(str(stored.related_id)) if stored.related_id else None,
+        )
+
+    @strawberry.field(description="The seller's registration in the tax registry.")
+    async def seller(
+        self, info: Info
+    ) -> Annotated[Taxpayer, strawberry.lazy("resolvers.taxpayer")] | None:
+        return await taxpayer.load_taxpayer(info, self.seller_tax_code, "seller")
+
+    @strawberry.field(description="The buyer's registration, by tax code or personal ID.")
+    async def buyer(
+        self, info: Info
+    ) -> Annotated[Taxpayer, strawberry.lazy("resolvers.taxpayer")] | None:
+        key = self.buyer_tax_code or self.buyer_personal_id
+        return None if key is None else await taxpayer.load_taxpayer(info, key, "buyer")
+
+
+@strawberry.type
+class InvoiceConnection(Connection[Invoice]):
+    """A page of invoices."""
+
+
+@strawberry.input(description="Exactly one of the two: the seller's tax code or the buyer's ID.")
+class InvoiceFilter:
+    seller_tax_code: str | None = None
+    buyer_id: str | None = None
+
+
+async def _page(fetch: Fetch, first: int, after: str | None) -> Page:
+    size = page_size(first)
+    if after is not None:
+        try:
+            decode_cursor(after)
+        except ValueError as exc:
+            raise refuse(InvalidCursor(str(exc))) from exc
+    return await fetch(size, after)
+
+
+def _connection(page: Page, after: str | None) -> InvoiceConnection:
+    return InvoiceConnection.of(
+        [(Invoice.of(item), encode_cursor(item.issued_on, item.id)) for item in page.items],
+        has_next=page.has_next,
+        has_previous=after is not None,
+    )
+
+
+async def sold_by(
+    info: Info, tax_code: str, first: int, after: str | None, field_name: str
+) -> InvoiceConnection:
+    """Invoices ``tax_code`` sold: the merchant itself (and its enterprise) or an officer."""
+    access, store = info.context.access, info.context.store
+    decision = access.seller(tax_code)
+    page = await _page(
+        lambda n, cursor: store.sold_by(tax_code, first=n, after=cursor), first, after
+    )
+    access.note_buyers(page.items, decision, field_name)
+    return _connection(page, after)
+
+
+async def bought_by(
+    info: Info, personal_id: str, first: int, after: str | None, field_name: str
+) -> InvoiceConnection:
+    """Invoices the person bought, read under their ``invoices`` domain."""
+    access, store = info.context.access, info.context.store
+    await access.person(personal_id, Domain.INVOICES, field_name)
+    page = await _page(
+        lambda n, cursor: store.bought_by(personal_id, first=n, after=cursor), first, after
+    )
+    return _connection(page, after)
+
+
+async def invoice(info: Info, id: strawberry.ID) -> Invoice | None:
+    """One invoice by id, for whoever may read it (its parties, consented apps, officers)."""
+    try:
+        key = uuid.UUID(str(id))
+    except ValueError:
+        return None
+    stored = await info.context.store.get(key)
+    if stored is None:
+        return None
+    await info.context.access.invoice(stored, "invoice")
+    return Invoice.of(stored)
+
+
+async def invoices(
+    info: Info, filter: InvoiceFilter, first: int = DEFAULT_PAGE, after: str | None = None
+) -> InvoiceConnection:
+    """Invoices by seller or by buyer, newest first."""
+    if (filter.seller_tax_code is None) == (filter.buyer_id is None):
+        raise BadInvoiceQuery("filter by exactly one of sellerTaxCode and buyerId")
+    try:
+        if filter.seller_tax_code is not None:
+            seller = parse_taxpayer_id(filter.seller_tax_code).value
+            return await sold_by(info, seller, first, after, "invoices")
+        buyer = PersonalId(filter.buyer_id or "").value
+    except IdentityError as exc:
+        raise refuse(exc) from exc
+    return await bought_by(info, buyer, first, after, "invoices")
+
+
+@strawberry.type(description="One thing the intake noticed; errors reject the invoice.")
+class Finding:
+    code: str
+    severity: str
+    message: str
+    path: str
+    hint: str
+    line: int | None
+
+    @classmethod
+    def of(cls, finding: FindingRecord) -> Finding:
+        return cls(
+            code=finding.code,
+            severity=finding.severity.value,
+            message=finding.message,
+            path=finding.path,
+            hint=finding.hint,
+            line=finding.line,
+        )
+
+
+@strawberry.type(description="What the intake did with a submitted invoice.")
+class SubmitInvoiceResult:
+    outcome: IntakeOutcome
+    invoice: Invoice | None
+    receipt_id: str | None
+    conflicting_invoice_id: strawberry.ID | None
+    findings: list[Finding]
+
+    @classmethod
+    def of(cls, result: IntakeResult) -> SubmitInvoiceResult:
+        stored, conflict = result.invoice, result.conflict
+        return cls(
+            outcome=result.outcome,
+            invoice=Invoice.of(stored) if stored else None,
+            receipt_id=stored.receipt_id if stored else None,
+            conflicting_invoice_id=strawberry.ID(str(conflict.id)) if conflict else None,
+            findings=[Finding.of(f) for f in result.findings],
+        )
+
+
+def _submitter(principal: Principal) -> Submitter:
+    if principal.role is Role.ADMIN:
+        return Submitter(None, principal.actor)
+    if principal.role is Role.MERCHANT and principal.tax_code:
+        return Submitter(principal.tax_code, principal.actor)
+    raise PublicError(
+        "only merchants, their providers and operators submit invoices", code="FORBIDDEN"
+    )
+
+
+async def submit_invoice(info: Info, xml: str) -> SubmitInvoiceResult:
+    """Submit one signed invoice (``HDon``); the text is sent on as UTF-8 bytes."""
+    intake = info.context.intake
+    if intake is None:
+        raise PublicError("invoice intake is not offered here", code="SERVICE_UNAVAILABLE")
+    submitter = _submitter(info.context.principal)
+    result = await intake.submit_invoice(xml.encode(), "application/xml", submitter)
+    return SubmitInvoiceResult.of(result)

@@ -1,0 +1,59 @@
+"""The schema: root fields from the node modules, our scalars, and the audit extension.
+
+``build_schema`` takes the gateway's hardening extensions; ``AuditReads`` is always added, so
+no build of the schema can read a person's data without writing the access log.
+``print_schema`` gives the text checked in as ``schema.graphql``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import strawberry
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.config import StrawberryConfig
+
+from resolvers import access, citizen, invoices, taxpayer
+from resolvers.access import AuditReads
+from resolvers.scalars import SCALARS
+
+Extension = type[SchemaExtension] | Callable[[], SchemaExtension]
+
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
+
+
+@strawberry.type
+class Query:
+    me = strawberry.field(resolver=citizen.me)
+    citizen = strawberry.field(resolver=citizen.citizen)
+    taxpayer = strawberry.field(resolver=taxpayer.taxpayer)
+    invoice = strawberry.field(resolver=invoices.invoice)
+    invoices = strawberry.field(resolver=invoices.invoices)
+    my_data_access_log = strawberry.field(resolver=access.my_data_access_log)
+
+
+@strawberry.type
+class Mutation:
+    submit_invoice = strawberry.mutation(resolver=invoices.submit_invoice)
+    grant_consent = strawberry.mutation(resolver=access.grant_consent)
+    revoke_consent = strawberry.mutation(resolver=access.revoke_consent)
+
+
+def build_schema(extensions: Iterable[Extension] = ()) -> strawberry.Schema:
+    """The gateway's schema with ``extensions`` (classes or zero-argument factories) first."""
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=[*extensions, AuditReads],
+        config=StrawberryConfig(scalar_map=SCALARS),
+    )
+
+
+def print_schema() -> str:
+    """The SDL of the schema, as checked in at the repository root."""
+    return build_schema().as_str() + "\n"
+
+
+def write_schema(path: Path = SCHEMA_FILE) -> None:
+    path.write_text(print_schema(), encoding="utf-8")

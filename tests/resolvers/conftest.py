@@ -1,0 +1,197 @@
+"""The graph against real agencies: simulators on loopback, real clients, a real database.
+
+``graph.run(query, principal)`` executes one request the way the app does: a fresh context
+(guard, loaders) per call, over shared upstream clients, store and access log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+import strawberry
+from prometheus_client import CollectorRegistry
+from strawberry.types import ExecutionResult
+
+from integrations.access import AuditLog, ConsentStore, Principal, Role
+from integrations.simulators import Faults, RunningSimulators, SimulatorOptions, run_simulators
+from integrations.store.database import Database, migrate, open_database
+from integrations.store.invoices import (
+    InvoiceKey,
+    InvoiceRecord,
+    InvoiceStore,
+    LinkRecord,
+    ReceiptRecord,
+)
+from integrations.store.models import LinkState
+from integrations.upstreams import SERVICES, Upstreams, UpstreamSettings
+from resolvers import build_context, build_schema
+
+API_KEY = "graph-test-key"
+# Small limits so that every failure path ends in tens of milliseconds; the breaker opens late
+# enough that only the test about it sees it open.
+FAST = UpstreamSettings(
+    "http://unset",
+    api_key=API_KEY,
+    connect_timeout=0.2,
+    total_timeout=0.2,
+    deadline=1.0,
+    breaker_failures=20,
+    backoff_base=0.001,
+    backoff_cap=0.005,
+    retry_after_cap=0.2,
+    breaker_open_seconds=0.05,
+    cache_ttl=0,
+)
+
+AN = "001099012345"
+BINH = "079301000123"
+RESTAURANT = "0100109106"
+HOTEL = "0319303270"
+
+CITIZEN_AN = Principal(AN, Role.CITIZEN, assurance_level=2)
+OFFICER = Principal("off-7", Role.OFFICER, purpose="tax audit", case_ref="TT-2026-17")
+RESTAURANT_MERCHANT = Principal("sen-ho-tay", Role.MERCHANT, tax_code=RESTAURANT)
+
+OpenUpstreams = Callable[..., Awaitable[Upstreams]]
+
+
+@pytest_asyncio.fixture(scope="session")
+async def agencies() -> AsyncIterator[RunningSimulators]:
+    async with run_simulators(options=SimulatorOptions(api_key=API_KEY)) as sims:
+        yield sims
+
+
+@pytest.fixture
+def sims(agencies: RunningSimulators) -> RunningSimulators:
+    for agency in agencies.urls:
+        agencies.set_faults(agency, Faults())
+    agencies.reset_stats()
+    return agencies
+
+
+@pytest_asyncio.fixture
+async def open_upstreams(sims: RunningSimulators) -> AsyncIterator[OpenUpstreams]:
+    """Opens clients on the simulators; keyword overrides apply to every agency."""
+    opened: list[Upstreams] = []
+
+    async def open_(**overrides: Any) -> Upstreams:
+        base = replace(FAST, **overrides)
+        settings = {name: replace(base, base_url=sims.urls[name]) for name in SERVICES}
+        upstreams = Upstreams.open(settings, registry=CollectorRegistry())
+        opened.append(upstreams)
+        return upstreams
+
+    yield open_
+    for upstreams in opened:
+        await upstreams.close()
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file to copy: migrating costs far more than copying."""
+    path = tmp_path_factory.mktemp("graph") / "template.sqlite3"
+    asyncio.run(migrate(f"sqlite://{path}"))
+    return path
+
+
+@pytest_asyncio.fixture
+async def database(migrated_sqlite: Path, tmp_path: Path) -> AsyncIterator[Database]:
+    """A fresh SQLite database; modules that test the store override it with both backends."""
+    path = tmp_path / "graph.sqlite3"
+    shutil.copyfile(migrated_sqlite, path)
+    async with open_database(f"sqlite://{path}") as opened:
+        yield opened
+
+
+@pytest.fixture(scope="session")
+def schema() -> strawberry.Schema:
+    return build_schema()
+
+
+@dataclass
+class Graph:
+    schema: strawberry.Schema
+    upstreams: Upstreams
+    audit: AuditLog
+    store: InvoiceStore = field(default_factory=InvoiceStore)
+    consents: ConsentStore = field(default_factory=ConsentStore)
+
+    async def run(
+        self, query: str, principal: Principal, variables: dict[str, Any] | None = None
+    ) -> ExecutionResult:
+        context = build_context(
+            principal=principal,
+            upstreams=self.upstreams,
+            store=self.store,
+            audit=self.audit,
+            consents=self.consents,
+        )
+        return await self.schema.execute(query, variable_values=variables, context_value=context)
+
+
+@pytest_asyncio.fixture
+async def graph(
+    schema: strawberry.Schema, open_upstreams: OpenUpstreams, database: Database
+) -> Graph:
+    return Graph(schema, await open_upstreams(), AuditLog(database))
+
+
+def invoice_record(
+    number: int,
+    *,
+    seller: str = RESTAURANT,
+    buyer_id: str | None = AN,
+    buyer_tax_code: str | None = None,
+    issued_on: date = date(2026, 11, 2),
+    total: Decimal = Decimal("108000"),
+) -> InvoiceRecord:
+    """An accepted invoice as the intake would store it, linked to its buyer."""
+    original = f"<HDon>{seller}/{number}</HDon>".encode()
+    invoice_id = uuid.uuid4()
+    links = [LinkRecord("seller", "tax_code", seller, seller, LinkState.RESOLVED)]
+    if buyer_id is not None:
+        links.append(LinkRecord("buyer", "personal_id", buyer_id, buyer_id, LinkState.RESOLVED))
+    return InvoiceRecord(
+        id=invoice_id,
+        key=InvoiceKey(seller, "1", "C26TAA", number),
+        sha256=hashlib.sha256(original).hexdigest(),
+        original=original,
+        version="2.1.0",
+        name="Hóa đơn giá trị gia tăng",
+        issued_on=issued_on,
+        currency="VND",
+        exchange_rate=None,
+        seller_name=f"Seller {seller}",
+        buyer_name="Khách hàng",
+        buyer_tax_code=buyer_tax_code,
+        buyer_personal_id=buyer_id,
+        total_before_tax=total - Decimal("8000"),
+        total_tax=Decimal("8000"),
+        total_payable=total,
+        is_cash_register=False,
+        submitter=seller,
+        receipt=ReceiptRecord(f"R-{invoice_id.hex}", "json", {"n": number}, b"<TDiep/>"),
+        links=tuple(links),
+    )
+
+
+def codes(result: ExecutionResult) -> list[tuple[str, str | None]]:
+    """(code, service) of every error, in order."""
+    return [(e.extensions["code"], e.extensions.get("service")) for e in result.errors or []]
+
+
+def at(data: Any, *path: str | int) -> Any:
+    for step in path:
+        data = data[step]
+    return data
