@@ -521,7 +521,13 @@ def hotel_invoice() -> InvoiceDraft:
             phone="02838291234",
             email="frontdesk@songsaigonhotel.vn",
         ),
-        buyer=replace(_RESTAURANT, contact_name="Nguyễn Văn An", website=None, bank_account=None),
+        buyer=replace(
+            _RESTAURANT,
+            contact_name="Nguyễn Văn An",
+            website=None,
+            bank_account=None,
+            bank_name=None,
+        ),
         lines=(
             LineDraft("Phòng Deluxe hướng sông", Decimal(3), Decimal("120.00"), "8%", "đêm"),
             LineDraft("Ăn sáng buffet", Decimal(6), Decimal("12.50"), "8%", "suất"),
