@@ -10,8 +10,6 @@ from integrations.access.policy import ConsentState, Domain, decide_read
 from integrations.access.principal import Principal, Role
 from integrations.store.models import Consent
 
-pytestmark = pytest.mark.usefixtures("db")
-
 ME = "079301000123"
 SOMEONE = "001199000456"
 
@@ -21,7 +19,7 @@ def soon(days: int = 30) -> datetime:
 
 
 @pytest.fixture
-def store() -> ConsentStore:
+def store(db: None) -> ConsentStore:
     return ConsentStore(max_validity=timedelta(days=90))
 
 
@@ -111,8 +109,7 @@ async def test_purpose_narrows_the_search(store: ConsentStore) -> None:
         pytest.param("12345", ["tax"], "p", soon(), "subject", id="subject"),
     ],
 )
-async def test_invalid_grants_are_refused_with_a_reason(
-    store: ConsentStore,
+async def test_invalid_grants_are_refused_before_any_write(
     subject: str,
     domains: list[str],
     purpose: str,
@@ -120,6 +117,8 @@ async def test_invalid_grants_are_refused_with_a_reason(
     message: str,
 ) -> None:
     with pytest.raises(ConsentInvalid, match=message) as info:
-        await store.grant(subject, "budget", domains, purpose, expires)
+        # No database is open here: a refusal must come before any query.
+        await ConsentStore(max_validity=timedelta(days=90)).grant(
+            subject, "budget", domains, purpose, expires
+        )
     assert info.value.code == "CONSENT_INVALID"
-    assert await Consent.all().count() == 0
