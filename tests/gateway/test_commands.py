@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 from click.testing import CliRunner, Result
 from cryptography import x509
 
+from gateway.app import create_app
+from gateway.auth import TokenVerifier
 from gateway.cli import main
 from gateway.commands.pki import revocations
+from gateway.config import load_settings
 from gateway.keys import DemoPki
+from integrations.access.principal import Role
 from integrations.einvoice import compose
 from integrations.einvoice.pki import tax_code_of
+from tests.gateway.test_admin import bearer_authenticate, token
+from tests.support.servers import free_port, live_server
 
 pytestmark = pytest.mark.usefixtures("clean_environ")
 
@@ -291,3 +299,63 @@ def test_registry_refusals_exit_1(gateway: Gateway, tmp_path: Path) -> None:
     junk.write_text("not a certificate")
     refused = gateway("merchants", "cert", RESTAURANT, junk)
     assert (refused.exit_code, "not a PEM certificate" in refused.output) == (1, True)
+
+
+async def test_submit_prints_the_receipt_or_every_error(tmp_path: Path) -> None:
+    gateway = Gateway(tmp_path / "data")
+    unsigned = tmp_path / "unsigned"
+    unsigned.mkdir()
+    (unsigned / "restaurant.xml").write_bytes(compose.compose_invoice(compose.restaurant_invoice()))
+    batch = compose.compose_message(
+        206,
+        [compose.compose_invoice(compose.household_invoice())],
+        sender="V0309612872",
+        tax_code=HOUSEHOLD,
+    )
+    (unsigned / "batch.xml").write_bytes(batch)
+
+    def prepare() -> tuple[Path, Path]:
+        gateway.ok("pki", "init")
+        for tax_code, name in ((RESTAURANT, "Nhà hàng Sen Hồ Tây"), (HOUSEHOLD, "Phở Dung")):
+            gateway.ok("merchants", "add", tax_code, name)
+            gateway.issue(tax_code, name)
+        return (
+            gateway.sign(unsigned / "restaurant.xml", RESTAURANT),
+            gateway.sign(unsigned / "batch.xml", HOUSEHOLD),
+        )
+
+    signed, signed_batch = await asyncio.to_thread(prepare)
+    tampered = tmp_path / "tampered.xml"
+    tampered.write_bytes(signed.read_bytes().replace(b"<SLuong>12<", b"<SLuong>13<"))
+    settings = load_settings(environ={}, data_dir=str(gateway.data_dir))
+    merchant = token(settings, Role.MERCHANT, "m-1", tax_code=RESTAURANT)
+    operator = token(settings, Role.ADMIN, "operator-1")
+    async with aiohttp.ClientSession() as session:
+        authenticate = bearer_authenticate(TokenVerifier.from_settings(settings, session))
+        async with live_server(create_app(settings, authenticate=authenticate)) as url:
+
+            async def submit(path: Path, bearer: str, *extra: str) -> Result:
+                args = ("invoice", "submit", path, "--url", url, "--token", bearer, *extra)
+                return await asyncio.to_thread(gateway, *args)
+
+            first = await submit(signed, merchant)
+            again = await submit(signed, merchant)
+            refused = await submit(tampered, merchant)
+            batch_result = await submit(signed_batch, operator, "--message")
+            no_token = await submit(signed, "junk")
+    assert (first.exit_code, first.output.splitlines()[0]) == (0, "HTTP 201"), first.output
+    assert f'"sellerTaxCode": "{RESTAURANT}"' in first.output
+    assert (again.exit_code, again.output.splitlines()[0]) == (0, "HTTP 200")
+    assert json.loads(again.output.split("\n", 1)[1]) == json.loads(first.output.split("\n", 1)[1])
+    assert (refused.exit_code, refused.output.splitlines()[0]) == (1, "HTTP 422")
+    assert "2002 error   /HDon/DSCKS/NBan/Signature" in refused.output
+    assert batch_result.exit_code == 0, batch_result.output
+    assert "invoice 1: accepted" in batch_result.output
+    assert (no_token.exit_code, no_token.output.splitlines()[0]) == (1, "HTTP 401")
+
+
+def test_submit_to_nowhere_fails_cleanly(gateway: Gateway, restaurant_xml: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    result = gateway("invoice", "submit", restaurant_xml, "--url", url, "--token", "t")
+    assert result.exit_code == 1
+    assert f"cannot reach {url}/v1/invoices" in result.output
