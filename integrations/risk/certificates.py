@@ -1,0 +1,81 @@
+"""CERT_REVOKED and CERT_NEAR_EXPIRY: the certificate that signed the invoice, looked at again.
+
+The intake accepted the signature as valid at its signing time. Later revocation (a key
+reported stolen) puts every invoice signed with that key in doubt, so it is checked against
+today's revocation lists on every assessment and refresh. A certificate that expired within
+days of the issue date marks invoices signed in a hurry before a switch of keys, a pattern
+worth a look. The certificate is read back from the stored original: nothing else knows it.
+Invoices without a seller signature (cash-register batches) are not judged.
+"""
+
+from __future__ import annotations
+
+import binascii
+from base64 import b64decode
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from cryptography import x509
+
+from integrations.einvoice.findings import Rejection
+from integrations.einvoice.parse import Limits, parse_document
+from integrations.risk.flags import Flag, FlagCode
+from integrations.store.risk import InvoiceFacts, RiskStore
+
+_NS = {"ds": "http://www.w3.org/2000/09/xmldsig#"}
+_SELLER_CERTIFICATES = "DSCKS/NBan/ds:Signature/ds:KeyInfo/ds:X509Data/ds:X509Certificate"
+
+
+class RevocationSource(Protocol):
+    """Answers from the current CRLs; ``einvoice.signature.TrustStore`` is one."""
+
+    def is_revoked(self, certificate: x509.Certificate, at: datetime) -> bool: ...
+
+
+def seller_certificate(original: bytes) -> x509.Certificate | None:
+    """The end-entity certificate of the seller signature, or None when there is none."""
+    try:
+        root = parse_document(original, Limits(max_bytes=max(len(original), 1)))
+    except Rejection:
+        return None
+    for element in root.findall(_SELLER_CERTIFICATES, _NS):
+        try:
+            certificate = x509.load_der_x509_certificate(b64decode(element.text or ""))
+        except (ValueError, binascii.Error):
+            continue
+        if not _is_ca(certificate):
+            return certificate
+    return None
+
+
+def _is_ca(certificate: x509.Certificate) -> bool:
+    try:
+        return certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateCheck:
+    store: RiskStore
+    revocations: RevocationSource
+    near_expiry: timedelta
+    clock: Callable[[], datetime]
+    codes: frozenset[FlagCode] = frozenset({FlagCode.CERT_REVOKED, FlagCode.CERT_NEAR_EXPIRY})
+
+    async def run(self, facts: InvoiceFacts) -> list[Flag]:
+        original = await self.store.original(facts.id)
+        certificate = seller_certificate(original) if original else None
+        if certificate is None:
+            return []
+        flags = []
+        serial = format(certificate.serial_number, "x")
+        if self.revocations.is_revoked(certificate, self.clock()):
+            flags.append(Flag(FlagCode.CERT_REVOKED, f"certificate {serial} is revoked"))
+        expires = certificate.not_valid_after_utc.date()
+        if expires - facts.issued_on < self.near_expiry:
+            detail = f"certificate {serial} expires {expires.isoformat()}"
+            flags.append(Flag(FlagCode.CERT_NEAR_EXPIRY, detail))
+        return flags

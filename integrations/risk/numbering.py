@@ -1,0 +1,49 @@
+"""NUMBERING_GAP and NUMBER_REUSED: the numbering of a series, judged from what is held.
+
+Numbers run 1, 2, 3... within (seller, template, series), and a new year is a new series.
+A gap is a number whose predecessor is not held; invoices may arrive out of order, so the
+flag is cleared when the missing ones come (the assessor re-checks the successor of every
+invoice it assesses). Reuse is the same series and number under another template, or numbers
+whose dates run against their order (a lower number dated after a higher one), which is how a
+number is issued twice in practice; it is raised on the invoice that breaks the order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from integrations.risk.flags import Flag, FlagCode
+from integrations.store.risk import InvoiceFacts, RiskStore
+
+
+@dataclass(frozen=True, slots=True)
+class NumberingCheck:
+    store: RiskStore
+    codes: frozenset[FlagCode] = frozenset({FlagCode.NUMBERING_GAP, FlagCode.NUMBER_REUSED})
+
+    async def run(self, facts: InvoiceFacts) -> list[Flag]:
+        return [*await self._gap(facts), *await self._reuse(facts)]
+
+    async def _gap(self, facts: InvoiceFacts) -> list[Flag]:
+        if facts.number <= 1:
+            return []
+        below = await self.store.highest_number_below(facts)
+        if below == facts.number - 1:
+            return []
+        first_missing = (below or 0) + 1
+        missing = (
+            str(first_missing)
+            if first_missing == facts.number - 1
+            else f"{first_missing}-{facts.number - 1}"
+        )
+        return [Flag(FlagCode.NUMBERING_GAP, f"{facts.series} numbers {missing} not held")]
+
+    async def _reuse(self, facts: InvoiceFacts) -> list[Flag]:
+        reasons = []
+        templates = await self.store.templates_with_number(facts)
+        if templates:
+            reasons.append(f"number {facts.number} also used under template {', '.join(templates)}")
+        other = await self.store.out_of_order(facts)
+        if other is not None:
+            reasons.append(f"number {other} of the series is dated out of order with this one")
+        return [Flag(FlagCode.NUMBER_REUSED, "; ".join(reasons))] if reasons else []
