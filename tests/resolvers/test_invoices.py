@@ -1,0 +1,194 @@
+"""Invoices in the graph: batched party lookups, keyset pages, and who may read which."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from integrations.access import Principal, Role
+from integrations.identity import tax_check_digit
+from integrations.simulators import RunningSimulators, known
+from integrations.store.database import Database
+from integrations.store.invoices import InvoiceStore
+from tests.resolvers.conftest import (
+    AN,
+    BINH,
+    CITIZEN_AN,
+    HOTEL,
+    OFFICER,
+    RESTAURANT,
+    RESTAURANT_MERCHANT,
+    Graph,
+    codes,
+    invoice_record,
+)
+
+
+@pytest.fixture
+def database(db: None, database_url: str) -> Database:
+    """The invoice store and the access log on each backend."""
+    return Database(database_url)
+
+
+def buyers(count: int) -> list[str]:
+    return [f"001099{n:06d}" for n in range(1, count + 1)]
+
+
+def sellers(count: int) -> list[str]:
+    codes = (f"01{n:07d}" for n in range(10**7))
+    valid = (f"{nine}{digit}" for nine in codes if (digit := tax_check_digit(nine)) is not None)
+    return [next(valid) for _ in range(count)]
+
+
+SOLD = """
+query($seller: String!, $first: Int!) {
+  invoices(filter: {sellerTaxCode: $seller}, first: $first) {
+    edges { node { number seller { name } buyer { taxCode name status } } }
+    pageInfo { hasNextPage }
+  }
+}
+"""
+
+BOUGHT = """
+query($id: String!) {
+  citizen(idNumber: $id) {
+    invoices(first: 100) { edges { node { seller { taxCode name } buyer { name } } } }
+  }
+}
+"""
+
+
+async def test_a_hundred_invoices_make_one_tax_registry_call(
+    graph: Graph, sims: RunningSimulators
+) -> None:
+    store = InvoiceStore()
+    for number, buyer in enumerate(buyers(100), start=1):
+        await store.insert(invoice_record(number, buyer_id=buyer))
+    sims.reset_stats()
+
+    result = await graph.run(SOLD, OFFICER, {"seller": RESTAURANT, "first": 100})
+
+    assert result.errors is None
+    edges = result.data["invoices"]["edges"]
+    assert len(edges) == 100
+    assert {e["node"]["seller"]["name"] for e in edges} == {known.MERCHANTS[RESTAURANT].name}
+    assert {e["node"]["buyer"]["taxCode"] for e in edges} == set(buyers(100))
+    assert sims.calls("tax") == sims.calls("tax", "POST /v1/taxpayers:batch") == 1
+    assert sum(sims.calls(agency) for agency in sims.urls) == 1
+    # One access-log event per person whose purchases were read, no more.
+    report = await graph.audit.verify()
+    assert report.ok
+    assert report.checked == 100
+
+
+async def test_a_hundred_sellers_of_one_buyer_make_one_call(
+    graph: Graph, sims: RunningSimulators
+) -> None:
+    store = InvoiceStore()
+    for seller in sellers(100):
+        await store.insert(invoice_record(1, seller=seller))
+    sims.reset_stats()
+
+    result = await graph.run(BOUGHT, CITIZEN_AN, {"id": AN})
+
+    assert result.errors is None
+    edges = result.data["citizen"]["invoices"]["edges"]
+    assert {e["node"]["seller"]["taxCode"] for e in edges} == set(sellers(100))
+    assert {e["node"]["buyer"]["name"] for e in edges} == {"Nguyễn Văn An"}
+    assert sims.calls("tax") == 1
+    assert (await graph.audit.verify()).checked == 1
+
+
+async def test_pages_follow_cursors_newest_first(graph: Graph) -> None:
+    store = InvoiceStore()
+    first_day = date(2026, 10, 1)
+    for n in range(5):
+        await store.insert(invoice_record(n + 1, issued_on=first_day + timedelta(days=n)))
+    query = """
+    query($after: String) {
+      me { invoices(first: 2, after: $after) {
+        edges { cursor node { number issuedOn } }
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      } }
+    }"""
+    numbers: list[int] = []
+    after = None
+    pages = 0
+    while True:
+        result = await graph.run(query, CITIZEN_AN, {"after": after})
+        assert result.errors is None
+        connection = result.data["me"]["invoices"]
+        info = connection["pageInfo"]
+        assert info["hasPreviousPage"] is (after is not None)
+        assert info["startCursor"] == connection["edges"][0]["cursor"]
+        assert info["endCursor"] == connection["edges"][-1]["cursor"]
+        numbers += [edge["node"]["number"] for edge in connection["edges"]]
+        pages += 1
+        if not info["hasNextPage"]:
+            break
+        after = info["endCursor"]
+    assert numbers == [5, 4, 3, 2, 1]
+    assert pages == 3
+
+
+@pytest.mark.parametrize(
+    ("arguments", "code"),
+    [
+        pytest.param("first: 0", "BAD_USER_INPUT", id="first-zero"),
+        pytest.param("first: 101", "BAD_USER_INPUT", id="first-too-big"),
+        pytest.param('after: "bm90IG91cnM="', "CURSOR_INVALID", id="foreign-cursor"),
+    ],
+)
+async def test_page_arguments_are_checked(graph: Graph, arguments: str, code: str) -> None:
+    result = await graph.run(
+        f"{{ me {{ invoices({arguments}) {{ edges {{ cursor }} }} }} }}", CITIZEN_AN
+    )
+    assert codes(result) == [(code, None)]
+    assert result.data == {"me": {"invoices": None}}
+
+
+@pytest.mark.parametrize(
+    "filter_",
+    [
+        pytest.param("{}", id="neither"),
+        pytest.param(f'{{sellerTaxCode: "{RESTAURANT}", buyerId: "{AN}"}}', id="both"),
+    ],
+)
+async def test_the_filter_names_exactly_one_party(graph: Graph, filter_: str) -> None:
+    result = await graph.run(f"{{ invoices(filter: {filter_}) {{ edges {{ cursor }} }} }}", OFFICER)
+    assert codes(result) == [("BAD_USER_INPUT", None)]
+
+
+async def test_merchants_read_only_their_own_sales(graph: Graph) -> None:
+    await InvoiceStore().insert(invoice_record(1))
+    query = """
+    query($code: String!) {
+      taxpayer(taxCode: $code) { name invoicesSold { edges { node { number buyer { name } } } } }
+    }"""
+    own = await graph.run(query, RESTAURANT_MERCHANT, {"code": RESTAURANT})
+    node = own.data["taxpayer"]["invoicesSold"]["edges"][0]["node"]
+    assert node["number"] == 1
+    # The buyer is a person: their tax registration is not the merchant's to read.
+    assert node["buyer"] is None
+    assert codes(own) == [("FORBIDDEN", None)]
+
+    other = await graph.run(query, RESTAURANT_MERCHANT, {"code": HOTEL})
+    assert other.data == {"taxpayer": {"name": known.MERCHANTS[HOTEL].name, "invoicesSold": None}}
+    assert codes(other) == [("FORBIDDEN", None)]
+
+
+async def test_one_invoice_is_read_by_its_parties_and_officers(graph: Graph) -> None:
+    stored = await InvoiceStore().insert(invoice_record(7))
+    query = "query($id: ID!) { invoice(id: $id) { number totalPayable } }"
+    variables = {"id": str(stored.id)}
+    for reader in (CITIZEN_AN, OFFICER, RESTAURANT_MERCHANT):
+        result = await graph.run(query, reader, variables)
+        assert result.errors is None, reader
+        assert result.data["invoice"]["number"] == 7
+    stranger = await graph.run(query, Principal(BINH, Role.CITIZEN, assurance_level=2), variables)
+    assert stranger.data == {"invoice": None}
+    assert codes(stranger) == [("FORBIDDEN", None)]
+    missing = await graph.run(query, OFFICER, {"id": "00000000-0000-0000-0000-000000000000"})
+    assert missing.data == {"invoice": None}
+    assert missing.errors is None
