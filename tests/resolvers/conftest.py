@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry
 from strawberry.types import ExecutionResult
 
 from integrations.access import AuditLog, ConsentStore, Principal, Role
+from integrations.einvoice.pipeline import Intake
 from integrations.simulators import Faults, RunningSimulators, SimulatorOptions, run_simulators
 from integrations.store.database import Database, migrate, open_database
 from integrations.store.invoices import (
@@ -128,6 +129,7 @@ class Graph:
     audit: AuditLog
     store: InvoiceStore = field(default_factory=InvoiceStore)
     consents: ConsentStore = field(default_factory=ConsentStore)
+    intake: Intake | None = None
 
     async def run(
         self, query: str, principal: Principal, variables: dict[str, Any] | None = None
@@ -138,6 +140,7 @@ class Graph:
             store=self.store,
             audit=self.audit,
             consents=self.consents,
+            intake=self.intake,
         )
         return await self.schema.execute(query, variable_values=variables, context_value=context)
 

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
 
 from integrations.access import Principal, Role
+from integrations.cpu import CpuPool
+from integrations.einvoice.checks import Checker
+from integrations.einvoice.link import IdentityLinker
+from integrations.einvoice.pipeline import Intake
+from integrations.einvoice.receipts import ReceiptSigner
+from integrations.einvoice.schema import Schemas, default_xsd_dir
+from integrations.einvoice.signature import TrustStore
 from integrations.identity import tax_check_digit
 from integrations.simulators import RunningSimulators, known
 from integrations.store.database import Database
 from integrations.store.invoices import InvoiceStore
+from integrations.store.merchants import MerchantRegistry
 from tests.resolvers.conftest import (
     AN,
     BINH,
@@ -23,12 +33,30 @@ from tests.resolvers.conftest import (
     codes,
     invoice_record,
 )
+from tests.support.invoices import Keys, draft, signed
 
 
 @pytest.fixture
 def database(db: None, database_url: str) -> Database:
     """The invoice store and the access log on each backend."""
     return Database(database_url)
+
+
+@pytest.fixture
+async def intake(intake_keys: Keys) -> AsyncIterator[Intake]:
+    registry = MerchantRegistry()
+    await registry.add(RESTAURANT, "Nhà hàng Sen Hồ Tây", kind="restaurant")
+    trust = TrustStore.from_files([intake_keys.anchor_file], [intake_keys.crl_file])
+    cpu = CpuPool()
+    yield Intake(
+        checker=Checker(schemas=Schemas(default_xsd_dir()), trust=trust),
+        registry=registry,
+        store=InvoiceStore(),
+        linker=IdentityLinker(),
+        signer=ReceiptSigner(intake_keys.gateway),
+        cpu=cpu,
+    )
+    cpu.close()
 
 
 def buyers(count: int) -> list[str]:
@@ -192,3 +220,41 @@ async def test_one_invoice_is_read_by_its_parties_and_officers(graph: Graph) -> 
     missing = await graph.run(query, OFFICER, {"id": "00000000-0000-0000-0000-000000000000"})
     assert missing.data == {"invoice": None}
     assert missing.errors is None
+
+
+SUBMIT = """
+mutation($xml: String!) {
+  submitInvoice(xml: $xml) {
+    outcome receiptId conflictingInvoiceId
+    invoice { number sellerTaxCode totalPayable }
+    findings { code severity }
+  }
+}
+"""
+
+
+async def test_merchants_submit_signed_invoices(
+    graph: Graph, intake: Intake, intake_keys: Keys
+) -> None:
+    submitting = replace(graph, intake=intake)
+    xml = signed(draft(1), intake_keys.restaurant).decode()
+    first = await submitting.run(SUBMIT, RESTAURANT_MERCHANT, {"xml": xml})
+    assert first.errors is None
+    accepted = first.data["submitInvoice"]
+    assert accepted["outcome"] == "ACCEPTED", accepted["findings"]
+    assert accepted["invoice"]["sellerTaxCode"] == RESTAURANT
+    assert accepted["receiptId"]
+    again = await submitting.run(SUBMIT, RESTAURANT_MERCHANT, {"xml": xml})
+    assert again.data["submitInvoice"]["outcome"] == "REPLAYED"
+    assert again.data["submitInvoice"]["receiptId"] == accepted["receiptId"]
+    broken = await submitting.run(SUBMIT, RESTAURANT_MERCHANT, {"xml": "<HDon>"})
+    rejected = broken.data["submitInvoice"]
+    assert rejected["outcome"] == "REJECTED"
+    assert rejected["findings"][0]["code"].startswith("1")
+
+
+async def test_only_merchants_and_operators_submit(graph: Graph, intake: Intake) -> None:
+    refused = await replace(graph, intake=intake).run(SUBMIT, CITIZEN_AN, {"xml": "<HDon/>"})
+    assert codes(refused) == [("FORBIDDEN", None)]
+    unavailable = await graph.run(SUBMIT, RESTAURANT_MERCHANT, {"xml": "<HDon/>"})
+    assert codes(unavailable) == [("SERVICE_UNAVAILABLE", None)]
