@@ -133,7 +133,15 @@ class Invoice(Model):
             ("buyer_personal_id", "issued_on"),
             ("buyer_tax_code", "issued_on"),
             ("issued_on", "id"),
-            ("seller_tax_code", "issued_on", "id"),
+            # Covers a seller's summaries too, read from the index alone.
+            (
+                "seller_tax_code",
+                "issued_on",
+                "id",
+                "total_before_tax",
+                "total_tax",
+                "total_payable",
+            ),
             ("total_payable", "id"),
         )
 

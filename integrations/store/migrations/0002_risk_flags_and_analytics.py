@@ -57,7 +57,7 @@ class Migration(migrations.Migration):
         ),
         ops.AddIndex(
             model_name='Invoice',
-            index=Index(fields=['seller_tax_code', 'issued_on', 'id']),
+            index=Index(fields=['seller_tax_code', 'issued_on', 'id', 'total_before_tax', 'total_tax', 'total_payable']),
         ),
         ops.AddIndex(
             model_name='Invoice',
