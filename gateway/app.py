@@ -4,41 +4,28 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 
+import redis.asyncio as redis
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Scope
 
 from gateway.config import Settings, load_settings
-from gateway.http import errors, health, intake, invoices
-from gateway.http.errors import error_response
+from gateway.http import admin, errors, health, intake, invoices
+from gateway.http.authn import Authenticator
 from gateway.http.observe import HttpMetrics, ObserveRequests
-from gateway.keys import load_key_material
+from gateway.http.ratelimit import RateLimit
 from gateway.logs import configure_logging
-from gateway.state import Authenticate, Services
-from integrations.cpu import CpuPool
-from integrations.einvoice.batches import MessageIntake
-from integrations.einvoice.checks import Checker, CheckSettings
-from integrations.einvoice.link import IdentityLinker
-from integrations.einvoice.parse import Limits
-from integrations.einvoice.pipeline import Intake
-from integrations.einvoice.receipts import ReceiptSigner
-from integrations.einvoice.rules import RuleSettings
-from integrations.einvoice.schema import Schemas, default_xsd_dir
-from integrations.einvoice.signature import SignaturePolicy
-from integrations.store.database import Database, open_database
-from integrations.store.invoices import InvoiceStore
-from integrations.store.merchants import MerchantRegistry
-from integrations.store.messages import MessageStore
+from gateway.services import running_services
+from gateway.state import Services
+from integrations.ratelimit.windows import MemoryWindows, RedisWindows, Windows
 
 
-def create_app(settings: Settings, *, authenticate: Authenticate | None = None) -> Starlette:
+def create_app(settings: Settings) -> Starlette:
     registry = CollectorRegistry()
+    authenticator = Authenticator()
     routes = [
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
@@ -48,6 +35,7 @@ def create_app(settings: Settings, *, authenticate: Authenticate | None = None) 
         Route("/v1/invoices/{invoice_id}", invoices.get_invoice, methods=["GET"]),
         Route("/v1/invoices/{invoice_id}/xml", invoices.get_invoice_xml, methods=["GET"]),
         Route("/v1/invoices/{invoice_id}/receipt", invoices.get_receipt, methods=["GET"]),
+        *admin.routes,
     ]
     templates = {route.endpoint: route.path for route in routes}
 
@@ -56,17 +44,21 @@ def create_app(settings: Settings, *, authenticate: Authenticate | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Services]]:
-        cpu = CpuPool()
-        try:
-            async with open_database(settings.resolved_database_url) as database:
-                services = build_services(settings, database, registry, cpu, authenticate or nobody)
-                yield {"services": services}
-        finally:
-            cpu.close()
+        async with running_services(settings, registry, authenticator) as services:
+            yield {"services": services}
 
     return Starlette(
         routes=routes,
-        middleware=[Middleware(ObserveRequests, metrics=HttpMetrics(registry), route_of=route_of)],
+        middleware=[
+            Middleware(ObserveRequests, metrics=HttpMetrics(registry), route_of=route_of),
+            Middleware(
+                RateLimit,
+                windows=rate_windows(settings),
+                per_principal=settings.rate_limit_principal,
+                per_address=settings.rate_limit_address,
+                identify=authenticator.identify,
+            ),
+        ],
         exception_handlers={
             404: errors.not_found,
             405: errors.method_not_allowed,
@@ -76,50 +68,11 @@ def create_app(settings: Settings, *, authenticate: Authenticate | None = None) 
     )
 
 
-def build_services(
-    settings: Settings,
-    database: Database,
-    registry: CollectorRegistry,
-    cpu: CpuPool,
-    authenticate: Authenticate,
-) -> Services:
-    keys = load_key_material(settings)
-    skew = timedelta(seconds=settings.clock_skew_seconds)
-    checker = Checker(
-        schemas=Schemas(default_xsd_dir()),
-        trust=keys.trust,
-        settings=CheckSettings(
-            limits=Limits(max_bytes=settings.max_body_bytes),
-            rules=RuleSettings(clock_skew=skew),
-            signature=SignaturePolicy(allow_sha1=settings.allow_sha1, clock_skew=skew),
-        ),
-    )
-    merchants = MerchantRegistry()
-    signer = ReceiptSigner(keys.signer)
-    invoice_intake = Intake(
-        checker=checker,
-        registry=merchants,
-        store=InvoiceStore(),
-        linker=IdentityLinker(),
-        signer=signer,
-        cpu=cpu,
-    )
-    return Services(
-        settings=settings,
-        database=database,
-        metrics_registry=registry,
-        cpu=cpu,
-        intake=invoice_intake,
-        messages=MessageIntake(invoice_intake, MessageStore()),
-        registry=merchants,
-        receipt_signer=signer,
-        authenticate=authenticate,
-    )
-
-
-async def nobody(request: Request) -> Response:
-    """Without a token verifier nobody is authenticated: every protected route answers 401."""
-    return error_response(401, "AUTH_REQUIRED", "No token verifier is configured")
+def rate_windows(settings: Settings) -> Windows:
+    """Counters in Redis when configured, so that every worker shares one budget."""
+    if settings.redis_url:
+        return RedisWindows(redis.Redis.from_url(settings.redis_url), prefix="gateway:rate:")
+    return MemoryWindows()
 
 
 def app_from_environment() -> Starlette:

@@ -31,7 +31,7 @@ from integrations.access.errors import (
 )
 from integrations.access.principal import Principal, Role
 from integrations.errors import IdentityError
-from integrations.identity import PersonalId, TaxCode
+from integrations.identity import PersonalId, parse_taxpayer_id
 
 PURPOSE_HEADER: Final = "x-purpose"
 CASE_REF_HEADER: Final = "x-case-ref"
@@ -310,7 +310,7 @@ def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
     try:
         if role is Role.CITIZEN:
             subject = PersonalId(subject).value
-        tax_code = TaxCode(claims["tax_code"]).value if role is Role.MERCHANT else None
+        tax_code = str(parse_taxpayer_id(claims["tax_code"])) if role is Role.MERCHANT else None
     except (IdentityError, KeyError, TypeError) as exc:
         raise _bad_claims(f"a {role.value} token needs a valid identity: {exc}") from exc
     app_id = claims.get("client_id") or claims.get("azp")

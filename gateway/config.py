@@ -25,6 +25,7 @@ MODES = ("demo", "development", "production")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("json", "text")
 AGENCIES = ("population", "tax", "insurance", "electricity", "water", "telecom")
+UPSTREAM_BACKENDS = ("simulators", "agencies")
 # Asymmetric only: "none" and HMAC (where a public key could be misused as the secret) never.
 JWT_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA")
 ROLES = ("citizen", "app", "merchant", "officer")
@@ -180,6 +181,11 @@ class Settings:
     redis_url: str = setting(
         "", _url("redis", "rediss"), "Redis for shared rate limits and caches; empty for memory."
     )
+    upstream_backend: str = setting(
+        "simulators",
+        _choice(*UPSTREAM_BACKENDS),
+        "simulators (started in-process) or agencies (the six *_URL settings).",
+    )
     upstream_timeout_seconds: float = setting(
         2.0, _float_between(0.01, 120), "Total time allowed for one agency call."
     )
@@ -333,6 +339,14 @@ def _read_file(path: Path | None) -> dict[str, Any]:
 
 
 def _check_together(settings: Settings) -> None:
+    if settings.mode == "production" and settings.upstream_backend != "agencies":
+        raise ConfigError(
+            "GATEWAY_UPSTREAM_BACKEND='simulators' is not allowed in production: use agencies"
+        )
+    missing = [a for a, url in settings.upstream_urls().items() if not url]
+    if settings.upstream_backend == "agencies" and missing:
+        names = ", ".join(f"GATEWAY_{a.upper()}_URL" for a in missing)
+        raise ConfigError(f"GATEWAY_UPSTREAM_BACKEND='agencies' needs {names}")
     if settings.jwks_url and settings.jwks_file is not None:
         raise ConfigError(
             "GATEWAY_JWKS_URL and GATEWAY_JWKS_FILE are not allowed together: set one"

@@ -17,6 +17,7 @@ from integrations.einvoice.pipeline import Intake
 from integrations.einvoice.receipts import ReceiptSigner
 from integrations.store.database import Database
 from integrations.store.merchants import MerchantRegistry
+from integrations.upstreams import Upstreams
 
 ReadinessCheck = Callable[[], tuple[bool, object]]
 Authenticate = Callable[[Request], Awaitable[Principal | Response]]
@@ -34,6 +35,7 @@ class Services:
     registry: MerchantRegistry
     receipt_signer: ReceiptSigner
     authenticate: Authenticate
+    upstreams: Upstreams
     readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
 
 

@@ -13,9 +13,8 @@ from collections.abc import Awaitable, Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.auth import TokenVerifier, client_address
+from gateway.auth import client_address
 from gateway.http.errors import error_response
-from integrations.access.errors import AccessError
 from integrations.ratelimit.windows import Limit, RateLimitUnavailable, Verdict, Windows
 
 log = logging.getLogger("gateway.ratelimit")
@@ -26,19 +25,6 @@ UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 async def _anonymous(scope: Scope) -> str | None:
     return None
-
-
-def by_token(verifier: TokenVerifier) -> Identify:
-    """Name the caller by its verified token; a bad token counts against its address only."""
-
-    async def identify(scope: Scope) -> str | None:
-        try:
-            principal = await verifier.authenticate(scope)
-        except AccessError:
-            return None
-        return principal.actor if principal else None
-
-    return identify
 
 
 class RateLimit:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from lxml import etree
 
 from integrations.einvoice.batches import CASH_REGISTER_BATCH, MessageResult
 from integrations.einvoice.document import InvoiceDocument
 from integrations.einvoice.findings import Finding
-from integrations.einvoice.pipeline import IntakeResult, Submitter
+from integrations.einvoice.pipeline import IntakeResult, Outcome, Submitter
 from integrations.einvoice.receipts import (
     CheckedInvoice,
     Envelope,
@@ -28,6 +29,8 @@ from integrations.einvoice.receipts import (
     technical_receipt,
 )
 from integrations.store.invoices import StoredInvoice
+
+ACCEPTED = (Outcome.ACCEPTED.value, Outcome.REPLAYED.value)
 
 
 def invoice_reply(signer: ReceiptSigner, result: IntakeResult, submitter: Submitter) -> bytes:
@@ -73,15 +76,21 @@ def message_reply(signer: ReceiptSigner, result: MessageResult, submitter: Submi
         receiver=header.sender if header else "",
         tax_code=(header.tax_code if header else "") or submitter.tax_code or "",
     )
-    if not result.items:
+    if result.outcome is Outcome.REPLAYED:
+        checked = [_checked_summary(item) for item in result.summary.get("items", [])]
+        accepted = [item["outcome"] in ACCEPTED for item in result.summary.get("items", [])]
+    elif not result.items:
         now = datetime.now(UTC)
         return sign_reply(
             signer, technical_receipt(envelope, received_at=now, findings=result.findings)
         )
-    checked = [
-        _checked(item.document, [f for f in item.findings if f.is_error]) for item in result.items
-    ]
-    if all(item.accepted for item in result.items):
+    else:
+        checked = [
+            _checked(item.document, [f for f in item.findings if f.is_error])
+            for item in result.items
+        ]
+        accepted = [item.accepted for item in result.items]
+    if all(accepted):
         kind = NoticeKind.VALID
     elif header is not None and header.message_type == CASH_REGISTER_BATCH:
         kind = NoticeKind.CASH_REGISTER_INVALID
@@ -102,6 +111,21 @@ def _checked(document: InvoiceDocument | None, errors: list[Finding]) -> Checked
         document.series,
         str(document.number),
         document.issued_on.isoformat(),
+        errors,
+    )
+
+
+def _checked_summary(item: dict[str, Any]) -> CheckedInvoice:
+    """A batch line rebuilt from the stored outcome of a message answered before."""
+    errors = [
+        Finding(e["code"], e["message"], path=e.get("path", ""), hint=e.get("hint", ""))
+        for e in item.get("errors", [])
+    ]
+    return CheckedInvoice(
+        item.get("template") or "",
+        item.get("series") or "",
+        str(item.get("number") or ""),
+        item.get("issuedOn") or "",
         errors,
     )
 

@@ -12,8 +12,13 @@ from starlette.responses import Response
 
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value)
+        return money(value)
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def money(value: Decimal) -> str:
+    """A decimal as plain digits without trailing fraction zeros: 222900.000000 -> "222900"."""
+    return format(value.normalize(), "f")
 
 
 def dumps(content: Any) -> bytes:

@@ -183,9 +183,14 @@ def _summary(header: Header, items: list[IntakeResult]) -> dict[str, Any]:
 
 def _item(position: int, item: IntakeResult) -> dict[str, Any]:
     stored = item.invoice or item.conflict
+    document = item.document
     return {
         "position": position,
         "outcome": item.outcome.value,
+        "template": document.template if document else None,
+        "series": document.series if document else None,
+        "number": document.number if document else None,
+        "issuedOn": document.issued_on.isoformat() if document else None,
         "invoiceId": str(stored.id) if stored else None,
         "receiptId": stored.receipt_id if stored else None,
         "errors": [f.as_dict() for f in item.findings if f.is_error],

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from integrations.errors import UpstreamError
 from integrations.identity import PersonalId, TaxCode, parse_taxpayer_id
-from integrations.store.invoices import LinkRecord
+from integrations.store.invoices import InvoiceStore, LinkRecord
 from integrations.store.models import LinkState
 
 LegacyLookup = Callable[[Sequence[str]], Awaitable[dict[str, str | None]]]
@@ -71,3 +71,15 @@ def _may_be_personal(code: TaxCode) -> bool:
 
 def _resolved(role: str, kind: str, value: str) -> LinkRecord:
     return LinkRecord(role, kind, value, value, LinkState.RESOLVED)
+
+
+async def retry_pending_links(
+    store: InvoiceStore, linker: IdentityLinker, *, limit: int = 500
+) -> int:
+    """Try every pending link once more; returns how many are now resolved."""
+    resolved = 0
+    for link_id, kind, value in await store.pending_links(limit=limit):
+        subject = await linker.resolve(kind, value)
+        await store.settle_link(link_id, subject)
+        resolved += subject is not None
+    return resolved

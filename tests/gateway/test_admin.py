@@ -8,24 +8,16 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import aiohttp
 import httpx
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
 
 from gateway.app import create_app
-from gateway.auth import TokenVerifier
 from gateway.config import Settings, load_settings
 from gateway.demo_tokens import ensure_demo_keys, mint_token
 from gateway.http import admin
-from gateway.http.errors import error_response
 from gateway.keys import DemoPki
-from gateway.state import Authenticate
-from integrations.access.errors import AuthenticationError
-from integrations.access.principal import Principal, Role
+from integrations.access.principal import Role
 from integrations.einvoice.pki import CertificateAuthority
 from integrations.store.database import migrate, sqlite_url
 from tests.support.servers import in_process_client
@@ -33,29 +25,6 @@ from tests.support.servers import in_process_client
 RESTAURANT = "0100109106"
 PROVIDER = "0309612872"
 BASE = "/v1/admin/merchants"
-
-
-def bearer_authenticate(verifier: TokenVerifier) -> Authenticate:
-    """The app's authentication seam over a token verifier: a principal or a 401."""
-
-    async def authenticate(request: Request) -> Principal | Response:
-        try:
-            principal = await verifier.authenticate(request.scope)
-        except AuthenticationError as exc:
-            return error_response(401, exc.code, exc.message, hint=exc.hint)
-        if principal is None:
-            return error_response(401, "AUTH_REQUIRED", "This request needs a bearer token")
-        return principal
-
-    return authenticate
-
-
-def app_with_admin(settings: Settings, authenticate: Authenticate) -> Starlette:
-    """The gateway app with the admin routes mounted (once, whether or not it mounts them)."""
-    app = create_app(settings, authenticate=authenticate)
-    mounted = {getattr(route, "endpoint", None) for route in app.router.routes}
-    app.router.routes.extend(r for r in admin.routes if r.endpoint not in mounted)
-    return app
 
 
 def token(settings: Settings, role: Role, subject: str, **claims: str) -> str:
@@ -91,12 +60,9 @@ def settings(tmp_path: Path, template: Path) -> Settings:
 
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with aiohttp.ClientSession() as session:
-        verifier = TokenVerifier.from_settings(settings, session)
-        app = app_with_admin(settings, bearer_authenticate(verifier))
-        async with in_process_client(app) as http:
-            http.headers.update(bearer(token(settings, Role.ADMIN, "operator-1")))
-            yield http
+    async with in_process_client(create_app(settings)) as http:
+        http.headers.update(bearer(token(settings, Role.ADMIN, "operator-1")))
+        yield http
 
 
 def certificate_pem(tax_code: str) -> bytes:

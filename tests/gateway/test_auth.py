@@ -25,6 +25,7 @@ from integrations.access.errors import (
     RequestContextInvalid,
 )
 from integrations.access.principal import Principal, Role
+from tests.support.settings import PRODUCTION_ENV
 
 ISSUER = "https://id.example.vn"
 AUDIENCE = "citizen-gateway"
@@ -245,7 +246,7 @@ def test_settings_refuse_symmetric_algorithms(value: str) -> None:
 
 
 async def test_production_needs_real_keys(tmp_path: Path) -> None:
-    settings = load_settings(environ={"GATEWAY_MODE": "production"})
+    settings = load_settings(environ=PRODUCTION_ENV)
     async with aiohttp.ClientSession() as session:
         with pytest.raises(ConfigError, match="required in production"):
             TokenVerifier.from_settings(settings, session)

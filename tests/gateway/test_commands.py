@@ -7,13 +7,11 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import aiohttp
 import pytest
 from click.testing import CliRunner, Result
 from cryptography import x509
 
 from gateway.app import create_app
-from gateway.auth import TokenVerifier
 from gateway.cli import main
 from gateway.commands.pki import revocations
 from gateway.config import load_settings
@@ -21,7 +19,7 @@ from gateway.keys import DemoPki
 from integrations.access.principal import Role
 from integrations.einvoice import compose
 from integrations.einvoice.pki import tax_code_of
-from tests.gateway.test_admin import bearer_authenticate, token
+from tests.gateway.test_admin import token
 from tests.support.servers import free_port, live_server
 
 pytestmark = pytest.mark.usefixtures("clean_environ")
@@ -330,19 +328,17 @@ async def test_submit_prints_the_receipt_or_every_error(tmp_path: Path) -> None:
     settings = load_settings(environ={}, data_dir=str(gateway.data_dir))
     merchant = token(settings, Role.MERCHANT, "m-1", tax_code=RESTAURANT)
     operator = token(settings, Role.ADMIN, "operator-1")
-    async with aiohttp.ClientSession() as session:
-        authenticate = bearer_authenticate(TokenVerifier.from_settings(settings, session))
-        async with live_server(create_app(settings, authenticate=authenticate)) as url:
+    async with live_server(create_app(settings)) as url:
 
-            async def submit(path: Path, bearer: str, *extra: str) -> Result:
-                args = ("invoice", "submit", path, "--url", url, "--token", bearer, *extra)
-                return await asyncio.to_thread(gateway, *args)
+        async def submit(path: Path, bearer: str, *extra: str) -> Result:
+            args = ("invoice", "submit", path, "--url", url, "--token", bearer, *extra)
+            return await asyncio.to_thread(gateway, *args)
 
-            first = await submit(signed, merchant)
-            again = await submit(signed, merchant)
-            refused = await submit(tampered, merchant)
-            batch_result = await submit(signed_batch, operator, "--message")
-            no_token = await submit(signed, "junk")
+        first = await submit(signed, merchant)
+        again = await submit(signed, merchant)
+        refused = await submit(tampered, merchant)
+        batch_result = await submit(signed_batch, operator, "--message")
+        no_token = await submit(signed, "junk")
     assert (first.exit_code, first.output.splitlines()[0]) == (0, "HTTP 201"), first.output
     assert f'"sellerTaxCode": "{RESTAURANT}"' in first.output
     assert (again.exit_code, again.output.splitlines()[0]) == (0, "HTTP 200")

@@ -89,3 +89,12 @@ def test_readme_documents_every_setting() -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     missing = [env for env, _, _ in describe() if f"`{env}`" not in readme]
     assert missing == []
+
+
+def test_production_needs_the_real_agencies() -> None:
+    with pytest.raises(ConfigError, match="GATEWAY_UPSTREAM_BACKEND='simulators' is not allowed"):
+        load_settings(environ={"GATEWAY_MODE": "production"})
+    with pytest.raises(ConfigError, match="GATEWAY_TAX_URL"):
+        load_settings(
+            environ={"GATEWAY_UPSTREAM_BACKEND": "agencies", "GATEWAY_POPULATION_URL": "http://p"}
+        )

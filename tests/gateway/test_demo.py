@@ -8,12 +8,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import aiohttp
 import httpx
 import pytest
 
 from gateway import demo
-from gateway.auth import TokenVerifier
+from gateway.app import create_app
 from gateway.commands.invoices import build_checker
 from gateway.config import Settings, load_settings
 from gateway.demo_tokens import ensure_demo_keys
@@ -26,7 +25,7 @@ from integrations.identity import parse_taxpayer_id
 from integrations.simulators.known import MERCHANTS, PEOPLE
 from integrations.store.database import migrate, sqlite_url
 from integrations.store.merchants import MerchantRegistry
-from tests.gateway.test_admin import app_with_admin, bearer, bearer_authenticate, token
+from tests.gateway.test_admin import bearer, token
 from tests.support.servers import in_process_client
 
 
@@ -53,11 +52,9 @@ def pki(settings: Settings) -> DemoPki:
 
 @pytest.fixture
 async def client(settings: Settings, pki: DemoPki) -> AsyncIterator[httpx.AsyncClient]:
-    async with aiohttp.ClientSession() as session:
-        authenticate = bearer_authenticate(TokenVerifier.from_settings(settings, session))
-        async with in_process_client(app_with_admin(settings, authenticate)) as http:
-            await demo.seed_demo(MerchantRegistry(), pki)
-            yield http
+    async with in_process_client(create_app(settings)) as http:
+        await demo.seed_demo(MerchantRegistry(), pki)
+        yield http
 
 
 @pytest.mark.parametrize("name", sorted(compose.EXAMPLES))
@@ -142,11 +139,6 @@ async def test_every_signed_example_is_accepted_in_order(
             assert [item["outcome"] for item in response.json()["items"]] == ["accepted"] * 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway.auth reads a merchant's tax_code claim as a 10- or 13-digit TaxCode, "
-    "but a household business's tax code is its owner's 12-digit personal ID",
-)
 async def test_a_household_business_submits_with_its_own_token(
     client: httpx.AsyncClient, settings: Settings, pki: DemoPki
 ) -> None:

@@ -24,6 +24,7 @@ from resolvers.errors import PublicError
 from resolvers.hardening import document_hash
 from tests.resolvers.hardening.toy import ToyContext, toy_schema
 from tests.support.servers import in_process_client
+from tests.support.settings import PRODUCTION_ENV
 
 JSON_BODY = {"content-type": "application/json"}
 WANTS_GRAPHQL = {**JSON_BODY, "accept": GRAPHQL_RESPONSE}
@@ -343,7 +344,9 @@ async def test_measure_mode_reports_cost_in_extensions() -> None:
 
 
 async def test_production_mode_hides_introspection_and_suggestions() -> None:
-    harness = Harness(mode="production")
+    harness = Harness(
+        **{name.removeprefix("GATEWAY_").lower(): value for name, value in PRODUCTION_ENV.items()}
+    )
     async with in_process_client(harness.app) as client:
         response = await post(client, {"query": "{ __schema { types { name } } }"}, WANTS_JSON)
         assert response.json()["errors"][0]["extensions"]["code"] == "INTROSPECTION_DISABLED"

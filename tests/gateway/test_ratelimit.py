@@ -17,7 +17,8 @@ from starlette.routing import Route
 
 from gateway.auth import JwksFile, TokenVerifier
 from gateway.demo_tokens import ensure_demo_keys, mint_token
-from gateway.http.ratelimit import RateLimit, by_token
+from gateway.http.authn import Authenticator
+from gateway.http.ratelimit import RateLimit
 from integrations.access.principal import Role
 from integrations.ratelimit.windows import Limit, MemoryWindows, RedisWindows, Windows
 from tests.integrations.ratelimit.redis_server import REDIS_URL, redis_client
@@ -37,7 +38,7 @@ def make_app(
     per_principal: Limit = GENEROUS,
     verifier: TokenVerifier | None = None,
 ) -> Starlette:
-    options = {"identify": by_token(verifier)} if verifier else {}
+    options = {"identify": Authenticator(verifier).identify} if verifier else {}
     limiter = Middleware(
         RateLimit,
         windows=windows,

@@ -108,7 +108,7 @@ def test_every_example_is_valid(schemas: Schemas, name: str) -> None:
             id="amount-seven-decimals",
         ),
         pytest.param(
-            b"<Ten>C\xc3\xb4ng ty TNHH Nh\xc3\xa0 h\xc3\xa0ng Sen V\xc3\xa0ng</Ten>",
+            "<Ten>Công ty TNHH Nhà hàng Sen Hồ Tây</Ten>".encode(),
             b"<Ten></Ten>",
             "/HDon/DLHDon/NDHDon/NBan/Ten",
             "underruns the allowed minimum length of '1'",

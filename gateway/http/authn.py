@@ -1,0 +1,57 @@
+"""Who is calling: the one place routes and middleware learn the caller of a request.
+
+The token verifier needs an HTTP session, which exists only once the lifespan runs, while the
+middleware stack is built before it; ``Authenticator`` is created with the app and bound to the
+verifier when the lifespan starts.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+from starlette.types import Scope
+
+from gateway.auth import TokenVerifier, require
+from gateway.http.errors import error_response
+from integrations.access.errors import (
+    AccessError,
+    AuthenticationError,
+    KeysUnavailable,
+    RequestContextInvalid,
+)
+from integrations.access.principal import Principal
+
+STATUS: tuple[tuple[type[AccessError], int], ...] = (
+    (KeysUnavailable, 503),
+    (RequestContextInvalid, 400),
+)
+
+
+class Authenticator:
+    def __init__(self, verifier: TokenVerifier | None = None) -> None:
+        self.verifier = verifier
+
+    def bind(self, verifier: TokenVerifier) -> None:
+        self.verifier = verifier
+
+    async def principal(self, scope: Scope) -> Principal | None:
+        """The verified caller, None without a token; raises ``AccessError`` for a bad one."""
+        if self.verifier is None:
+            raise AuthenticationError("no token verifier is running", code="AUTH_UNAVAILABLE")
+        return await self.verifier.authenticate(scope)
+
+    async def __call__(self, connection: HTTPConnection) -> Principal | Response:
+        """For routes: the caller, or the error response that says why there is none."""
+        try:
+            return require(await self.principal(connection.scope))
+        except AccessError as exc:
+            status = next((s for kind, s in STATUS if isinstance(exc, kind)), 401)
+            return error_response(status, exc.code, exc.message, hint=exc.hint)
+
+    async def identify(self, scope: Scope) -> str | None:
+        """For rate limits: the caller's name; a bad token counts against its address only."""
+        try:
+            principal = await self.principal(scope)
+        except AccessError:
+            return None
+        return principal.actor if principal else None

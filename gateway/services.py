@@ -1,0 +1,158 @@
+"""Building the long-lived services once per process, in the order they depend on each other.
+
+The database, one HTTP session (token keys and agency calls share it), the agencies (the
+simulators in-process, or the real ones), the intake and its background retry of pending
+identity links. Everything is closed in reverse order when the app stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
+
+import aiohttp
+from prometheus_client import CollectorRegistry
+
+from gateway.auth import TokenVerifier
+from gateway.config import Settings
+from gateway.http.authn import Authenticator
+from gateway.keys import load_key_material
+from gateway.state import ReadinessCheck, Services
+from integrations.cpu import CpuPool
+from integrations.einvoice.batches import MessageIntake
+from integrations.einvoice.checks import Checker, CheckSettings
+from integrations.einvoice.link import IdentityLinker, retry_pending_links
+from integrations.einvoice.parse import Limits
+from integrations.einvoice.pipeline import Intake
+from integrations.einvoice.receipts import ReceiptSigner
+from integrations.einvoice.rules import RuleSettings
+from integrations.einvoice.schema import Schemas, default_xsd_dir
+from integrations.einvoice.signature import SignaturePolicy
+from integrations.simulators import run_simulators
+from integrations.store.database import open_database
+from integrations.store.invoices import InvoiceStore
+from integrations.store.merchants import MerchantRegistry
+from integrations.store.messages import MessageStore
+from integrations.upstreams import AiohttpTransport, Upstreams, UpstreamSettings
+
+log = logging.getLogger("gateway.services")
+
+LINK_RETRY_SECONDS = 60.0
+INTAKE_SCOPE = "intake"
+"""The cache scope of the intake's own registry lookups: it reads no person's data."""
+
+
+@asynccontextmanager
+async def running_services(
+    settings: Settings, registry: CollectorRegistry, authenticator: Authenticator
+) -> AsyncIterator[Services]:
+    async with AsyncExitStack() as stack:
+        cpu = CpuPool()
+        stack.callback(cpu.close)
+        database = await stack.enter_async_context(open_database(settings.resolved_database_url))
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        stack.push_async_callback(session.close)
+        authenticator.bind(TokenVerifier.from_settings(settings, session))
+        urls = await stack.enter_async_context(agency_urls(settings))
+        upstreams = Upstreams.open(
+            upstream_settings(settings, urls),
+            registry=registry,
+            transport=AiohttpTransport(session),
+        )
+        intake = build_intake(settings, cpu, upstreams)
+        services = Services(
+            settings=settings,
+            database=database,
+            metrics_registry=registry,
+            cpu=cpu,
+            intake=intake,
+            messages=MessageIntake(intake, MessageStore()),
+            registry=intake.registry,
+            receipt_signer=intake.signer,
+            authenticate=authenticator,
+            upstreams=upstreams,
+            readiness_checks={
+                f"upstream:{name}": _breaker_check(upstreams, name) for name in upstreams.services
+            },
+        )
+        retry = asyncio.create_task(_retry_links_forever(intake))
+        try:
+            yield services
+        finally:
+            retry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retry
+
+
+@asynccontextmanager
+async def agency_urls(settings: Settings) -> AsyncIterator[Mapping[str, str]]:
+    """The agencies' base URLs: the configured ones, or simulators run in this process."""
+    if settings.upstream_backend == "agencies":
+        yield settings.upstream_urls()
+        return
+    async with run_simulators() as simulators:
+        yield simulators.urls
+
+
+def upstream_settings(settings: Settings, urls: Mapping[str, str]) -> dict[str, UpstreamSettings]:
+    return {
+        agency: UpstreamSettings(
+            url,
+            api_key=settings.upstream_api_key or None,
+            total_timeout=settings.upstream_timeout_seconds,
+            deadline=settings.upstream_timeout_seconds * 3,
+        )
+        for agency, url in urls.items()
+    }
+
+
+def build_intake(settings: Settings, cpu: CpuPool, upstreams: Upstreams) -> Intake:
+    keys = load_key_material(settings)
+    skew = timedelta(seconds=settings.clock_skew_seconds)
+    checker = Checker(
+        schemas=Schemas(default_xsd_dir()),
+        trust=keys.trust,
+        settings=CheckSettings(
+            limits=Limits(max_bytes=settings.max_body_bytes),
+            rules=RuleSettings(clock_skew=skew),
+            signature=SignaturePolicy(allow_sha1=settings.allow_sha1, clock_skew=skew),
+        ),
+    )
+
+    async def legacy_lookup(codes: Sequence[str]) -> dict[str, str | None]:
+        return await upstreams.tax.personal_ids_for_legacy(codes, scope=INTAKE_SCOPE)
+
+    return Intake(
+        checker=checker,
+        registry=MerchantRegistry(),
+        store=InvoiceStore(),
+        linker=IdentityLinker(legacy_lookup),
+        signer=ReceiptSigner(keys.signer),
+        cpu=cpu,
+    )
+
+
+def _breaker_check(upstreams: Upstreams, name: str) -> ReadinessCheck:
+    """Report an agency's circuit without failing readiness: one agency down nulls only its
+    own fields, so taking the whole gateway out of the load balancer would be worse."""
+
+    def check() -> tuple[bool, object]:
+        return True, f"circuit {upstreams.services[name].health().breaker.value}"
+
+    return check
+
+
+async def _retry_links_forever(intake: Intake) -> None:
+    while True:
+        await asyncio.sleep(LINK_RETRY_SECONDS)
+        try:
+            settled = await retry_pending_links(intake.store, intake.linker)
+        except Exception:
+            log.exception("retrying pending identity links failed")
+            continue
+        if settled:
+            log.info("identity links resolved", extra={"resolved": settled})

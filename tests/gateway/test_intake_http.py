@@ -1,0 +1,201 @@
+"""The intake over HTTP: authentication, statuses, receipts in JSON and XML, reads."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from lxml import etree
+
+from gateway.app import create_app
+from gateway.config import Settings
+from gateway.demo_tokens import DemoKeys, ensure_demo_keys, mint_token
+from integrations.access.principal import Role
+from integrations.einvoice.compose import compose_invoice, compose_message
+from integrations.einvoice.signing import sign_envelope
+from integrations.store.database import open_database
+from integrations.store.merchants import MerchantRegistry
+from integrations.store.models import Invoice
+from tests.support.invoices import BUYER_ID, HOTEL, RESTAURANT, Keys, draft, relabel, signed
+from tests.support.servers import in_process_client
+
+HOSTILE = sorted((Path(__file__).parents[1] / "corpus" / "hostile").glob("*.xml"))
+XML = {"Content-Type": "application/xml"}
+
+
+@dataclass
+class Gateway:
+    http: httpx.AsyncClient
+    tokens: DemoKeys
+    settings: Settings
+
+    def token(self, role: Role, subject: str, **claims: object) -> dict[str, str]:
+        token = mint_token(
+            self.tokens,
+            role,
+            subject,
+            issuer=self.settings.jwt_issuer,
+            audience=self.settings.jwt_audience,
+            **claims,
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    def merchant(self, tax_code: str = RESTAURANT) -> dict[str, str]:
+        return {**XML, **self.token(Role.MERCHANT, tax_code, tax_code=tax_code)}
+
+
+@pytest.fixture
+async def gateway(settings: Settings, intake_keys: Keys) -> AsyncIterator[Gateway]:
+    settings = settings.with_values(
+        trust_anchors=(intake_keys.anchor_file,),
+        crl_files=(intake_keys.crl_file,),
+        signing_key=intake_keys.gateway_key,
+        signing_cert=intake_keys.gateway_cert,
+    )
+    async with open_database(settings.resolved_database_url):
+        registry = MerchantRegistry()
+        await registry.add(RESTAURANT, "Nhà hàng Sen Hồ Tây", kind="restaurant")
+        await registry.add(HOTEL, "Khách sạn Sông Sài Gòn", kind="hotel")
+    tokens = ensure_demo_keys(settings.data_dir)
+    async with in_process_client(create_app(settings)) as http:
+        yield Gateway(http, tokens, settings)
+
+
+async def count_invoices(gateway: Gateway) -> int:
+    return await Invoice.all().count()
+
+
+async def test_submission_needs_a_merchant_token(gateway: Gateway, intake_keys: Keys) -> None:
+    raw = signed(draft(1), intake_keys.restaurant)
+    anonymous = await gateway.http.post("/v1/invoices", content=raw, headers=XML)
+    assert anonymous.status_code == 401
+    assert anonymous.json()["errors"][0]["code"] == "AUTH_REQUIRED"
+    citizen = {**XML, **gateway.token(Role.CITIZEN, BUYER_ID, assurance_level=2)}
+    forbidden = await gateway.http.post("/v1/invoices", content=raw, headers=citizen)
+    assert forbidden.status_code == 403
+
+
+async def test_accept_then_read_everything_back(gateway: Gateway, intake_keys: Keys) -> None:
+    raw = signed(draft(2), intake_keys.restaurant)
+    accepted = await gateway.http.post("/v1/invoices", content=raw, headers=gateway.merchant())
+    assert accepted.status_code == 201, accepted.text
+    receipt = accepted.json()
+    assert accepted.headers["location"] == f"/v1/invoices/{receipt['invoiceId']}"
+    assert receipt["taxAuthorityCode"].startswith("00")
+    assert receipt["signature"].count(".") == 2
+    invoice_url = accepted.headers["location"]
+    summary = (await gateway.http.get(invoice_url, headers=gateway.merchant())).json()
+    assert summary["totalPayable"] == receipt["totalPayable"]
+    assert [line["name"] for line in summary["lines"]] == ["Phở bò tái", "Bia Hà Nội"]
+    original = await gateway.http.get(f"{invoice_url}/xml", headers=gateway.merchant())
+    assert original.content == raw
+    coded = await gateway.http.get(f"{invoice_url}/xml?form=coded", headers=gateway.merchant())
+    assert etree.fromstring(coded.content).findtext("MCCQT") == receipt["taxAuthorityCode"]
+    stored_receipt = await gateway.http.get(f"{invoice_url}/receipt", headers=gateway.merchant())
+    assert stored_receipt.json() == receipt
+    as_xml = await gateway.http.get(
+        f"{invoice_url}/receipt", headers={**gateway.merchant(), "Accept": "application/xml"}
+    )
+    assert etree.fromstring(as_xml.content).findtext("TTChung/MLTDiep") == "202"
+    other = await gateway.http.get(invoice_url, headers=gateway.merchant(HOTEL))
+    assert other.status_code == 404
+
+
+async def test_replay_conflict_and_concurrency(gateway: Gateway, intake_keys: Keys) -> None:
+    raw = signed(draft(3), intake_keys.restaurant)
+    other = signed(draft(3, quantity=7), intake_keys.restaurant)
+    headers = gateway.merchant()
+    first, *rest = await asyncio.gather(
+        *(
+            gateway.http.post("/v1/invoices", content=body, headers=headers)
+            for body in (raw, raw, other, other)
+        )
+    )
+    statuses = sorted([first.status_code, *(r.status_code for r in rest)])
+    assert statuses.count(201) == 1
+    assert set(statuses) <= {200, 201, 409}
+    replay = await gateway.http.post("/v1/invoices", content=raw, headers=headers)
+    conflict = await gateway.http.post("/v1/invoices", content=other, headers=headers)
+    assert {replay.status_code, conflict.status_code} == {200, 409}
+    clash = conflict if conflict.status_code == 409 else replay
+    assert clash.json()["errors"][0]["code"] == "5013"
+    assert "original" in clash.json()
+    assert await count_invoices(gateway) == 1
+
+
+@pytest.mark.parametrize("path", HOSTILE, ids=[p.stem for p in HOSTILE])
+async def test_hostile_documents_are_refused_and_nothing_stored(
+    gateway: Gateway, path: Path
+) -> None:
+    document = await asyncio.to_thread(path.read_bytes)
+    response = await gateway.http.post("/v1/invoices", content=document, headers=gateway.merchant())
+    code = path.stem.split("-", 1)[0]
+    assert response.status_code == (413 if code == "1001" else 400)
+    assert response.json()["errors"][0]["code"] == code
+    assert await count_invoices(gateway) == 0
+
+
+async def test_wrong_content_type_and_oversize(gateway: Gateway, intake_keys: Keys) -> None:
+    raw = signed(draft(4), intake_keys.restaurant)
+    headers = {**gateway.merchant(), "Content-Type": "application/json"}
+    wrong = await gateway.http.post("/v1/invoices", content=raw, headers=headers)
+    assert wrong.status_code == 415
+    huge = await gateway.http.post(
+        "/v1/invoices", content=b"<HDon>" + b" " * 1_200_000, headers=gateway.merchant()
+    )
+    assert huge.status_code == 413
+    assert huge.json()["errors"][0]["code"] == "1001"
+
+
+async def test_rejection_as_a_signed_check_notice(gateway: Gateway, intake_keys: Keys) -> None:
+    tampered = signed(draft(5), intake_keys.restaurant).replace(
+        b"<SLuong>2</SLuong>", b"<SLuong>3</SLuong>", 1
+    )
+    response = await gateway.http.post(
+        "/v1/invoices",
+        content=tampered,
+        headers={**gateway.merchant(), "Accept": "application/xml"},
+    )
+    assert response.status_code == 422
+    notice = etree.fromstring(response.content)
+    assert notice.findtext("TTChung/MLTDiep") == "204"
+    assert notice.findtext("DLieu/TBao/DLTBao/LTBao") == "1"
+    assert notice.findtext("DLieu/TBao/DLTBao/LCMa/DSLDo/LDo/MLoi") == "2002"
+    assert (
+        notice.find("DLieu/TBao/DSCKS/CQT/{http://www.w3.org/2000/09/xmldsig#}Signature")
+        is not None
+    )
+    json_response = await gateway.http.post(
+        "/v1/invoices", content=tampered, headers=gateway.merchant()
+    )
+    assert json_response.status_code == 422
+    assert json_response.json()["errors"][0]["hint"]
+
+
+async def test_batch_reports_each_invoice(gateway: Gateway, intake_keys: Keys) -> None:
+    today = draft(1).issued_on
+    invoices = [
+        compose_invoice(
+            relabel(
+                draft(n),
+                series=f"C{today:%y}MAA",
+                cash_register_code=f"M1-{today:%y}-AB12C-{n:011d}",
+            )
+        )
+        for n in (1, 2)
+    ]
+    envelope = compose_message(206, invoices, sender=f"V{RESTAURANT}", tax_code=RESTAURANT)
+    batch = sign_envelope(envelope, intake_keys.restaurant, signing_time=datetime.now(UTC))
+    response = await gateway.http.post("/v1/messages", content=batch, headers=gateway.merchant())
+    assert response.status_code == 201, response.text
+    assert [item["outcome"] for item in response.json()["items"]] == ["accepted", "accepted"]
+    again = await gateway.http.post(
+        "/v1/messages", content=batch, headers={**gateway.merchant(), "Accept": "application/xml"}
+    )
+    assert again.status_code == 200
+    assert etree.fromstring(again.content).findtext("DLieu/TBao/DLTBao/LTBao") == "2"
