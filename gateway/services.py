@@ -22,6 +22,8 @@ from gateway.config import Settings
 from gateway.http.authn import Authenticator
 from gateway.keys import load_key_material
 from gateway.state import ReadinessCheck, Services
+from integrations.access.audit import AuditLog
+from integrations.access.consents import ConsentStore
 from integrations.cpu import CpuPool
 from integrations.einvoice.batches import MessageIntake
 from integrations.einvoice.checks import Checker, CheckSettings
@@ -75,6 +77,8 @@ async def running_services(
             receipt_signer=intake.signer,
             authenticate=authenticator,
             upstreams=upstreams,
+            audit=AuditLog(database),
+            consents=ConsentStore(),
             readiness_checks={
                 f"upstream:{name}": _breaker_check(upstreams, name) for name in upstreams.services
             },

@@ -10,6 +10,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.config import Settings
+from integrations.access.audit import AuditLog
+from integrations.access.consents import ConsentStore
 from integrations.access.principal import Principal
 from integrations.cpu import CpuPool
 from integrations.einvoice.batches import MessageIntake
@@ -36,6 +38,8 @@ class Services:
     receipt_signer: ReceiptSigner
     authenticate: Authenticate
     upstreams: Upstreams
+    audit: AuditLog
+    consents: ConsentStore
     readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
 
 

@@ -14,12 +14,9 @@ from typing import Any
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
+from integrations.money import decimal_text
+
 _DECIMAL_TEXT = re.compile(r"-?\d+(\.\d+)?")
-
-
-def serialize_decimal(value: Decimal) -> str:
-    """Plain positional notation, every stored digit kept: ``Decimal("1E+5")`` is ``"100000"``."""
-    return format(value, "f")
 
 
 def parse_decimal(value: Any) -> Decimal:
@@ -31,7 +28,7 @@ def parse_decimal(value: Any) -> Decimal:
 DecimalScalar: ScalarDefinition = strawberry.scalar(
     name="Decimal",
     description='An exact decimal number as a string, e.g. money: "1250000.50".',
-    serialize=serialize_decimal,
+    serialize=decimal_text,
     parse_value=parse_decimal,
 )
 

@@ -221,7 +221,9 @@ class GraphQLView(GraphQL[Any, None]):
                 raise MalformedRequest("No GraphQL query found in the request")
             result = await self._execute(request.method, query, operation, context)
         except PublicError as error:
-            status = _STATUS_BY_CODE.get(error.code, _request_error_status(media))
+            status = getattr(error, "http_status", None) or _STATUS_BY_CODE.get(
+                error.code, _request_error_status(media)
+            )
             return _json({"errors": [_error(error.message, error.extensions)]}, media, status)
         return _result_response(result, media)
 

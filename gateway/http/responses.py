@@ -9,16 +9,13 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from integrations.money import decimal_text
+
 
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return money(value)
+        return decimal_text(value)
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
-
-
-def money(value: Decimal) -> str:
-    """A decimal as plain digits without trailing fraction zeros: 222900.000000 -> "222900"."""
-    return format(value.normalize(), "f")
 
 
 def dumps(content: Any) -> bytes:

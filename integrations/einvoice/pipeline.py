@@ -28,6 +28,7 @@ from integrations.einvoice.parse import check_transport
 from integrations.einvoice.receipts import ReceiptSigner, new_receipt_id
 from integrations.errors import IdentityError
 from integrations.identity import parse_taxpayer_id
+from integrations.money import decimal_text
 from integrations.store.invoices import (
     DuplicateInvoice,
     InvoiceKey,
@@ -343,7 +344,9 @@ def _receipt_body(
         "series": key.series,
         "number": key.number,
         "issuedOn": document.issued_on.isoformat(),
-        "totalPayable": str(document.total_payable) if document.total_payable is not None else None,
+        "totalPayable": (
+            decimal_text(document.total_payable) if document.total_payable is not None else None
+        ),
         "taxAuthorityCode": code,
         "warnings": [f.as_dict() for f in findings if not f.is_error],
     }
