@@ -27,6 +27,7 @@ from integrations.access.consents import ConsentStore
 from integrations.cpu import CpuPool
 from integrations.einvoice.batches import MessageIntake
 from integrations.einvoice.checks import Checker, CheckSettings
+from integrations.einvoice.events import DuplicateAttempt
 from integrations.einvoice.link import IdentityLinker, retry_pending_links
 from integrations.einvoice.parse import Limits
 from integrations.einvoice.pipeline import Intake
@@ -34,11 +35,13 @@ from integrations.einvoice.receipts import ReceiptSigner
 from integrations.einvoice.rules import RuleSettings
 from integrations.einvoice.schema import Schemas, default_xsd_dir
 from integrations.einvoice.signature import SignaturePolicy
+from integrations.risk import RiskAssessor
 from integrations.simulators import run_simulators
 from integrations.store.database import open_database
 from integrations.store.invoices import InvoiceStore
 from integrations.store.merchants import MerchantRegistry
 from integrations.store.messages import MessageStore
+from integrations.store.risk import RiskStore
 from integrations.upstreams import AiohttpTransport, Upstreams, UpstreamSettings
 
 log = logging.getLogger("gateway.services")
@@ -66,6 +69,7 @@ async def running_services(
             transport=AiohttpTransport(session),
         )
         intake = build_intake(settings, cpu, upstreams)
+        watch_risks(intake, upstreams)
         services = Services(
             settings=settings,
             database=database,
@@ -90,6 +94,7 @@ async def running_services(
             retry.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await retry
+            await intake.events.drain()
 
 
 @asynccontextmanager
@@ -138,6 +143,24 @@ def build_intake(settings: Settings, cpu: CpuPool, upstreams: Upstreams) -> Inta
         signer=ReceiptSigner(keys.signer),
         cpu=cpu,
     )
+
+
+def watch_risks(intake: Intake, upstreams: Upstreams) -> None:
+    """Flag risks of every accepted invoice, and record refused duplicates, after the answer."""
+    assessor = RiskAssessor(
+        store=RiskStore(),
+        population=upstreams.population,
+        tax=upstreams.tax,
+        revocations=intake.checker.trust,
+    )
+
+    async def duplicate(attempt: DuplicateAttempt) -> object:
+        return await assessor.record_duplicate_attempt(
+            attempt.original.id, sha256=attempt.sha256, submitter=attempt.submitter
+        )
+
+    intake.events.accepted.append(lambda invoice: assessor.assess(invoice.id))
+    intake.events.duplicates.append(duplicate)
 
 
 def _breaker_check(upstreams: Upstreams, name: str) -> ReadinessCheck:

@@ -22,6 +22,7 @@ from integrations.einvoice import codes
 from integrations.einvoice.authority import new_tax_authority_code, stamp_invoice
 from integrations.einvoice.checks import Checker, Verdict
 from integrations.einvoice.document import InvoiceDocument
+from integrations.einvoice.events import DuplicateAttempt, IntakeEvents
 from integrations.einvoice.findings import Finding, has_errors
 from integrations.einvoice.link import IdentityLinker
 from integrations.einvoice.parse import check_transport
@@ -91,9 +92,11 @@ class Intake:
         linker: IdentityLinker,
         signer: ReceiptSigner,
         cpu: CpuPool,
+        events: IntakeEvents | None = None,
         clock: Clock = utc_now,
     ) -> None:
         self.checker = checker
+        self.events = events or IntakeEvents()
         self.registry = registry
         self.store = store
         self.linker = linker
@@ -132,7 +135,7 @@ class Intake:
             return IntakeResult(Outcome.REJECTED, findings, document=document)
         existing = await self.store.find_by_key(key)
         if existing is not None:
-            return await self._duplicate(DuplicateInvoice(existing, same_bytes=False), findings)
+            return await self._conflict(existing, findings, verdict.raw, submitter)
         record = await self._record(
             verdict,
             document,
@@ -145,7 +148,10 @@ class Intake:
         try:
             stored = await self.store.insert(record)
         except DuplicateInvoice as duplicate:
-            return await self._duplicate(duplicate, findings)
+            if duplicate.same_bytes:
+                return await self._replayed(duplicate.existing)
+            return await self._conflict(duplicate.existing, findings, verdict.raw, submitter)
+        self.events.invoice_accepted(stored)
         return IntakeResult(
             Outcome.ACCEPTED,
             findings,
@@ -159,19 +165,23 @@ class Intake:
         existing = await self.store.find_by_sha(hashlib.sha256(raw).hexdigest())
         if existing is None:
             return None
-        return await self._duplicate(DuplicateInvoice(existing, same_bytes=True), [])
+        return await self._replayed(existing)
 
-    async def _duplicate(
-        self, duplicate: DuplicateInvoice, findings: list[Finding]
-    ) -> IntakeResult:
-        receipt = await self.store.receipt(duplicate.existing.receipt_id)
+    async def _replayed(self, existing: StoredInvoice) -> IntakeResult:
+        """The same bytes again: the original receipt, and nothing new stored."""
+        receipt = await self.store.receipt(existing.receipt_id)
+        stamped = await self.store.stamped(existing.id)
         body = receipt.body if receipt else None
-        if duplicate.same_bytes:
-            stamped = await self.store.stamped(duplicate.existing.id)
-            return IntakeResult(
-                Outcome.REPLAYED, [], invoice=duplicate.existing, receipt=body, stamped=stamped
-            )
-        existing = duplicate.existing
+        return IntakeResult(Outcome.REPLAYED, [], invoice=existing, receipt=body, stamped=stamped)
+
+    async def _conflict(
+        self, existing: StoredInvoice, findings: list[Finding], raw: bytes, submitter: Submitter
+    ) -> IntakeResult:
+        """Other bytes under a key already held: 409 pointing to the original."""
+        receipt = await self.store.receipt(existing.receipt_id)
+        body = receipt.body if receipt else None
+        sha256 = hashlib.sha256(raw).hexdigest()
+        self.events.duplicate_refused(DuplicateAttempt(existing, sha256, str(submitter)))
         conflict = codes.DUPLICATE_KEY.finding(
             f"invoice {existing.id} (receipt {existing.receipt_id}, accepted "
             f"{existing.received_at.isoformat()}, sha256 {existing.sha256}) holds "

@@ -12,6 +12,7 @@ from integrations.cpu import CpuPool
 from integrations.einvoice.batches import MessageIntake
 from integrations.einvoice.checks import Checker
 from integrations.einvoice.compose import PartyDraft, RelatedDraft, compose_invoice, compose_message
+from integrations.einvoice.events import DuplicateAttempt
 from integrations.einvoice.link import IdentityLinker
 from integrations.einvoice.pipeline import Intake, Outcome, Submitter
 from integrations.einvoice.receipts import ReceiptSigner
@@ -24,7 +25,7 @@ from integrations.einvoice.signature import (
 )
 from integrations.einvoice.signing import sign_envelope
 from integrations.errors import UpstreamUnavailable
-from integrations.store.invoices import InvoiceStore
+from integrations.store.invoices import InvoiceStore, StoredInvoice
 from integrations.store.merchants import MerchantRegistry
 from integrations.store.messages import MessageStore
 from integrations.store.models import (
@@ -265,3 +266,31 @@ async def test_cash_register_batch_reports_each_invoice(intake: Intake, intake_k
     )
     assert unsigned.outcome is Outcome.REJECTED
     assert [f.code for f in unsigned.findings] == ["2014"]
+
+
+async def test_observers_hear_of_acceptances_and_refused_duplicates(
+    intake: Intake, intake_keys: Keys
+) -> None:
+    accepted: list[StoredInvoice] = []
+    duplicates: list[DuplicateAttempt] = []
+
+    async def failing(invoice: StoredInvoice) -> None:
+        raise RuntimeError("an observer failure never undoes an acceptance")
+
+    async def record_accepted(invoice: StoredInvoice) -> None:
+        accepted.append(invoice)
+
+    async def record_duplicate(attempt: DuplicateAttempt) -> None:
+        duplicates.append(attempt)
+
+    intake.events.accepted += [failing, record_accepted]
+    intake.events.duplicates.append(record_duplicate)
+    first = await submit(intake, signed(draft(12), intake_keys.restaurant))
+    other = signed(draft(12, quantity=9), intake_keys.restaurant)
+    await submit(intake, other)
+    await intake.events.drain()
+    assert [invoice.id for invoice in accepted] == [first.invoice.id]
+    assert [(d.original.id, d.sha256) for d in duplicates] == [
+        (first.invoice.id, hashlib.sha256(other).hexdigest())
+    ]
+    assert await Invoice.filter(id=first.invoice.id).count() == 1
