@@ -132,9 +132,7 @@ asyncio.run(main(sys.argv[1], sys.argv[2]))
 """
 
 
-async def test_two_processes_share_one_sqlite_chain(log: AuditLog, database_url: str) -> None:
-    if log.database.backend != "sqlite":
-        pytest.skip("the PostgreSQL lock is covered by the concurrent test above")
+async def test_two_processes_share_one_chain(log: AuditLog, database_url: str) -> None:
     root = Path(__file__).parents[3]
     processes = [
         await asyncio.create_subprocess_exec(
