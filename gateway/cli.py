@@ -11,7 +11,7 @@ from typing import Any
 import click
 import uvicorn
 
-from gateway.commands import audit, invoices, merchants, pki, tokens
+from gateway.commands import audit, demo, invoices, merchants, pki, tokens
 from gateway.config import CONFIG_FILE_ENV, ENV_PREFIX, ConfigError, Settings, load_settings
 from gateway.logs import configure_logging
 from integrations.store.database import migrate as migrate_database
@@ -94,6 +94,8 @@ def _redact(url: str) -> str:
     return f"{scheme}://***@{rest.split('@', 1)[1]}"
 
 
+main.add_command(demo.demo_command)
+main.add_command(demo.simulators_command)
 main.add_command(pki.commands)
 main.add_command(invoices.commands)
 main.add_command(merchants.commands)

@@ -1,0 +1,155 @@
+"""``gateway demo`` and ``gateway simulators``: the product on one machine, nothing else needed.
+
+The demo migrates a SQLite database in the data folder, makes (once) a demo certificate
+authority, the demo merchants' certificates and a token key, seeds the merchant registry, signs
+the example invoices, starts the agency simulators in-process and serves the gateway; it prints
+tokens for every role and commands to try.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+import uvicorn
+
+from gateway import demo
+from gateway.app import create_app
+from gateway.config import Settings
+from gateway.demo_tokens import ensure_demo_keys, mint_token
+from gateway.keys import DemoPki
+from gateway.logs import configure_logging
+from integrations.access.principal import Role
+from integrations.simulators import main as run_simulators
+from integrations.store.database import migrate, open_database
+from integrations.store.merchants import MerchantRegistry
+
+if TYPE_CHECKING:
+    from gateway.cli import SettingsContext
+
+CITIZEN = "001099012345"
+DEMO_APP = "budget-app"
+TOKEN_HOURS = 12
+
+
+@dataclass(frozen=True, slots=True)
+class DemoToken:
+    role: Role
+    label: str
+    value: str
+
+    @property
+    def variable(self) -> str:
+        """The shell variable the guide exports it as, e.g. ``MERCHANT_0100109106_TOKEN``."""
+        suffix = self.label.split()[-1] if self.role is Role.MERCHANT else ""
+        return "_".join(filter(None, (self.role.value.upper(), suffix, "TOKEN"))).replace("-", "_")
+
+
+@click.command(name="demo")
+@click.option("--host", help="Address to bind (GATEWAY_HOST).")
+@click.option("--port", type=int, help="Port to listen on (GATEWAY_PORT).")
+@click.pass_obj
+def demo_command(ctx: SettingsContext, host: str | None, port: int | None) -> None:
+    """Run the whole gateway with demo data: SQLite, simulators, demo keys."""
+    settings = ctx.load(mode="demo", host=host, port=port, upstream_backend="simulators")
+    configure_logging(settings.log_level, "text")
+    examples, tokens = asyncio.run(prepare(settings))
+    base_url = f"http://{settings.host}:{settings.port}"
+    click.echo(guide(base_url, settings, examples, tokens))
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@click.command(name="simulators")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option(
+    "--base-port",
+    type=click.IntRange(1, 65530),
+    default=8701,
+    show_default=True,
+    help="Population listens here, then tax, insurance, electricity, water, telecom.",
+)
+def simulators_command(host: str, base_port: int) -> None:
+    """Run the six agency simulators standalone until interrupted."""
+    run_simulators(host, base_port)
+
+
+async def prepare(settings: Settings) -> tuple[list[demo.SignedExample], list[DemoToken]]:
+    """Everything the demo needs on disk and in the database; safe to run again."""
+    url = settings.resolved_database_url
+    await migrate(url)
+    pki = DemoPki(settings.data_dir / "pki").ensure()
+    async with open_database(url):
+        await demo.seed_demo(MerchantRegistry(), pki)
+    examples = demo.write_signed_examples(settings.data_dir / "examples", pki)
+    submitters = sorted({example.submitter for example in examples})
+    return examples, demo_tokens(settings, submitters)
+
+
+def demo_tokens(settings: Settings, merchants: list[str]) -> list[DemoToken]:
+    keys = ensure_demo_keys(settings.data_dir)
+
+    def mint(role: Role, subject: str, label: str, **claims: object) -> DemoToken:
+        value = mint_token(
+            keys,
+            role,
+            subject,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            ttl=timedelta(hours=TOKEN_HOURS),
+            **claims,  # type: ignore[arg-type]
+        )
+        return DemoToken(role, label, value)
+
+    return [
+        mint(Role.CITIZEN, CITIZEN, f"citizen {CITIZEN}", assurance_level=2),
+        mint(Role.APP, CITIZEN, f"app {DEMO_APP}", app_id=DEMO_APP, purpose="budgeting"),
+        *(mint(Role.MERCHANT, code, f"merchant {code}", tax_code=code) for code in merchants),
+        mint(Role.OFFICER, "officer-01", "tax officer", scopes=("read:sensitive",)),
+        mint(Role.ADMIN, "operator-01", "registry operator"),
+    ]
+
+
+def guide(
+    base_url: str, settings: Settings, examples: list[demo.SignedExample], tokens: list[DemoToken]
+) -> str:
+    lines = [
+        "",
+        f"citizen-gateway demo on {base_url}  (data in {Path(settings.data_dir).resolve()})",
+        "",
+        f"Tokens, valid {TOKEN_HOURS} h (mint more with `gateway token ROLE SUBJECT`):",
+        *(f"  export {token.variable}={token.value}" for token in tokens),
+        "",
+        "Try:",
+        f"  curl {base_url}/readyz",
+        "  # submit the signed examples, each as its merchant (or the provider acting for it):",
+        *(f"  {example.curl(base_url, _merchant_variable(example))}" for example in examples),
+        f"  # all {len(examples)} signed examples are in {settings.data_dir / 'examples'}",
+        "  # a citizen's own data, gathered from six agency simulators:",
+        f"  curl -s {base_url}/graphql -H 'Content-Type: application/json' "
+        f'-H "Authorization: Bearer $CITIZEN_TOKEN" '
+        '-d \'{"query": "{ me { fullName address taxpayer { status taxOffice } '
+        "insurance { healthCard { hospitalName isValid } } "
+        "invoices(first: 5) { edges { node { sellerName totalPayable } } } } }\"}'",
+        "  # who read my data, and why:",
+        f"  curl -s {base_url}/graphql -H 'Content-Type: application/json' "
+        f'-H "Authorization: Bearer $CITIZEN_TOKEN" '
+        '-d \'{"query": "{ myDataAccessLog { edges { node { at reader purpose outcome } } } }"}\'',
+        f"  gateway invoice verify {settings.data_dir / 'examples'}/<file>.xml   # offline check",
+        f"  curl {base_url}/metrics",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _merchant_variable(example: demo.SignedExample) -> str:
+    return f"${DemoToken(Role.MERCHANT, example.submitter, '').variable}"
