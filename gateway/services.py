@@ -26,6 +26,7 @@ from integrations.access.audit import AuditLog
 from integrations.access.consents import ConsentStore
 from integrations.cpu import CpuPool
 from integrations.einvoice.batches import MessageIntake
+from integrations.einvoice.broadcast import InvoiceBroadcaster
 from integrations.einvoice.checks import Checker, CheckSettings
 from integrations.einvoice.events import DuplicateAttempt
 from integrations.einvoice.link import IdentityLinker, retry_pending_links
@@ -70,6 +71,8 @@ async def running_services(
         )
         intake = build_intake(settings, cpu, upstreams)
         watch_risks(intake, upstreams)
+        broadcaster = InvoiceBroadcaster()
+        intake.events.accepted.append(broadcaster.publish)
         services = Services(
             settings=settings,
             database=database,
@@ -83,6 +86,7 @@ async def running_services(
             upstreams=upstreams,
             audit=AuditLog(database),
             consents=ConsentStore(),
+            broadcaster=broadcaster,
             readiness_checks={
                 f"upstream:{name}": _breaker_check(upstreams, name) for name in upstreams.services
             },

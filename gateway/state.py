@@ -15,6 +15,7 @@ from integrations.access.consents import ConsentStore
 from integrations.access.principal import Principal
 from integrations.cpu import CpuPool
 from integrations.einvoice.batches import MessageIntake
+from integrations.einvoice.broadcast import InvoiceBroadcaster
 from integrations.einvoice.pipeline import Intake
 from integrations.einvoice.receipts import ReceiptSigner
 from integrations.store.database import Database
@@ -40,6 +41,7 @@ class Services:
     upstreams: Upstreams
     audit: AuditLog
     consents: ConsentStore
+    broadcaster: InvoiceBroadcaster = field(default_factory=InvoiceBroadcaster)
     readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
 
 

@@ -57,6 +57,18 @@ def refuse(error: GatewayError) -> Exception:
     return to_graphql_error(error)
 
 
+WORKBENCH_ANYONE = "*"
+"""The audit subject of a workbench read across many people and taxpayers."""
+
+
+def workbench_decision(principal: Principal) -> Decision:
+    """The officer workbench (searches, summaries, risk flags): officers only, each request
+    with a purpose and a case reference, as the policy asks of every officer read."""
+    if not principal.is_officer:
+        return Decision(False, "FORBIDDEN", "only tax officers may use the invoice workbench")
+    return decide_read(principal, WORKBENCH_ANYONE, Domain.INVOICES, consent=None)
+
+
 def require(decision: Decision) -> Decision:
     """``decision`` if it allows, else raise its denial with the policy's reason as code."""
     if not decision.allowed:
@@ -132,6 +144,13 @@ class Access:
     def seller(self, seller_tax_code: str) -> Decision:
         """Allow listing the invoices ``seller_tax_code`` sold (the merchant, an officer)."""
         return require(decide_invoice_read(self.principal, seller_tax_code=seller_tax_code))
+
+    def workbench(self, subject: str, field_name: str) -> Decision:
+        """Allow an officer's workbench read about ``subject`` (``*`` for many), or raise;
+        noted either way, so refusals are audited too."""
+        decision = workbench_decision(self.principal)
+        self.ledger.note(subject, Domain.INVOICES, field_name, decision)
+        return require(decision)
 
     def note_buyers(
         self, invoices: Iterable[StoredInvoice], decision: Decision, field_name: str

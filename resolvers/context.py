@@ -6,16 +6,21 @@ The app builds one ``Context`` per request with ``build_context``; long-lived se
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
+from strawberry.dataloader import DataLoader
 
 from integrations.access import AuditLog, ConsentStore, Principal
+from integrations.einvoice.broadcast import InvoiceBroadcaster
 from integrations.einvoice.pipeline import Intake
+from integrations.store.analytics import InvoiceAnalytics
 from integrations.store.invoices import InvoiceStore
+from integrations.store.risk import FlagView, RiskStore
 from integrations.upstreams import Upstreams
 from resolvers.access import Access
 from resolvers.loaders import Loaders, scope_of
@@ -29,7 +34,8 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """Everything a resolver may use; ``access`` and ``loaders`` live for this request only."""
+    """Everything a resolver may use; ``access``, ``loaders`` and ``flags`` live for this
+    request only. ``broadcaster`` is None where no live invoices are offered."""
 
     principal: Principal
     access: Access
@@ -40,6 +46,9 @@ class Context:
     consents: ConsentStore
     intake: Intake | None
     clock: Clock
+    analytics: InvoiceAnalytics
+    flags: DataLoader[uuid.UUID, tuple[FlagView, ...]]
+    broadcaster: InvoiceBroadcaster | None
 
 
 Info = strawberry.Info[Context, Any]
@@ -54,6 +63,9 @@ def build_context(
     intake: Intake | None = None,
     consents: ConsentStore | None = None,
     clock: Clock = utc_now,
+    analytics: InvoiceAnalytics | None = None,
+    risks: RiskStore | None = None,
+    broadcaster: InvoiceBroadcaster | None = None,
 ) -> Context:
     """A fresh context for one request by ``principal`` (already carrying purpose and case)."""
     consents = consents or ConsentStore()
@@ -67,4 +79,17 @@ def build_context(
         consents=consents,
         intake=intake,
         clock=clock,
+        analytics=analytics or InvoiceAnalytics(),
+        flags=flag_loader(risks or RiskStore()),
+        broadcaster=broadcaster,
     )
+
+
+def flag_loader(risks: RiskStore) -> DataLoader[uuid.UUID, tuple[FlagView, ...]]:
+    """Active risk flags of every invoice a request shows, in one query per tick."""
+
+    async def load(invoice_ids: list[uuid.UUID]) -> list[tuple[FlagView, ...]]:
+        found = await risks.flags_of(invoice_ids)
+        return [tuple(found.get(invoice_id, ())) for invoice_id in invoice_ids]
+
+    return DataLoader(load_fn=load)

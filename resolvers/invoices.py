@@ -19,13 +19,13 @@ from integrations.access import Domain, InvalidCursor, Principal, Role
 from integrations.einvoice.findings import Finding as FindingRecord
 from integrations.einvoice.pipeline import IntakeResult, Submitter
 from integrations.einvoice.pipeline import Outcome as IntakeOutcome
-from integrations.errors import IdentityError
-from integrations.identity import PersonalId, parse_taxpayer_id
+from integrations.risk import DESCRIPTIONS, FlagCode
 from integrations.store.invoices import Page, StoredInvoice, decode_cursor, encode_cursor
 from integrations.store.models import InvoiceStatus
+from integrations.store.risk import FlagView
 from resolvers import taxpayer
-from resolvers.access import refuse
-from resolvers.connections import DEFAULT_PAGE, Connection, page_size
+from resolvers.access import refuse, require, workbench_decision
+from resolvers.connections import Connection, page_size
 from resolvers.context import Info
 from resolvers.errors import PublicError
 
@@ -33,13 +33,23 @@ if TYPE_CHECKING:
     from resolvers.taxpayer import Taxpayer
 
 strawberry.enum(InvoiceStatus, name="InvoiceStatus")
+strawberry.enum(FlagCode, name="RiskFlagCode")
 strawberry.enum(IntakeOutcome, name="IntakeOutcome")
 
 Fetch = Callable[[int, str | None], Awaitable[Page]]
 
 
-class BadInvoiceQuery(PublicError):
-    code = "BAD_USER_INPUT"
+@strawberry.type(description="A risk flag: a lead for tax officers, never a rejection.")
+class RiskFlag:
+    code: FlagCode
+    description: str
+    detail: str
+    raised_at: datetime
+
+    @classmethod
+    def of(cls, view: FlagView) -> RiskFlag:
+        code = FlagCode(view.code)
+        return cls(code, DESCRIPTIONS[code], view.detail, view.raised_at)
 
 
 @strawberry.type(description="An accepted e-invoice as stored; amounts in its own currency.")
@@ -105,16 +115,16 @@ class Invoice:
         key = self.buyer_tax_code or self.buyer_personal_id
         return None if key is None else await taxpayer.load_taxpayer(info, key, "buyer")
 
+    @strawberry.field(description="Active risk flags, by code: for tax officers only.")
+    async def flags(self, info: Info) -> list[RiskFlag] | None:
+        require(workbench_decision(info.context.principal))
+        views = await info.context.flags.load(uuid.UUID(str(self.id)))
+        return [RiskFlag.of(view) for view in views]
+
 
 @strawberry.type
 class InvoiceConnection(Connection[Invoice]):
     """A page of invoices."""
-
-
-@strawberry.input(description="Exactly one of the two: the seller's tax code or the buyer's ID.")
-class InvoiceFilter:
-    seller_tax_code: str | None = None
-    buyer_id: str | None = None
 
 
 async def _page(fetch: Fetch, first: int, after: str | None) -> Page:
@@ -171,22 +181,6 @@ async def invoice(info: Info, id: strawberry.ID) -> Invoice | None:
         return None
     await info.context.access.invoice(stored, "invoice")
     return Invoice.of(stored)
-
-
-async def invoices(
-    info: Info, filter: InvoiceFilter, first: int = DEFAULT_PAGE, after: str | None = None
-) -> InvoiceConnection:
-    """Invoices by seller or by buyer, newest first."""
-    if (filter.seller_tax_code is None) == (filter.buyer_id is None):
-        raise BadInvoiceQuery("filter by exactly one of sellerTaxCode and buyerId")
-    try:
-        if filter.seller_tax_code is not None:
-            seller = parse_taxpayer_id(filter.seller_tax_code).value
-            return await sold_by(info, seller, first, after, "invoices")
-        buyer = PersonalId(filter.buyer_id or "").value
-    except IdentityError as exc:
-        raise refuse(exc) from exc
-    return await bought_by(info, buyer, first, after, "invoices")
 
 
 @strawberry.type(description="One thing the intake noticed; errors reject the invoice.")

@@ -14,7 +14,7 @@ import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
-from resolvers import access, citizen, invoices, taxpayer
+from resolvers import access, citizen, invoices, officer, subscription, taxpayer
 from resolvers.access import AuditReads
 from resolvers.scalars import SCALARS
 
@@ -29,7 +29,10 @@ class Query:
     citizen = strawberry.field(resolver=citizen.citizen)
     taxpayer = strawberry.field(resolver=taxpayer.taxpayer)
     invoice = strawberry.field(resolver=invoices.invoice)
-    invoices = strawberry.field(resolver=invoices.invoices)
+    invoices = strawberry.field(resolver=officer.invoices)
+    invoice_summary = strawberry.field(resolver=officer.invoice_summary)
+    person_purchases = strawberry.field(resolver=officer.person_purchases)
+    merchant_sales = strawberry.field(resolver=officer.merchant_sales)
     my_data_access_log = strawberry.field(resolver=access.my_data_access_log)
 
 
@@ -40,11 +43,17 @@ class Mutation:
     revoke_consent = strawberry.mutation(resolver=access.revoke_consent)
 
 
+@strawberry.type
+class Subscription:
+    invoice_accepted = strawberry.subscription(resolver=subscription.invoice_accepted)
+
+
 def build_schema(extensions: Iterable[Extension] = ()) -> strawberry.Schema:
     """The gateway's schema with ``extensions`` (classes or zero-argument factories) first."""
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=[*extensions, AuditReads],
         config=StrawberryConfig(scalar_map=SCALARS),
     )

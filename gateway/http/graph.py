@@ -42,6 +42,7 @@ def graphql_route(settings: Settings, authenticator: Authenticator) -> GraphQLRo
             audit=services.audit,
             intake=services.intake,
             consents=services.consents,
+            broadcaster=services.broadcaster,
         )
 
     return GraphQLRoute(

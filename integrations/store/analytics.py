@@ -401,6 +401,11 @@ async def _with_flags(rows: list[InvoiceRow]) -> list[InvoiceRow]:
     return [replace(row, flags=tuple(flags.get(row.id, ()))) for row in rows]
 
 
+def cursor_of(row: InvoiceRow, sort: InvoiceSort | None = None) -> str:
+    """The cursor naming ``row``'s position in ``sort`` order, as ``search`` takes it."""
+    return _encode_cursor(row, sort or InvoiceSort())
+
+
 def _encode_cursor(row: InvoiceRow, sort: InvoiceSort) -> str:
     value = row.issued_on.isoformat() if sort.key is SortKey.ISSUED_ON else str(row.total_payable)
     text = f"{sort.label}|{value}|{row.id}"

@@ -1,0 +1,109 @@
+"""Live fan-out of accepted invoices to the subscribers of their seller, in this process.
+
+``publish`` is an intake observer (``intake.events.accepted``): it runs after the invoice's
+commit and never waits. Each subscriber has a bounded queue; one that falls so far behind that
+its queue is full is dropped (its stream ends with ``SubscriberDropped``) instead of holding up
+the intake or growing without bound::
+
+    broadcaster = InvoiceBroadcaster(queue_size=100)
+    intake.events.accepted.append(broadcaster.publish)
+    async with broadcaster.subscribe("0100109106") as invoices:
+        async for invoice in invoices:
+            ...
+
+Each worker process delivers the acceptances it committed itself: behind several workers, a
+subscriber sees the invoices its own worker accepted. Fan-out across workers needs a shared
+bus (Redis pub/sub) in front of ``publish``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from integrations.errors import GatewayError
+from integrations.store.invoices import StoredInvoice
+
+DEFAULT_QUEUE_SIZE = 100
+
+
+class SubscriberDropped(GatewayError):
+    """A subscriber fell a whole queue behind and was cut off so the intake never waits."""
+
+    code = "SUBSCRIBER_TOO_SLOW"
+    hint = "Subscribe again, and page the invoices query for what arrived in between."
+
+
+class Subscription:
+    """One subscriber's stream of accepted invoices; iterate it, it ends only when dropped."""
+
+    def __init__(self, seller_tax_code: str, queue_size: int) -> None:
+        self.seller_tax_code = seller_tax_code
+        self._queue: asyncio.Queue[StoredInvoice | None] = asyncio.Queue(queue_size)
+        self.dropped = False
+
+    def offer(self, invoice: StoredInvoice) -> bool:
+        """Queue ``invoice`` without waiting; False (and the stream ends) when the queue is full."""
+        try:
+            self._queue.put_nowait(invoice)
+        except asyncio.QueueFull:
+            self._drop()
+            return False
+        return True
+
+    def _drop(self) -> None:
+        # What is queued will never be read in time: free it, and leave only the end mark.
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._queue.put_nowait(None)
+        self.dropped = True
+
+    def __aiter__(self) -> AsyncIterator[StoredInvoice]:
+        return self
+
+    async def __anext__(self) -> StoredInvoice:
+        invoice = await self._queue.get()
+        if invoice is None:
+            raise SubscriberDropped(
+                f"the subscriber to {self.seller_tax_code} fell behind and was dropped"
+            )
+        return invoice
+
+
+class InvoiceBroadcaster:
+    """Hands each accepted invoice to the live subscribers of its seller."""
+
+    def __init__(self, *, queue_size: int = DEFAULT_QUEUE_SIZE) -> None:
+        if queue_size < 1:
+            raise ValueError(f"queue_size must be at least 1, not {queue_size}")
+        self.queue_size = queue_size
+        self._by_seller: dict[str, set[Subscription]] = {}
+
+    async def publish(self, invoice: StoredInvoice) -> None:
+        """Offer ``invoice`` to its seller's subscribers; slow ones are dropped, never awaited."""
+        seller = invoice.key.seller_tax_code
+        for subscription in list(self._by_seller.get(seller, ())):
+            if not subscription.offer(invoice):
+                self._remove(subscription)
+
+    @asynccontextmanager
+    async def subscribe(self, seller_tax_code: str) -> AsyncIterator[Subscription]:
+        """A stream of the invoices accepted for ``seller_tax_code`` from now on."""
+        subscription = Subscription(seller_tax_code, self.queue_size)
+        self._by_seller.setdefault(seller_tax_code, set()).add(subscription)
+        try:
+            yield subscription
+        finally:
+            self._remove(subscription)
+
+    def subscribers(self, seller_tax_code: str) -> int:
+        return len(self._by_seller.get(seller_tax_code, ()))
+
+    def _remove(self, subscription: Subscription) -> None:
+        subscribers = self._by_seller.get(subscription.seller_tax_code)
+        if subscribers is None:
+            return
+        subscribers.discard(subscription)
+        if not subscribers:
+            del self._by_seller[subscription.seller_tax_code]

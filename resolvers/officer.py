@@ -1,0 +1,276 @@
+"""The tax officer's workbench: filtered invoice lists, exact summaries, federated views.
+
+Officer reads need a purpose and a case reference (the policy's officer rule) and are audited:
+each query notes one read about the person or taxpayer its filter names, or ``*`` for a search
+across many, beside the people whose purchases a page shows. The federated views are root
+fields rather than fields of ``Citizen`` and ``Taxpayer``, so that every officer-only read
+goes through this one guard. ``invoices`` stays open to the parties themselves: a merchant
+lists its own sales, a citizen or a consented app one person's purchases, but never by risk
+flag.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+
+import strawberry
+
+from integrations.access import Decision, Domain, decide_invoice_read
+from integrations.errors import GatewayError, IdentityError
+from integrations.identity import PersonalId, parse_taxpayer_id
+from integrations.risk import FlagCode
+from integrations.store.analytics import (
+    GroupBy,
+    InvoiceFilter,
+    InvoicePage,
+    InvoiceSort,
+    SortKey,
+    SummaryRow,
+    cursor_of,
+)
+from integrations.store.models import InvoiceKind, InvoiceStatus
+from resolvers.access import WORKBENCH_ANYONE, refuse, require
+from resolvers.connections import DEFAULT_PAGE, page_size
+from resolvers.context import Info
+from resolvers.errors import PublicError
+from resolvers.invoices import Invoice, InvoiceConnection
+from resolvers.taxpayer import Taxpayer, load_taxpayer
+
+strawberry.enum(InvoiceKind, name="InvoiceKind")
+strawberry.enum(GroupBy, name="InvoiceGroupBy")
+strawberry.enum(SortKey, name="InvoiceSortKey")
+
+
+class BadInvoiceQuery(PublicError):
+    code = "BAD_USER_INPUT"
+
+
+@strawberry.input(description="Which invoices to list, sum or export; each field narrows the set.")
+class InvoiceSearch:
+    seller: str | None = strawberry.field(default=None, description="The seller's tax code.")
+    buyer: str | None = strawberry.field(
+        default=None, description="The buyer's tax code or personal ID number."
+    )
+    issued_from: date | None = None
+    issued_to: date | None = None
+    amount_min: Decimal | None = strawberry.field(
+        default=None, description="Least total payable, inclusive."
+    )
+    amount_max: Decimal | None = strawberry.field(
+        default=None, description="Greatest total payable, inclusive."
+    )
+    tax_rate: str | None = strawberry.field(
+        default=None, description="A line's rate label, such as 8% or KCT."
+    )
+    kind: InvoiceKind | None = None
+    status: InvoiceStatus | None = None
+    series: str | None = None
+    flag: FlagCode | None = strawberry.field(
+        default=None, description="An active risk flag: tax officers only."
+    )
+
+    def to_filter(self) -> InvoiceFilter:
+        try:
+            return InvoiceFilter(
+                seller=self.seller,
+                buyer=self.buyer,
+                issued_from=self.issued_from,
+                issued_to=self.issued_to,
+                amount_min=self.amount_min,
+                amount_max=self.amount_max,
+                tax_rate=self.tax_rate,
+                kind=self.kind,
+                status=self.status,
+                series=self.series,
+                flag=self.flag.value if self.flag else None,
+            )
+        except IdentityError as exc:
+            raise refuse(exc) from exc
+
+
+@strawberry.input(description="The order of an invoice list; newest first unless told.")
+class InvoiceOrder:
+    key: SortKey = SortKey.ISSUED_ON
+    descending: bool = True
+
+
+@strawberry.type(description="One part of a group's key: the dimension and its value.")
+class InvoiceGroupKey:
+    by: GroupBy
+    value: str
+
+
+@strawberry.type(description="One group of a summary: its count and exact sums.")
+class InvoiceGroup:
+    key: list[InvoiceGroupKey]
+    count: int
+    total_before_tax: Decimal
+    total_tax: Decimal
+    total_payable: Decimal
+    buyers: int | None = strawberry.field(
+        description="Distinct identified buyers, where the view counts them."
+    )
+
+    @classmethod
+    def of(cls, row: SummaryRow, group_by: tuple[GroupBy, ...]) -> InvoiceGroup:
+        key = [
+            InvoiceGroupKey(by=by, value=value) for by, value in zip(group_by, row.key, strict=True)
+        ]
+        return cls(
+            key=key,
+            count=row.count,
+            total_before_tax=row.total_before_tax,
+            total_tax=row.total_tax,
+            total_payable=row.total_payable,
+            buyers=row.buyers,
+        )
+
+
+async def _summary(
+    info: Info,
+    where: InvoiceFilter,
+    group_by: tuple[GroupBy, ...],
+    *,
+    distinct_buyers: bool = False,
+) -> list[InvoiceGroup]:
+    analytics = info.context.analytics
+    try:
+        rows = await analytics.summarise(where, group_by, distinct_buyers=distinct_buyers)
+    except GatewayError as exc:
+        raise refuse(exc) from exc
+    return [InvoiceGroup.of(row, group_by) for row in rows]
+
+
+@strawberry.type(description="A person's purchases by month, beside their tax registration.")
+class PersonPurchases:
+    id_number: str
+
+    @strawberry.field(description="Purchases by month (YYYY-MM), oldest first.")
+    async def months(self, info: Info) -> list[InvoiceGroup]:
+        return await _summary(info, InvoiceFilter(buyer=self.id_number), (GroupBy.MONTH,))
+
+    @strawberry.field(description="The person's registration in the tax registry.")
+    async def taxpayer(self, info: Info) -> Taxpayer | None:
+        return await load_taxpayer(info, self.id_number, "taxpayer")
+
+
+@strawberry.type(description="A merchant's sales and tax, beside its tax registration.")
+class MerchantSales:
+    tax_code: str
+
+    @strawberry.field(description="Sales by month (YYYY-MM), with distinct buyers each month.")
+    async def months(self, info: Info) -> list[InvoiceGroup]:
+        where = InvoiceFilter(seller=self.tax_code)
+        return await _summary(info, where, (GroupBy.MONTH,), distinct_buyers=True)
+
+    @strawberry.field(description="Amounts and tax by line rate, computed from the lines.")
+    async def tax_by_rate(self, info: Info) -> list[InvoiceGroup]:
+        return await _summary(info, InvoiceFilter(seller=self.tax_code), (GroupBy.TAX_RATE,))
+
+    @strawberry.field(description="Distinct identified buyers over all the merchant's sales.")
+    async def distinct_buyers(self, info: Info) -> int:
+        where = InvoiceFilter(seller=self.tax_code)
+        total = await _summary(info, where, (), distinct_buyers=True)
+        return (total[0].buyers or 0) if total else 0
+
+    @strawberry.field(description="The merchant's registration in the tax registry.")
+    async def taxpayer(self, info: Info) -> Taxpayer | None:
+        return await load_taxpayer(info, self.tax_code, "taxpayer")
+
+
+def audit_subject(where: InvoiceFilter) -> str:
+    """Whom a filtered read is about: the buyer or seller it names, else everyone (``*``)."""
+    return where.buyer or where.seller or WORKBENCH_ANYONE
+
+
+async def invoices(
+    info: Info,
+    filter: InvoiceSearch | None = None,
+    sort: InvoiceOrder | None = None,
+    first: int = DEFAULT_PAGE,
+    after: str | None = None,
+) -> InvoiceConnection:
+    """Invoices matching ``filter`` in ``sort`` order. Officers search everything; others
+    list what they are party to (a merchant's own sales by default)."""
+    size = page_size(first)
+    where = filter.to_filter() if filter else InvoiceFilter()
+    order = InvoiceSort(sort.key, sort.descending) if sort else InvoiceSort()
+    access = info.context.access
+    if access.principal.is_officer:
+        decision = access.workbench(audit_subject(where), "invoices")
+    else:
+        where, decision = await _as_party(info, where)
+    try:
+        page = await info.context.analytics.search(where, order, first=size, after=after)
+    except GatewayError as exc:
+        raise refuse(exc) from exc
+    return await _connection(info, page, order, decision, has_previous=after is not None)
+
+
+async def _as_party(info: Info, where: InvoiceFilter) -> tuple[InvoiceFilter, Decision]:
+    """``where`` narrowed to a party the caller may read, with the decision that allows it."""
+    access = info.context.access
+    principal = access.principal
+    if where.flag is not None:
+        raise PublicError("risk flags are for tax officers", code="FORBIDDEN")
+    if where.seller is None and where.buyer is None:
+        where = _own_party(info, where)
+    if where.seller is not None and (principal.is_merchant or where.buyer is None):
+        return where, access.seller(where.seller)
+    buyer = where.buyer or ""
+    if isinstance(parse_taxpayer_id(buyer), PersonalId):
+        return where, await access.person(buyer, Domain.INVOICES, "invoices")
+    return where, require(decide_invoice_read(principal, seller_tax_code="", buyer_tax_code=buyer))
+
+
+def _own_party(info: Info, where: InvoiceFilter) -> InvoiceFilter:
+    principal = info.context.principal
+    if principal.is_merchant and principal.tax_code:
+        return replace(where, seller=principal.tax_code)
+    if principal.is_citizen:
+        return replace(where, buyer=principal.subject)
+    raise BadInvoiceQuery("name the seller or the buyer: only officers search across parties")
+
+
+async def _connection(
+    info: Info, page: InvoicePage, order: InvoiceSort, decision: Decision, *, has_previous: bool
+) -> InvoiceConnection:
+    stored = await info.context.store.many([row.id for row in page.items])
+    info.context.access.note_buyers(stored, decision, "invoices")
+    cursors = {row.id: cursor_of(row, order) for row in page.items}
+    return InvoiceConnection.of(
+        [(Invoice.of(item), cursors[item.id]) for item in stored],
+        has_next=page.has_next,
+        has_previous=has_previous,
+    )
+
+
+async def invoice_summary(
+    info: Info, filter: InvoiceSearch | None = None, group_by: list[GroupBy] | None = None
+) -> list[InvoiceGroup]:
+    """Counts and exact sums (decimal strings) per group, grouped in the database."""
+    where = filter.to_filter() if filter else InvoiceFilter()
+    info.context.access.workbench(audit_subject(where), "invoiceSummary")
+    return await _summary(info, where, tuple(dict.fromkeys(group_by or ())))
+
+
+async def person_purchases(info: Info, id_number: str) -> PersonPurchases:
+    """One person's purchases by month beside their tax registration: officers only."""
+    try:
+        person = PersonalId(id_number).value
+    except IdentityError as exc:
+        raise refuse(exc) from exc
+    info.context.access.workbench(person, "personPurchases")
+    return PersonPurchases(id_number=person)
+
+
+async def merchant_sales(info: Info, tax_code: str) -> MerchantSales:
+    """One merchant's sales, tax by rate and buyers beside its registration: officers only."""
+    try:
+        seller = parse_taxpayer_id(tax_code).value
+    except IdentityError as exc:
+        raise refuse(exc) from exc
+    info.context.access.workbench(seller, "merchantSales")
+    return MerchantSales(tax_code=seller)
