@@ -49,7 +49,9 @@ class RiskFlag:
     @classmethod
     def of(cls, view: FlagView) -> RiskFlag:
         code = FlagCode(view.code)
-        return cls(code, DESCRIPTIONS[code], view.detail, view.raised_at)
+        return cls(
+            code=code, description=DESCRIPTIONS[code], detail=view.detail, raised_at=view.raised_at
+        )
 
 
 @strawberry.type(description="An accepted e-invoice as stored; amounts in its own currency.")
