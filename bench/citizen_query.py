@@ -73,7 +73,7 @@ async def measure(
         warm = await drive(calls_from(0), WARM_UP, 4)
         await reset_upstream_calls(session, urls)
         low = await drive(calls_from(WARM_UP), LOW_LOAD_REQUESTS, 1)
-        per_request = await upstream_calls(session, urls) / LOW_LOAD_REQUESTS
+        per_request = sum((await upstream_calls(session, urls)).values()) / LOW_LOAD_REQUESTS
         busy = await drive(calls_from(WARM_UP + LOW_LOAD_REQUESTS), args.requests, args.concurrency)
     print(f"warm-up: {warm.failures} failures in {WARM_UP}")
     print(

@@ -8,6 +8,7 @@ the gateway workers and the simulators share them, and every figure says so.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import subprocess
@@ -16,7 +17,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,6 +26,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+from graphql import GraphQLError
 from prometheus_client import CollectorRegistry
 
 from gateway.demo_tokens import DemoKeys, ensure_demo_keys, mint_token
@@ -133,6 +135,23 @@ async def post_graphql(
     return response.status == 200 and graphql_ok(payload)
 
 
+def quiet_graphql_logs() -> None:
+    """Keep strawberry from logging every failed field; ``checked`` reports the first one."""
+    logging.getLogger("strawberry.execution").setLevel(logging.CRITICAL)
+
+
+_reported: set[str] = set()
+
+
+def checked(errors: Sequence[GraphQLError] | None) -> bool:
+    """Whether a result had no errors; each distinct error message is printed once."""
+    for error in errors or ():
+        if error.message not in _reported:
+            _reported.add(error.message)
+            print(f"  error: {error.message} {error.extensions or ''}")
+    return not errors
+
+
 def personal_ids(count: int, *, start: int = 1) -> list[str]:
     """Distinct valid ID numbers (Hà Nội, men born 1999), so no read hits another's cache."""
     return [f"001099{n:06d}" for n in range(start, start + count)]
@@ -179,13 +198,13 @@ def simulators_process(latency_ms: float) -> Iterator[dict[str, str]]:
         process.wait(10)
 
 
-async def upstream_calls(session: aiohttp.ClientSession, urls: Mapping[str, str]) -> int:
-    """Agency calls counted so far, across all six simulators (``/_admin/stats``)."""
-    total = 0
-    for url in urls.values():
+async def upstream_calls(session: aiohttp.ClientSession, urls: Mapping[str, str]) -> dict[str, int]:
+    """Calls each simulated agency has counted so far (``/_admin/stats``)."""
+    calls = {}
+    for agency, url in urls.items():
         async with session.get(f"{url}/_admin/stats") as response:
-            total += (await response.json())["total"]
-    return total
+            calls[agency] = (await response.json())["total"]
+    return calls
 
 
 async def reset_upstream_calls(session: aiohttp.ClientSession, urls: Mapping[str, str]) -> None:
