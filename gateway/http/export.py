@@ -2,12 +2,13 @@
 
 The filter is the ``invoices`` query's, as query parameters of the same names (``seller``,
 ``buyer``, ``issuedFrom``, ``issuedTo``, ``amountMin``, ``amountMax``, ``taxRate``, ``kind``,
-``status``, ``series``, ``flag``) plus ``sort`` (``issued_on`` or ``total_payable``) and
-``order`` (``desc`` or ``asc``). An unknown parameter is refused rather than ignored, since a
-misspelt filter would silently export far more than asked. The caller must be an officer with
-``X-Purpose`` and ``X-Case-Ref``; one access-log event records the export (about the person or
-taxpayer the filter names, else ``*``) before the first byte, refusals included. Rows are read
-a keyset page at a time and written a chunk at a time: memory stays flat whatever the size.
+``status``, ``series``, ``flag``) plus ``sort`` (``ISSUED_ON`` or ``TOTAL_PAYABLE``) and
+``order`` (``desc`` or ``asc``); enums are spelt as in the schema (``kind=VAT``). An unknown
+parameter is refused rather than ignored, since a misspelt filter would silently export far
+more than asked. The caller must be an officer with ``X-Purpose`` and ``X-Case-Ref``; one
+access-log event records the export (about the person or taxpayer the filter names, else
+``*``) before the first byte, refusals included. Rows are read a keyset page at a time and
+written a chunk at a time: memory stays flat whatever the size.
 """
 
 from __future__ import annotations
@@ -64,12 +65,13 @@ def _party(text: str) -> str:
 
 
 def _choice(kind: type[StrEnum]) -> Callable[[str], Any]:
+    """Parse an enum by its GraphQL name (``VAT``, ``TOTAL_PAYABLE``), as the query spells it."""
+
     def parse(text: str) -> Any:
         try:
-            return kind(text)
-        except ValueError:
-            allowed = ", ".join(member.value for member in kind)
-            raise ValueError(f"{text!r} is not one of {allowed}") from None
+            return kind[text]
+        except KeyError:
+            raise ValueError(f"{text!r} is not one of {', '.join(kind.__members__)}") from None
 
     return parse
 
@@ -104,7 +106,7 @@ def export_query(params: Mapping[str, str]) -> tuple[InvoiceFilter, InvoiceSort]
     order = params.get("order", "desc")
     if order not in _ORDERS:
         raise BadExportQuery("order", f"order must be desc or asc, not {order!r}")
-    key = _parsed("sort", params.get("sort", SortKey.ISSUED_ON.value), _choice(SortKey))
+    key = _parsed("sort", params.get("sort", SortKey.ISSUED_ON.name), _choice(SortKey))
     return InvoiceFilter(**values), InvoiceSort(key, _ORDERS[order])
 
 

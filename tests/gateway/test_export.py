@@ -1,0 +1,179 @@
+"""The officer CSV export served by the real app: same rows as the list query, audited."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.app import create_app
+from gateway.config import Settings
+from gateway.demo_tokens import ensure_demo_keys, mint_token
+from integrations.access import AuditLog
+from integrations.access.principal import Role
+from integrations.store.database import Database, open_database
+from integrations.store.invoices import InvoiceStore
+from integrations.store.models import AuditEvent
+from tests.integrations.store.invoice_factory import SELLERS, Generated, generate
+from tests.support.servers import in_process_client
+
+CASE = {"X-Purpose": "tax audit", "X-Case-Ref": "TT-2026-17"}
+EXPORT = "/v1/officer/invoices.csv"
+LIST = """
+query($filter: InvoiceSearch, $after: String) {
+  invoices(filter: $filter, first: 9, after: $after) {
+    edges { node { id totalPayable } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+
+@dataclass
+class Gateway:
+    http: httpx.AsyncClient
+    settings: Settings
+    made: list[Generated]
+
+    def token(self, role: Role, subject: str, **claims: Any) -> dict[str, str]:
+        token = mint_token(
+            ensure_demo_keys(self.settings.data_dir),
+            role,
+            subject,
+            issuer=self.settings.jwt_issuer,
+            audience=self.settings.jwt_audience,
+            **claims,
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    def officer(self) -> dict[str, str]:
+        return {**self.token(Role.OFFICER, "off-7"), **CASE}
+
+
+@pytest.fixture
+async def gateway(settings: Settings) -> AsyncIterator[Gateway]:
+    made = generate(40, seed=5)
+    async with open_database(settings.resolved_database_url):
+        for invoice in made:
+            await InvoiceStore().insert(invoice.record)
+    async with in_process_client(create_app(settings)) as http:
+        yield Gateway(http, settings, made)
+
+
+def rows_of(response: httpx.Response) -> list[dict[str, str]]:
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    text = response.content.decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+async def listed(gateway: Gateway, filter_: dict[str, str]) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    after = None
+    while True:
+        response = await gateway.http.post(
+            "/graphql",
+            json={"query": LIST, "variables": {"filter": filter_, "after": after}},
+            headers=gateway.officer(),
+        )
+        body = response.json()
+        assert "errors" not in body, body
+        connection = body["data"]["invoices"]
+        found += [(e["node"]["id"], e["node"]["totalPayable"]) for e in connection["edges"]]
+        if not connection["pageInfo"]["hasNextPage"]:
+            return found
+        after = connection["pageInfo"]["endCursor"]
+
+
+@pytest.mark.parametrize(
+    "filter_",
+    [
+        pytest.param({}, id="everything"),
+        pytest.param({"seller": SELLERS[0], "issuedFrom": "2026-09-01"}, id="seller-since"),
+        pytest.param({"amountMin": "300000", "kind": "VAT"}, id="amount-kind"),
+    ],
+)
+async def test_the_export_holds_exactly_the_listed_invoices(
+    gateway: Gateway, filter_: dict[str, str]
+) -> None:
+    expected = await listed(gateway, filter_)
+    assert expected or not filter_
+
+    response = await gateway.http.get(EXPORT, params=filter_, headers=gateway.officer())
+
+    assert response.status_code == 200, response.text
+    assert response.headers["content-disposition"] == 'attachment; filename="invoices.csv"'
+    rows = rows_of(response)
+    exported = [(row["id"], Decimal(row["total_payable"])) for row in rows]
+    assert exported == [(invoice_id, Decimal(total)) for invoice_id, total in expected]
+
+
+async def test_each_export_is_one_audit_event_about_its_subject(
+    gateway: Gateway, database_url: str
+) -> None:
+    everything = await gateway.http.get(EXPORT, headers=gateway.officer())
+    one_seller = await gateway.http.get(
+        EXPORT, params={"seller": SELLERS[1]}, headers=gateway.officer()
+    )
+
+    assert (everything.status_code, one_seller.status_code) == (200, 200)
+    assert {row["seller_tax_code"] for row in rows_of(one_seller)} == {SELLERS[1]}
+    events = await AuditEvent.all().order_by("id").values("subject", "fields_read", "case_ref")
+    assert events == [
+        {"subject": "*", "fields_read": ["invoices.csv"], "case_ref": "TT-2026-17"},
+        {"subject": SELLERS[1], "fields_read": ["invoices.csv"], "case_ref": "TT-2026-17"},
+    ]
+    assert (await AuditLog(Database(database_url)).verify()).ok
+
+
+@pytest.mark.parametrize(
+    ("who", "headers", "status", "code"),
+    [
+        pytest.param("merchant", {}, 403, "FORBIDDEN", id="merchant"),
+        pytest.param("officer", {"X-Purpose": "tax audit"}, 403, "CASE_REF_REQUIRED", id="no-case"),
+        pytest.param("officer", {}, 403, "PURPOSE_REQUIRED", id="no-purpose"),
+    ],
+)
+async def test_only_officers_with_a_case_export_and_refusals_are_logged(
+    gateway: Gateway, who: str, headers: dict[str, str], status: int, code: str
+) -> None:
+    if who == "merchant":
+        caller = gateway.token(Role.MERCHANT, SELLERS[0], tax_code=SELLERS[0])
+    else:
+        caller = gateway.token(Role.OFFICER, "off-7")
+    response = await gateway.http.get(EXPORT, headers={**caller, **headers})
+
+    assert response.status_code == status
+    assert response.json()["errors"][0]["code"] == code
+    assert await AuditEvent.filter(outcome="denied").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("params", "path"),
+    [
+        pytest.param({"selller": SELLERS[0]}, "selller", id="misspelt"),
+        pytest.param({"issuedFrom": "01/09/2026"}, "issuedFrom", id="date"),
+        pytest.param({"amountMin": "1e6"}, "amountMin", id="exponent"),
+        pytest.param({"kind": "invoice"}, "kind", id="kind"),
+        pytest.param({"buyer": "12345"}, "buyer", id="buyer"),
+        pytest.param({"order": "up"}, "order", id="order"),
+    ],
+)
+async def test_bad_parameters_are_refused_before_anything_is_read(
+    gateway: Gateway, params: dict[str, str], path: str
+) -> None:
+    response = await gateway.http.get(EXPORT, params=params, headers=gateway.officer())
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert (error["code"], error["path"]) == ("BAD_REQUEST", path)
+    assert await AuditEvent.all().count() == 0
+
+
+async def test_anonymous_callers_are_refused(gateway: Gateway) -> None:
+    response = await gateway.http.get(EXPORT, headers=CASE)
+    assert response.status_code == 401
