@@ -1,0 +1,259 @@
+"""(c) What the gateway costs over bare strawberry: the same citizen query, in-process.
+
+Runs the citizen query of (a) through the gateway's schema as served (hardening, guard, data
+loaders, upstream clients, access log on a temporary SQLite) against the simulated agencies at
+0 ms in a process of their own, and through a strawberry schema of the same shape whose
+resolvers answer from memory (with the same parser and validation caches), in this process and
+the same run. Each gateway request is a different citizen, so no answer comes from the upstream
+cache. Prints the time per request of both (one at a time) and their throughput at a fixed
+concurrency. The issue sets no number; the target used here is the gateway at most 10x the
+bare schema, which leaves room for seven agency calls and one access-log write per answer.
+
+    python -m bench.graphql_overhead [--requests 500] [--concurrency 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import strawberry
+from strawberry.extensions import ParserCache, ValidationCache
+
+from bench.support import (
+    CITIZEN_QUERY,
+    SHARED_CORES,
+    Call,
+    LoadResult,
+    checked,
+    drive,
+    open_upstreams,
+    personal_ids,
+    quiet_graphql_logs,
+    simulators_process,
+    verdict,
+)
+from gateway.config import load_settings
+from gateway.http.graphql import hardening_from
+from integrations.access import AuditLog, Principal, Role
+from integrations.store.database import migrate, open_database
+from integrations.store.invoices import InvoiceStore
+from integrations.upstreams import Upstreams
+from resolvers import build_context, build_schema
+
+RATIO_TARGET = 10.0
+
+
+@strawberry.type
+class Taxpayer:
+    tax_code: str
+    kind: str
+    name: str
+    status: str
+    tax_office: str
+    legacy_code: str | None
+
+
+@strawberry.type
+class HealthCard:
+    card_number: str
+    valid_to: date
+    hospital_name: str
+    is_valid: bool
+
+
+@strawberry.type
+class SocialInsurance:
+    social_number: str
+    status: str
+    contribution_months: int
+
+
+@strawberry.type
+class Insurance:
+    health_card: HealthCard | None
+    social: SocialInsurance | None
+
+
+@strawberry.type
+class Bill:
+    period: str
+    units: int
+    amount: Decimal
+
+
+@strawberry.type
+class Contract:
+    contract_number: str
+    supplier: str
+    status: str
+    bills: list[Bill]
+
+
+@strawberry.type
+class Subscription:
+    msisdn: str
+    operator: str
+    plan: str
+    status: str
+
+
+@strawberry.type
+class Utilities:
+    electricity: list[Contract] | None
+    water: list[Contract] | None
+    telecom: list[Subscription] | None
+
+
+@strawberry.type
+class Citizen:
+    id_number: str
+    full_name: str | None
+    date_of_birth: date | None
+    sex: str | None
+    address: str | None
+    taxpayer: Taxpayer | None
+    insurance: Insurance | None
+    utilities: Utilities | None
+
+
+def bills() -> list[Bill]:
+    return [Bill(period=f"2026-{m:02d}", units=120 + m, amount=Decimal("345600")) for m in (8, 9)]
+
+
+def in_memory(id_number: str) -> Citizen:
+    """One citizen as the agencies would describe them, built without any I/O."""
+    contract = Contract(contract_number="PE0100", supplier="EVN Hà Nội", status="ACTIVE", bills=[])
+    return Citizen(
+        id_number=id_number,
+        full_name="Nguyễn Văn An",
+        date_of_birth=date(1999, 3, 14),
+        sex="MALE",
+        address="12 Hàng Bạc, Hoàn Kiếm, Hà Nội",
+        taxpayer=Taxpayer(
+            tax_code=id_number,
+            kind="INDIVIDUAL",
+            name="Nguyễn Văn An",
+            status="ACTIVE",
+            tax_office="Chi cục Thuế Hoàn Kiếm",
+            legacy_code="8012345677",
+        ),
+        insurance=Insurance(
+            health_card=HealthCard(
+                card_number="DN4010012345678",
+                valid_to=date(2026, 12, 31),
+                hospital_name="Bệnh viện Bạch Mai",
+                is_valid=True,
+            ),
+            social=SocialInsurance(
+                social_number="0112345678", status="CONTRIBUTING", contribution_months=48
+            ),
+        ),
+        utilities=Utilities(
+            electricity=[Contract(**{**vars(contract), "bills": bills()})],
+            water=[
+                Contract(**{**vars(contract), "supplier": "Nước sạch Hà Nội", "bills": bills()})
+            ],
+            telecom=[Subscription(msisdn="0912345678", operator="Viettel", plan="V90", status="A")],
+        ),
+    )
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    async def citizen(self, id_number: str) -> Citizen | None:
+        return in_memory(id_number)
+
+
+def bare_call(people: list[str]) -> Call:
+    # The same document caches the gateway runs with, so only the work per answer differs.
+    schema = strawberry.Schema(query=Query, extensions=[ParserCache, ValidationCache])
+
+    async def call(index: int) -> bool:
+        result = await schema.execute(CITIZEN_QUERY, variable_values={"id": people[index]})
+        return checked(result.errors) and result.data is not None
+
+    return call
+
+
+def gateway_call(people: list[str], upstreams: Upstreams, audit: AuditLog) -> Call:
+    hardening = hardening_from(load_settings(environ={}))
+    schema = build_schema(extensions=hardening.extensions)
+    store = InvoiceStore()
+
+    async def call(index: int) -> bool:
+        person = people[index]
+        principal = Principal(person, Role.CITIZEN, assurance_level=2)
+        context = build_context(principal=principal, upstreams=upstreams, store=store, audit=audit)
+        result = await schema.execute(
+            CITIZEN_QUERY, variable_values={"id": person}, context_value=context
+        )
+        return checked(result.errors) and result.data is not None
+
+    return call
+
+
+def report(label: str, one: LoadResult, busy: LoadResult) -> None:
+    print(f"  {label}: one at a time p50 {one.p(0.5):.2f} ms; {busy.summary()}")
+
+
+async def measure(urls: dict[str, str], database_url: str, args: argparse.Namespace) -> bool:
+    sequential = max(args.requests // 2, 1)
+    people = personal_ids(sequential + args.requests + 20)
+    bare = bare_call(people)
+    async with open_database(database_url) as database, open_upstreams(urls) as upstreams:
+        gateway = gateway_call(people, upstreams, AuditLog(database))
+        await drive(bare, 20, 1)
+        await drive(gateway, 20, 1)
+        ours_one = await drive(lambda i: gateway(20 + i), sequential, 1)
+        bare_one = await drive(bare, sequential, 1)
+        offset = 20 + sequential
+        ours_busy = await drive(lambda i: gateway(offset + i), args.requests, args.concurrency)
+        bare_busy = await drive(bare, args.requests, args.concurrency)
+    print("the citizen query of (a), in-process; agencies at 0 ms in their own process")
+    report("bare strawberry, in-memory resolvers", bare_one, bare_busy)
+    report("gateway schema, agencies and access log", ours_one, ours_busy)
+    added = ours_one.p(0.5) - bare_one.p(0.5)
+    print(f"  gateway adds {added:.2f} ms per request at p50 (seven agency calls, one audit write)")
+    one_ok = verdict(
+        "time per request, gateway / bare (p50, one at a time)",
+        ours_one.p(0.5) / bare_one.p(0.5),
+        RATIO_TARGET,
+        lower_is_better=True,
+        unit="x",
+    )
+    busy_ok = verdict(
+        f"throughput, bare / gateway (concurrency {args.concurrency})",
+        bare_busy.rate / ours_busy.rate,
+        RATIO_TARGET,
+        lower_is_better=True,
+        unit="x",
+    )
+    print(f"note: {SHARED_CORES}")
+    return one_ok and busy_ok and not (ours_one.failures or ours_busy.failures)
+
+
+async def run(args: argparse.Namespace) -> None:
+    quiet_graphql_logs()
+    with tempfile.TemporaryDirectory(prefix="graphql-overhead-") as folder:
+        url = f"sqlite://{Path(folder) / 'bench.sqlite3'}"
+        await migrate(url)
+        with simulators_process(0.0) as urls:
+            passed = await measure(urls, url, args)
+    print("PASS" if passed else "MISS")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=8)
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
