@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from tortoise.connection import get_connection
 
 from integrations.access.audit import (
     GENESIS,
+    ROWS_PER_INSERT,
     AuditLog,
     AuditRecord,
     Outcome,
@@ -121,12 +123,17 @@ import asyncio, sys
 from integrations.access.audit import AuditLog, AuditRecord, Outcome
 from integrations.store.database import open_database
 
+def read(name, n):
+    return AuditRecord(name, "officer", "079301000123", ("tax",), ("fullName",),
+                       Outcome.ALLOWED, purpose="p", case_ref=str(n))
+
 async def main(url, name):
     async with open_database(url) as database:
         log = AuditLog(database)
-        for n in range(15):
-            await log.record(AuditRecord(name, "officer", "079301000123", ("tax",), ("fullName",),
-                                         Outcome.ALLOWED, purpose="p", case_ref=str(n)))
+        for n in range(5):
+            await log.record(read(name, n))
+        for n in range(5, 15, 2):
+            await log.record_many([read(name, n), read(name, n + 1)])
 
 asyncio.run(main(sys.argv[1], sys.argv[2]))
 """
@@ -144,6 +151,111 @@ async def test_two_processes_share_one_chain(log: AuditLog, database_url: str) -
     report = await log.verify()
     assert report.ok
     assert report.checked == 30
+
+
+async def test_many_events_are_chained_in_order_after_the_head(log: AuditLog) -> None:
+    first = await log.record(read())
+    batch = await log.record_many([read(n=1), read(OTHER, n=2), read(n=3)])
+    assert [event.prev_hash for event in batch] == [first.hash, batch[0].hash, batch[1].hash]
+    assert [event.case_ref for event in batch] == ["CASE-1", "CASE-2", "CASE-3"]
+    assert [event.subject for event in batch] == [CITIZEN, OTHER, CITIZEN]
+    assert first.id < batch[0].id < batch[1].id < batch[2].id
+    assert batch[1].domains == ("profile", "tax")
+    assert len({event.at for event in batch}) == 1
+    report = await log.verify()
+    assert report.ok
+    assert report.checked == 4
+    assert report.head_hash == batch[2].hash
+    page = await log.for_subject(OTHER)
+    assert page.events == (batch[1],)
+
+
+async def test_an_event_given_its_own_time_keeps_it(log: AuditLog) -> None:
+    then = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    own, now = await log.record_many([replace(read(), at=then), read(OTHER)])
+    assert own.at == then
+    assert now.at != then
+    assert (await log.verify()).ok
+
+
+async def test_a_batch_longer_than_one_insert_is_chained_whole(log: AuditLog) -> None:
+    batch = await log.record_many([read(n=n) for n in range(ROWS_PER_INSERT + 1)])
+    assert batch[-1].prev_hash == batch[-2].hash
+    report = await log.verify()
+    assert report.ok
+    assert report.checked == ROWS_PER_INSERT + 1
+
+
+async def test_nothing_to_record_writes_nothing(log: AuditLog) -> None:
+    assert await log.record_many([]) == []
+    assert await AuditEvent.all().count() == 0
+
+
+async def test_a_changed_event_of_a_batch_is_detected(log: AuditLog) -> None:
+    batch = await log.record_many([read(n=n) for n in range(4)])
+    await sql(log, "UPDATE audit_events SET subject = $1 WHERE id = $2", OTHER, batch[2].id)
+    report = await log.verify()
+    assert not report.ok
+    assert report.first_bad_id == batch[2].id
+    assert "changed" in report.problem
+
+
+async def test_concurrent_batches_make_one_unforked_chain(log: AuditLog) -> None:
+    other = AuditLog(log.database)
+    sizes = [1 + n % 5 for n in range(20)]
+    writers = [
+        (log if n % 2 else other).record_many([read(n=100 * n + k) for k in range(size)])
+        for n, size in enumerate(sizes)
+    ]
+    batches = await asyncio.gather(*writers)
+    assert await AuditEvent.all().count() == sum(sizes)
+    for batch in batches:
+        # Each batch is appended whole under the lock: nothing lands between its events.
+        assert [event.prev_hash for event in batch[1:]] == [event.hash for event in batch[:-1]]
+        assert [event.id for event in batch] == list(range(batch[0].id, batch[0].id + len(batch)))
+    report = await log.verify()
+    assert report.ok
+    assert report.checked == sum(sizes)
+
+
+REFUSE_OFFICER_7 = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_officer_7 BEFORE INSERT ON audit_events "
+        "WHEN NEW.principal = 'officer:officer-7' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    ],
+    "postgres": [
+        "CREATE FUNCTION refuse_officer_7() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF NEW.principal = 'officer:officer-7' THEN RAISE EXCEPTION 'refused'; END IF; "
+        "RETURN NEW; END $$",
+        "CREATE TRIGGER refuse_officer_7 BEFORE INSERT ON audit_events "
+        "FOR EACH ROW EXECUTE FUNCTION refuse_officer_7()",
+    ],
+}
+ALLOW_OFFICER_7 = {
+    "sqlite": ["DROP TRIGGER refuse_officer_7"],
+    "postgres": [
+        "DROP TRIGGER refuse_officer_7 ON audit_events",
+        "DROP FUNCTION refuse_officer_7()",
+    ],
+}
+
+
+async def test_a_batch_that_fails_part_way_writes_none_of_it(log: AuditLog) -> None:
+    before = await log.record(read(n=0))
+    for statement in REFUSE_OFFICER_7[log.database.backend]:
+        await sql(log, statement)
+    try:
+        with pytest.raises(AuditUnavailable):
+            await log.record_many([read(n=n) for n in range(5, 10)])
+    finally:
+        for statement in ALLOW_OFFICER_7[log.database.backend]:
+            await sql(log, statement)
+    assert await AuditEvent.all().count() == 1
+    after = await log.record_many([read(n=n) for n in range(5, 10)])
+    assert after[0].prev_hash == before.hash
+    report = await log.verify()
+    assert report.ok
+    assert report.checked == 6
 
 
 async def test_a_failed_write_raises_audit_unavailable(log: AuditLog) -> None:
