@@ -213,16 +213,16 @@ class ReadsUtilities(ReadsPersonDomain):
 
 
 class AuditReads(SchemaExtension):
-    """Writes one access-log event per person (and outcome) the operation read, before the
-    answer leaves; if the log cannot be written, the answer is withheld (AUDIT_UNAVAILABLE)."""
+    """Writes one access-log event per person (and outcome) the operation read, all in one
+    append, before the answer leaves; if the log cannot be written, the answer is withheld
+    (AUDIT_UNAVAILABLE)."""
 
     async def on_execute(self) -> AsyncIterator[None]:
         yield
         context = cast("Context", self.execution_context.context)
         result = self.execution_context.result
         try:
-            for record in context.access.ledger.records(context.principal):
-                await context.audit.record(record)
+            await context.audit.record_many(context.access.ledger.records(context.principal))
         except GatewayError as exc:
             if result is not None:
                 result.data = None
