@@ -77,6 +77,9 @@ class IntakeResult:
 
 Clock = Callable[[], datetime]
 
+MERCHANT_CACHE_SECONDS = 5.0
+"""How stale the intake's view of a merchant may be: a suspension takes effect within this."""
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -124,7 +127,7 @@ class Intake:
             return IntakeResult(Outcome.REJECTED, verdict.findings, document=verdict.document)
         document = verdict.document
         key = InvoiceKey(*document.key)
-        merchant = await self.registry.find(key.seller_tax_code)
+        merchant = await self.registry.find(key.seller_tax_code, max_age=MERCHANT_CACHE_SECONDS)
         findings = verdict.findings + _entitlement(
             merchant, key.seller_tax_code, verdict.signer_tax_code, submitter
         )
@@ -133,9 +136,6 @@ class Intake:
             findings.append(related)
         if has_errors(findings):
             return IntakeResult(Outcome.REJECTED, findings, document=document)
-        existing = await self.store.find_by_key(key)
-        if existing is not None:
-            return await self._conflict(existing, findings, verdict.raw, submitter)
         record = await self._record(
             verdict,
             document,

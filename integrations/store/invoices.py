@@ -173,7 +173,7 @@ class InvoiceStore:
         """Store the invoice and everything about it, or raise ``DuplicateInvoice``."""
         try:
             async with in_transaction():
-                await _insert_rows(record)
+                row = await _insert_rows(record)
         except IntegrityError:
             existing = await self.find_by_sha(record.sha256)
             if existing is not None:
@@ -182,10 +182,7 @@ class InvoiceStore:
             if existing is not None:
                 raise DuplicateInvoice(existing, same_bytes=False) from None
             raise
-        stored = await self.get(record.id)
-        if stored is None:
-            raise LookupError(f"invoice {record.id} vanished after its commit")
-        return stored
+        return _stored(row, record.receipt.id)
 
     async def many(self, invoice_ids: Sequence[uuid.UUID]) -> list[StoredInvoice]:
         """The invoices held under ``invoice_ids``, in that order, in two queries."""
@@ -260,7 +257,7 @@ class InvoiceStore:
         return Page(items, end, has_next)
 
 
-async def _insert_rows(record: InvoiceRecord) -> None:
+async def _insert_rows(record: InvoiceRecord) -> Invoice:
     invoice = await Invoice.create(
         id=record.id,
         seller_tax_code=record.key.seller_tax_code,
@@ -327,6 +324,7 @@ async def _insert_rows(record: InvoiceRecord) -> None:
         body=receipt.body,
         signed_xml=receipt.signed_xml,
     )
+    return invoice
 
 
 async def _first_receipts(invoice_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -101,12 +103,23 @@ def normalise_tax_code(text: str) -> str:
 
 
 class MerchantRegistry:
+    """The registry, with a short-lived read cache for the intake's hot path.
+
+    Every change made through this object clears its cache at once; changes made by another
+    process show after at most the ``max_age`` a reader asks for.
+    """
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._cache: dict[str, tuple[float, MerchantView | None]] = {}
+
     async def add(
         self, tax_code: str, name: str, *, kind: str = "business", address: str = ""
     ) -> MerchantView:
         code = normalise_tax_code(tax_code)
         if not name.strip():
             raise RegistryError("a merchant needs a name")
+        self._cache.clear()
         try:
             await Merchant.create(tax_code=code, name=name.strip(), kind=kind, address=address)
         except IntegrityError:
@@ -118,6 +131,7 @@ class MerchantRegistry:
     ) -> MerchantView:
         """Register the merchant unless it exists; used to seed demo data repeatably."""
         code = normalise_tax_code(tax_code)
+        self._cache.clear()
         await Merchant.get_or_create(
             tax_code=code, defaults={"name": name, "kind": kind, "address": address}
         )
@@ -163,7 +177,17 @@ class MerchantRegistry:
             )
         return Grant(provider, can_sign, can_submit)
 
-    async def find(self, tax_code: str) -> MerchantView | None:
+    async def find(self, tax_code: str, *, max_age: float = 0.0) -> MerchantView | None:
+        """The merchant as registered, read again when the cached copy is older than max_age."""
+        now = self._clock()
+        cached = self._cache.get(tax_code)
+        if cached is not None and now - cached[0] <= max_age:
+            return cached[1]
+        view = await self._read(tax_code)
+        self._cache[tax_code] = (now, view)
+        return view
+
+    async def _read(self, tax_code: str) -> MerchantView | None:
         merchant = await Merchant.get_or_none(tax_code=tax_code).prefetch_related(
             "certificates", "provider_grants"
         )
@@ -198,6 +222,8 @@ class MerchantRegistry:
         return [await self.get(str(code)) for code in codes]
 
     async def _merchant(self, tax_code: str) -> Merchant:
+        """The row to change; the cache is dropped, since a change follows."""
+        self._cache.clear()
         merchant = await Merchant.get_or_none(tax_code=normalise_tax_code(tax_code))
         if merchant is None:
             raise MerchantNotFound(f"merchant {tax_code} is not registered")

@@ -38,3 +38,17 @@ async def test_unknown_merchant() -> None:
     with pytest.raises(MerchantNotFound):
         await MerchantRegistry().get("0319303270")
     assert await MerchantRegistry().find("0319303270") is None
+
+
+async def test_cached_reads_see_changes_made_here_at_once_and_others_after_max_age() -> None:
+    now = [100.0]
+    registry = MerchantRegistry(clock=lambda: now[0])
+    elsewhere = MerchantRegistry()
+    await registry.add("0100109106", "Nhà hàng Phở Hà Nội")
+    assert (await registry.find("0100109106", max_age=5)).is_active
+    await registry.set_status("0100109106", MerchantStatus.SUSPENDED)
+    assert not (await registry.find("0100109106", max_age=5)).is_active
+    await elsewhere.set_status("0100109106", MerchantStatus.ACTIVE)
+    assert not (await registry.find("0100109106", max_age=5)).is_active
+    now[0] += 6
+    assert (await registry.find("0100109106", max_age=5)).is_active
