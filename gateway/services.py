@@ -98,7 +98,7 @@ async def running_services(
             retry.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await retry
-            await intake.events.drain()
+            await intake.events.close()
 
 
 @asynccontextmanager

@@ -1,14 +1,17 @@
 """What happens after the answer: work that follows an accepted invoice or a refused duplicate.
 
 Risk flags, live subscriptions and the like must not delay or endanger the merchant's receipt,
-so observers run as background tasks once the invoice's transaction has committed; a failing
-observer is logged and never undoes an acceptance. ``drain`` waits for the work in flight (at
-shutdown, and in tests that look at its results).
+so they run behind a queue once the invoice's transaction has committed, one at a time: the
+intake answers at its own pace and the follow-up work catches up (accept fast, process behind
+a queue). A failing observer is logged and never undoes an acceptance. When the queue is full
+the follow-up work of that invoice is dropped with a warning rather than holding the intake.
+``drain`` waits until the queue is empty (at shutdown, and in tests that look at results).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,6 +19,8 @@ from dataclasses import dataclass
 from integrations.store.invoices import StoredInvoice
 
 log = logging.getLogger("gateway.intake.events")
+
+QUEUE_SIZE = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,32 +34,55 @@ class DuplicateAttempt:
 
 AcceptedObserver = Callable[[StoredInvoice], Awaitable[object]]
 DuplicateObserver = Callable[[DuplicateAttempt], Awaitable[object]]
+Work = Callable[[], Awaitable[object]]
 
 
 class IntakeEvents:
-    def __init__(self) -> None:
+    def __init__(self, *, queue_size: int = QUEUE_SIZE) -> None:
         self.accepted: list[AcceptedObserver] = []
         self.duplicates: list[DuplicateObserver] = []
-        self._running: set[asyncio.Task[object]] = set()
+        self._queue: asyncio.Queue[Work] = asyncio.Queue(queue_size)
+        self._worker: asyncio.Task[None] | None = None
+        self.dropped = 0
 
     def invoice_accepted(self, invoice: StoredInvoice) -> None:
         for observer in self.accepted:
-            self._spawn(observer(invoice))
+            self._enqueue(lambda observer=observer: observer(invoice))
 
     def duplicate_refused(self, attempt: DuplicateAttempt) -> None:
         for observer in self.duplicates:
-            self._spawn(observer(attempt))
+            self._enqueue(lambda observer=observer: observer(attempt))
+
+    @property
+    def backlog(self) -> int:
+        return self._queue.qsize()
 
     async def drain(self) -> None:
-        while self._running:
-            await asyncio.gather(*self._running, return_exceptions=True)
+        await self._queue.join()
 
-    def _spawn(self, work: Awaitable[object]) -> None:
-        task = asyncio.ensure_future(work)
-        self._running.add(task)
-        task.add_done_callback(self._finished)
+    async def close(self) -> None:
+        await self.drain()
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
 
-    def _finished(self, task: asyncio.Task[object]) -> None:
-        self._running.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("intake observer failed", exc_info=task.exception())
+    def _enqueue(self, work: Work) -> None:
+        try:
+            self._queue.put_nowait(work)
+        except asyncio.QueueFull:
+            self.dropped += 1
+            log.warning("follow-up queue full: work dropped", extra={"dropped": self.dropped})
+            return
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            work = await self._queue.get()
+            try:
+                await work()
+            except Exception:
+                log.exception("intake observer failed")
+            finally:
+                self._queue.task_done()
