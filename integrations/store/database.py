@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.connection import get_connection
 from tortoise.exceptions import BaseORMException
 from tortoise.migrations.api import migrate as run_migrations
@@ -38,10 +39,11 @@ def sqlite_url(path: Path) -> str:
 
 def tortoise_config(url: str) -> dict[str, Any]:
     if backend_of(url) == "postgres":
-        connection: str | dict[str, Any] = url.replace("postgresql://", "postgres://", 1)
+        connection = expand_db_url(url.replace("postgresql://", "postgres://", 1))
+        connection["engine"] = "integrations.store.postgres"
     else:
         Path(urlsplit(url).path).parent.mkdir(parents=True, exist_ok=True)
-        connection = {
+        connection: dict[str, Any] = {
             "engine": "tortoise.backends.sqlite",
             "credentials": {
                 "file_path": url.removeprefix("sqlite://"),
