@@ -13,6 +13,8 @@ import uvicorn
 
 from gateway.commands import audit, demo, invoices, merchants, pki, tokens
 from gateway.config import CONFIG_FILE_ENV, ENV_PREFIX, ConfigError, Settings, load_settings
+from gateway.demo_tokens import ensure_demo_keys
+from gateway.keys import load_key_material
 from gateway.logs import configure_logging
 from integrations.store.database import migrate as migrate_database
 
@@ -56,6 +58,7 @@ def serve(ctx: SettingsContext, host: str | None, port: int | None, workers: int
     """Serve the gateway over HTTP."""
     settings = ctx.load(host=host, port=port, workers=workers)
     configure_logging(settings.log_level, settings.log_format)
+    prepare_keys(settings)
     _export(ctx, host=host, port=port, workers=workers)
     uvicorn.run(
         "gateway.app:app_from_environment",
@@ -76,6 +79,13 @@ def migrate(ctx: SettingsContext) -> None:
     url = settings.resolved_database_url
     asyncio.run(migrate_database(url))
     click.echo(f"database at {_redact(url)} is up to date")
+
+
+def prepare_keys(settings: Settings) -> None:
+    """Make any demo keys once, here, before worker processes would race to make them."""
+    load_key_material(settings)
+    if not settings.jwks_url and settings.jwks_file is None:
+        ensure_demo_keys(settings.data_dir)
 
 
 def _export(ctx: SettingsContext, **overrides: Any) -> None:
