@@ -27,6 +27,7 @@ from typing import Any
 
 from integrations.errors import GatewayError
 from integrations.identity import parse_taxpayer_id
+from integrations.money import decimal_text
 from integrations.store import dialect
 from integrations.store.dialect import Sql, read_date, read_datetime, read_decimal, read_uuid
 from integrations.store.models import InvoiceKind, InvoiceStatus
@@ -464,9 +465,9 @@ def _csv_fields(row: InvoiceRow) -> list[str]:
         row.buyer_personal_id or "",
         _text(row.buyer_name),
         row.currency,
-        str(row.total_before_tax),
-        str(row.total_tax),
-        str(row.total_payable),
+        decimal_text(row.total_before_tax),
+        decimal_text(row.total_tax),
+        decimal_text(row.total_payable),
         row.kind.value,
         row.status.value,
         row.tax_authority_code or "",
