@@ -241,12 +241,19 @@ def gateway_environment(urls: Mapping[str, str], data_dir: Path) -> dict[str, st
 
 
 @contextmanager
-def gateway_process(urls: Mapping[str, str], *, workers: int = 2) -> Iterator[tuple[str, Path]]:
-    """``gateway serve --workers N`` on a free port; yields its base URL and data folder."""
+def gateway_process(
+    urls: Mapping[str, str], *, workers: int = 2, database_url: str | None = None
+) -> Iterator[tuple[str, Path]]:
+    """``gateway serve --workers N`` on a free port; yields its base URL and data folder.
+
+    The database is SQLite in the data folder unless ``database_url`` names another one.
+    """
     with tempfile.TemporaryDirectory(prefix="gateway-bench-") as folder:
         data_dir = Path(folder)
         ensure_demo_keys(data_dir)
         env = gateway_environment(urls, data_dir)
+        if database_url:
+            env["GATEWAY_DATABASE_URL"] = database_url
         command = [sys.executable, "-m", "gateway"]
         # Prepared once here: two workers starting on an empty folder would race to create them.
         for step in (["migrate"], ["pki", "init"]):

@@ -107,10 +107,9 @@ class MessageIntake:
         taken = await self.messages.find(header.sender, header.message_id)
         if taken is not None:
             return _conflict(taken, header, [])
-        items = [
-            await self.intake.admit(invoice, submitter, message_id=header.message_id)
-            for invoice in verdict.invoices
-        ]
+        items = await self.intake.admit_all(
+            verdict.invoices, submitter, message_id=header.message_id
+        )
         summary = _summary(header, items)
         try:
             await self.messages.record(

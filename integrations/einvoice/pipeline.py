@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -75,6 +75,17 @@ class IntakeResult:
         return self.outcome in (Outcome.ACCEPTED, Outcome.REPLAYED)
 
 
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """A checked invoice the registries cleared, with everything to store for it."""
+
+    record: InvoiceRecord
+    findings: list[Finding]
+    document: InvoiceDocument
+    raw: bytes
+    submitter: Submitter
+
+
 Clock = Callable[[], datetime]
 
 MERCHANT_CACHE_SECONDS = 5.0
@@ -123,6 +134,40 @@ class Intake:
         self, verdict: Verdict, submitter: Submitter, *, message_id: str | None = None
     ) -> IntakeResult:
         """Take a checked invoice through the registries and into the store."""
+        admission = await self.clear(verdict, submitter, message_id=message_id)
+        if isinstance(admission, IntakeResult):
+            return admission
+        return await self._store_one(admission)
+
+    async def admit_all(
+        self, verdicts: Sequence[Verdict], submitter: Submitter, *, message_id: str | None = None
+    ) -> list[IntakeResult]:
+        """Admit a batch's invoices, storing those cleared in one transaction.
+
+        A batch that corrects its own invoices goes one by one, since each correction must
+        find the invoice it corrects already stored; so does a batch whose joint insert hits a
+        duplicate, so that each invoice gets its own precise answer.
+        """
+        if any(v.document is not None and v.document.related for v in verdicts):
+            return [await self.admit(v, submitter, message_id=message_id) for v in verdicts]
+        cleared = [await self.clear(v, submitter, message_id=message_id) for v in verdicts]
+        admissions = [a for a in cleared if isinstance(a, Admission)]
+        try:
+            stored = iter(await self.store.insert_all([a.record for a in admissions]))
+        except DuplicateInvoice:
+            return [a if isinstance(a, IntakeResult) else await self._store_one(a) for a in cleared]
+        results = []
+        for item in cleared:
+            if isinstance(item, IntakeResult):
+                results.append(item)
+            else:
+                results.append(self._accepted(item, next(stored)))
+        return results
+
+    async def clear(
+        self, verdict: Verdict, submitter: Submitter, *, message_id: str | None = None
+    ) -> Admission | IntakeResult:
+        """Registries and corrections: an invoice ready to store, or why it is refused."""
         if not verdict.ok or verdict.document is None:
             return IntakeResult(Outcome.REJECTED, verdict.findings, document=verdict.document)
         document = verdict.document
@@ -145,20 +190,28 @@ class Intake:
             related if isinstance(related, StoredInvoice) else None,
             message_id,
         )
+        return Admission(record, findings, document, verdict.raw, submitter)
+
+    async def _store_one(self, admission: Admission) -> IntakeResult:
         try:
-            stored = await self.store.insert(record)
+            stored = await self.store.insert(admission.record)
         except DuplicateInvoice as duplicate:
             if duplicate.same_bytes:
                 return await self._replayed(duplicate.existing)
-            return await self._conflict(duplicate.existing, findings, verdict.raw, submitter)
+            return await self._conflict(
+                duplicate.existing, admission.findings, admission.raw, admission.submitter
+            )
+        return self._accepted(admission, stored)
+
+    def _accepted(self, admission: Admission, stored: StoredInvoice) -> IntakeResult:
         self.events.invoice_accepted(stored)
         return IntakeResult(
             Outcome.ACCEPTED,
-            findings,
+            admission.findings,
             invoice=stored,
-            receipt=record.receipt.body,
-            document=document,
-            stamped=record.stamped,
+            receipt=admission.record.receipt.body,
+            document=admission.document,
+            stamped=admission.record.stamped,
         )
 
     async def _replay(self, raw: bytes) -> IntakeResult | None:

@@ -184,6 +184,27 @@ class InvoiceStore:
             raise
         return _stored(row, record.receipt.id)
 
+    async def insert_all(self, records: Sequence[InvoiceRecord]) -> list[StoredInvoice]:
+        """Store several invoices in one transaction: all of them, or none.
+
+        Raises ``DuplicateInvoice`` (its ``existing`` being the first clash found) when any of
+        them is already held; the caller then stores them one by one for precise answers.
+        """
+        try:
+            async with in_transaction():
+                rows = [await _insert_rows(record) for record in records]
+        except IntegrityError:
+            for record in records:
+                existing = await self.find_by_sha(record.sha256) or await self.find_by_key(
+                    record.key
+                )
+                if existing is not None:
+                    raise DuplicateInvoice(
+                        existing, same_bytes=existing.sha256 == record.sha256
+                    ) from None
+            raise
+        return [_stored(row, record.receipt.id) for row, record in zip(rows, records, strict=True)]
+
     async def many(self, invoice_ids: Sequence[uuid.UUID]) -> list[StoredInvoice]:
         """The invoices held under ``invoice_ids``, in that order, in two queries."""
         rows = {row.id: row for row in await Invoice.filter(id__in=list(invoice_ids))}

@@ -294,3 +294,35 @@ async def test_observers_hear_of_acceptances_and_refused_duplicates(
         (first.invoice.id, hashlib.sha256(other).hexdigest())
     ]
     assert await Invoice.filter(id=first.invoice.id).count() == 1
+
+
+async def test_a_batch_holding_a_known_invoice_answers_each_one(
+    intake: Intake, intake_keys: Keys
+) -> None:
+    today = draft(1).issued_on
+    invoices = [
+        compose_invoice(
+            relabel(
+                draft(n),
+                series=f"C{today:%y}MAB",
+                cash_register_code=f"M1-{today:%y}-AB12C-{n:011d}",
+            )
+        )
+        for n in (1, 2, 3)
+    ]
+    sender = f"V{RESTAURANT}"
+    messages = MessageIntake(intake, MessageStore())
+    first = compose_message(206, invoices[1:2], sender=sender, tax_code=RESTAURANT)
+    signed_first = sign_envelope(first, intake_keys.restaurant, signing_time=datetime.now(UTC))
+    assert (await messages.submit(signed_first, "application/xml", RESTAURANT_SUBMITS)).outcome is (
+        Outcome.ACCEPTED
+    )
+    batch = compose_message(206, invoices, sender=sender, tax_code=RESTAURANT)
+    signed_batch = sign_envelope(batch, intake_keys.restaurant, signing_time=datetime.now(UTC))
+    result = await messages.submit(signed_batch, "application/xml", RESTAURANT_SUBMITS)
+    assert [item.outcome for item in result.items] == [
+        Outcome.ACCEPTED,
+        Outcome.REPLAYED,
+        Outcome.ACCEPTED,
+    ]
+    assert await Invoice.filter(series=f"C{today:%y}MAB").count() == 3

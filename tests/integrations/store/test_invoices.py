@@ -147,3 +147,14 @@ async def test_pages_both_ways_without_gaps_or_repeats() -> None:
 def test_foreign_cursor_is_refused() -> None:
     with pytest.raises(ValueError, match="not one this gateway issued"):
         decode_cursor("bm9wZQ==")
+
+
+async def test_insert_all_stores_everything_or_nothing() -> None:
+    store = InvoiceStore()
+    stored = await store.insert_all([record(30), record(31)])
+    assert [item.key.number for item in stored] == [30, 31]
+    with pytest.raises(DuplicateInvoice) as clash:
+        await store.insert_all([record(32), record(31, content=b"<HDon>other 31</HDon>")])
+    assert clash.value.existing.key.number == 31
+    assert not clash.value.same_bytes
+    assert await store.find_by_key(record(32).key) is None
