@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
 
-from pypika_tortoise import Parameter, Table
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
@@ -185,7 +184,8 @@ class AuditLog:
             links = _chain(events, now, str(head) if head else GENESIS)
             ids: dict[str, int] = {}
             for start in range(0, len(links), ROWS_PER_INSERT):
-                ids.update(await _insert(connection, links[start : start + ROWS_PER_INSERT]))
+                chunk = links[start : start + ROWS_PER_INSERT]
+                ids.update(await _insert(connection, self.database.backend, chunk))
         return [link.stored(ids[link.hash]) for link in links]
 
     async def _lock_chain(self, connection: BaseDBAsyncClient) -> None:
@@ -243,15 +243,23 @@ class _Link:
     prev_hash: str
     hash: str
 
-    def row(self) -> dict[str, Any]:
-        fields = {key: value for key, value in self.payload.items() if key != "fields"}
-        return {
-            **fields,
-            "at": self.at,
-            "fields_read": self.payload["fields"],
-            "prev_hash": self.prev_hash,
-            "hash": self.hash,
-        }
+    def values(self) -> list[Any]:
+        """The row's values in the order of ``COLUMNS``, lists as the model stores JSON."""
+        payload, json = self.payload, AuditEvent._meta.fields_map["domains"]
+        return [
+            self.at,
+            payload["principal"],
+            payload["role"],
+            payload["subject"],
+            json.to_db_value(payload["domains"], AuditEvent),
+            json.to_db_value(payload["fields"], AuditEvent),
+            payload["purpose"],
+            payload["case_ref"],
+            payload["consent_id"],
+            payload["outcome"],
+            self.prev_hash,
+            self.hash,
+        ]
 
     def stored(self, event_id: int) -> StoredEvent:
         payload = self.payload
@@ -283,20 +291,29 @@ def _chain(events: Iterable[AuditRecord], now: datetime, prev_hash: str) -> list
     return links
 
 
-async def _insert(connection: BaseDBAsyncClient, links: Sequence[_Link]) -> dict[str, int]:
+async def _insert(
+    connection: BaseDBAsyncClient, backend: str, links: Sequence[_Link]
+) -> dict[str, int]:
     """Insert ``links`` with one statement; the id of each, by its (unique) hash."""
-    meta = AuditEvent._meta
-    query = connection.query_class.into(Table(meta.db_table)).columns(
-        *(meta.fields_db_projection[name] for name in COLUMNS)
-    )
-    values: list[Any] = []
-    for link in links:
-        row = link.row()
-        first = len(values) + 1
-        query = query.insert(*(Parameter(idx=first + n) for n in range(len(COLUMNS))))
-        values.extend(meta.fields_map[name].to_db_value(row[name], AuditEvent) for name in COLUMNS)
-    rows = await connection.execute_query_dict(query.returning("id", "hash").get_sql(), values)
+    values = [value for link in links for value in link.values()]
+    rows = await connection.execute_query_dict(_insert_sql(backend, len(links)), values)
     return {row["hash"]: row["id"] for row in rows}
+
+
+def _insert_sql(backend: str, rows: int) -> str:
+    """The multi-row INSERT ... RETURNING, written out: pypika takes longer to build one of a
+    hundred rows than the database takes to run it."""
+    width = len(COLUMNS)
+    if backend == "postgres":
+        groups = [
+            "(" + ",".join(f"${row * width + n}" for n in range(1, width + 1)) + ")"
+            for row in range(rows)
+        ]
+    else:
+        groups = ["(" + ",".join("?" * width) + ")"] * rows
+    columns = ",".join(f'"{AuditEvent._meta.fields_db_projection[name]}"' for name in COLUMNS)
+    table = AuditEvent._meta.db_table
+    return f'INSERT INTO "{table}" ({columns}) VALUES {",".join(groups)} RETURNING "id","hash"'
 
 
 def _timestamp(at: datetime) -> str:
