@@ -76,25 +76,32 @@ async def submitter_for(request: Request, services: Services) -> Submitter | Res
 
 
 async def submit_invoice(request: Request) -> Response:
-    services = services_of(request)
-    submitter = await submitter_for(request, services)
-    if isinstance(submitter, Response):
-        return submitter
-    raw = await _body(request, services)
-    if isinstance(raw, Response):
-        return raw
-    result = await services.intake.submit_invoice(
-        raw, request.headers.get("content-type"), submitter
-    )
+    taken = await _take(request)
+    if isinstance(taken, Response):
+        return taken
+    services, submitter, raw = taken
+    result = await services.intake.submit_invoice(raw, _content_type(request), submitter)
     if wants_xml(request):
         reply = await services.cpu.run(invoice_reply, services.receipt_signer, result, submitter)
-        return xml_response(
-            reply, OUTCOME_STATUS.get(result.outcome) or status_for(result.findings)
-        )
+        status = OUTCOME_STATUS.get(result.outcome) or status_for(result.findings)
+        return xml_response(reply, status)
     return _json_reply(result)
 
 
 async def submit_message(request: Request) -> Response:
+    taken = await _take(request)
+    if isinstance(taken, Response):
+        return taken
+    services, submitter, raw = taken
+    result = await services.messages.submit(raw, _content_type(request), submitter)
+    if wants_xml(request):
+        reply = await services.cpu.run(message_reply, services.receipt_signer, result, submitter)
+        return xml_response(reply, result_status(result))
+    return _message_json(result)
+
+
+async def _take(request: Request) -> tuple[Services, Submitter, bytes] | Response:
+    """Who submits, and the body read within the size cap; or the response refusing it."""
     services = services_of(request)
     submitter = await submitter_for(request, services)
     if isinstance(submitter, Response):
@@ -102,11 +109,11 @@ async def submit_message(request: Request) -> Response:
     raw = await _body(request, services)
     if isinstance(raw, Response):
         return raw
-    result = await services.messages.submit(raw, request.headers.get("content-type"), submitter)
-    if wants_xml(request):
-        reply = await services.cpu.run(message_reply, services.receipt_signer, result, submitter)
-        return xml_response(reply, result_status(result))
-    return _message_json(result)
+    return services, submitter, raw
+
+
+def _content_type(request: Request) -> str | None:
+    return request.headers.get("content-type")
 
 
 def result_status(result: MessageResult) -> int:
