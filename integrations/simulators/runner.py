@@ -47,6 +47,13 @@ class RunningSimulators:
         for controls in self.controls.values():
             controls.stats.reset()
 
+    def reset(self) -> RunningSimulators:
+        """Every agency healthy again and its call counts at zero: a clean slate for a test."""
+        for agency in self.urls:
+            self.set_faults(agency, Faults())
+        self.reset_stats()
+        return self
+
 
 async def _start(stack: AsyncExitStack, app: web.Application, host: str, port: int) -> str:
     runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=_SHUTDOWN_TIMEOUT)

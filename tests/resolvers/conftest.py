@@ -25,7 +25,7 @@ from strawberry.types import ExecutionResult
 
 from integrations.access import AuditLog, ConsentStore, Principal, Role
 from integrations.einvoice.pipeline import Intake
-from integrations.simulators import Faults, RunningSimulators, SimulatorOptions, run_simulators
+from integrations.simulators import RunningSimulators, SimulatorOptions, run_simulators
 from integrations.store.database import Database, migrate, open_database
 from integrations.store.invoices import (
     InvoiceKey,
@@ -77,10 +77,7 @@ async def agencies() -> AsyncIterator[RunningSimulators]:
 
 @pytest.fixture
 def sims(agencies: RunningSimulators) -> RunningSimulators:
-    for agency in agencies.urls:
-        agencies.set_faults(agency, Faults())
-    agencies.reset_stats()
-    return agencies
+    return agencies.reset()
 
 
 @pytest_asyncio.fixture

@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from integrations.simulators import Faults, RunningSimulators, SimulatorOptions, run_simulators
+from integrations.simulators import RunningSimulators, SimulatorOptions, run_simulators
 
 API_KEY = "test-key"
 
@@ -21,10 +21,7 @@ async def running() -> AsyncIterator[RunningSimulators]:
 
 @pytest.fixture
 def sims(running: RunningSimulators) -> RunningSimulators:
-    for agency in running.urls:
-        running.set_faults(agency, Faults())
-    running.reset_stats()
-    return running
+    return running.reset()
 
 
 @pytest_asyncio.fixture

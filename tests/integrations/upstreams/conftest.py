@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 from prometheus_client import CollectorRegistry
 
-from integrations.simulators import Faults, RunningSimulators, SimulatorOptions, run_simulators
+from integrations.simulators import RunningSimulators, SimulatorOptions, run_simulators
 from integrations.upstreams import SERVICES, Clock, Upstreams, UpstreamSettings
 
 API_KEY = "upstream-test-key"
@@ -55,10 +55,7 @@ async def running() -> AsyncIterator[RunningSimulators]:
 
 @pytest.fixture
 def sims(running: RunningSimulators) -> RunningSimulators:
-    for agency in running.urls:
-        running.set_faults(agency, Faults())
-    running.reset_stats()
-    return running
+    return running.reset()
 
 
 @pytest_asyncio.fixture
