@@ -1,0 +1,77 @@
+"""`invoiceAccepted` over graphql-transport-ws on the real server."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import pytest
+
+from gateway.app import create_app
+from gateway.config import Settings
+from gateway.demo_tokens import ensure_demo_keys, mint_token
+from integrations.access.principal import Role
+from integrations.store.database import open_database
+from integrations.store.merchants import MerchantRegistry
+from tests.support.invoices import RESTAURANT, Keys, draft, signed
+from tests.support.servers import live_server
+
+SUBSCRIPTION = (
+    "subscription($s: String!) { invoiceAccepted(sellerTaxCode: $s) { number sellerTaxCode } }"
+)
+
+
+@pytest.fixture
+def intake_settings(settings: Settings, intake_keys: Keys) -> Settings:
+    return settings.with_values(
+        trust_anchors=(intake_keys.anchor_file,),
+        crl_files=(intake_keys.crl_file,),
+        signing_key=intake_keys.gateway_key,
+        signing_cert=intake_keys.gateway_cert,
+    )
+
+
+def token(settings: Settings) -> str:
+    return mint_token(
+        ensure_demo_keys(settings.data_dir),
+        Role.MERCHANT,
+        RESTAURANT,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        tax_code=RESTAURANT,
+    )
+
+
+async def test_a_merchant_hears_of_its_accepted_invoice(
+    intake_settings: Settings, intake_keys: Keys
+) -> None:
+    async with open_database(intake_settings.resolved_database_url):
+        await MerchantRegistry().add(RESTAURANT, "Nhà hàng Sen Hồ Tây")
+    bearer = {"Authorization": f"Bearer {token(intake_settings)}"}
+    async with (
+        live_server(create_app(intake_settings)) as base,
+        aiohttp.ClientSession() as http,
+        http.ws_connect(
+            f"{base}/graphql", protocols=["graphql-transport-ws"], headers=bearer
+        ) as ws,
+    ):
+        await ws.send_json({"type": "connection_init"})
+        assert (await ws.receive_json(timeout=5))["type"] == "connection_ack"
+        await ws.send_json(
+            {
+                "id": "1",
+                "type": "subscribe",
+                "payload": {"query": SUBSCRIPTION, "variables": {"s": RESTAURANT}},
+            }
+        )
+        await asyncio.sleep(0.2)
+        body = signed(draft(41), intake_keys.restaurant)
+        headers = {**bearer, "Content-Type": "application/xml"}
+        async with http.post(f"{base}/v1/invoices", data=body, headers=headers) as response:
+            assert response.status == 201
+        message = await ws.receive_json(timeout=10)
+    assert message["type"] == "next", message
+    assert message["payload"]["data"]["invoiceAccepted"] == {
+        "number": 41,
+        "sellerTaxCode": RESTAURANT,
+    }
