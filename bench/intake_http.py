@@ -38,7 +38,7 @@ ACCEPTED = (200, 201)
 
 def ratio_line(label: str, value: float, target: float) -> str:
     verdict = "PASS" if value >= target else "MISS"
-    return f"      {label}: {value:.2f} (target >= {target:.2f}) {verdict}"
+    return f"      {label}: {value:.3f} (target >= {target:.2f}) {verdict}"
 
 
 def report(label: str, result: LoadResult, per_request: int = 1) -> float:
