@@ -147,7 +147,8 @@ class AuditLog:
     """Append to, read and check the access log of one database.
 
     ``await log.record(AuditRecord.of_read(principal, subject, domains, fields, decision))``
-    before returning the data; on ``AuditUnavailable`` refuse the read.
+    before returning the data, or ``record_many`` with every record of one request; on
+    ``AuditUnavailable`` refuse the read.
     """
 
     def __init__(self, database: Database, *, clock: Callable[[], datetime] = _utc_now) -> None:
@@ -183,7 +184,8 @@ class AuditLog:
             for start in range(0, len(links), ROWS_PER_INSERT):
                 chunk = links[start : start + ROWS_PER_INSERT]
                 ids.update(await _insert(connection, self.database.backend, chunk))
-        return [link.stored(ids[link.hash]) for link in links]
+            # Inside the transaction: an event the insert did not return is rolled back too.
+            return [link.stored(ids[link.hash]) for link in links]
 
     async def _lock_chain(self, connection: BaseDBAsyncClient) -> None:
         if self.database.backend == "postgres":
@@ -242,21 +244,16 @@ class _Link:
 
     def values(self) -> list[Any]:
         """The row's values in the order of ``COLUMNS``, lists as the model stores JSON."""
-        payload, json = self.payload, AuditEvent._meta.fields_map["domains"]
-        return [
-            self.at,
-            payload["principal"],
-            payload["role"],
-            payload["subject"],
-            json.to_db_value(payload["domains"], AuditEvent),
-            json.to_db_value(payload["fields"], AuditEvent),
-            payload["purpose"],
-            payload["case_ref"],
-            payload["consent_id"],
-            payload["outcome"],
-            self.prev_hash,
-            self.hash,
-        ]
+        payload, as_json = self.payload, AuditEvent._meta.fields_map["domains"]
+        row = {
+            **payload,
+            "at": self.at,
+            "domains": as_json.to_db_value(payload["domains"], AuditEvent),
+            "fields_read": as_json.to_db_value(payload["fields"], AuditEvent),
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+        return [row[name] for name in COLUMNS]
 
     def stored(self, event_id: int) -> StoredEvent:
         payload = self.payload
