@@ -37,9 +37,10 @@ from integrations.einvoice.rules import RuleSettings
 from integrations.einvoice.schema import Schemas, default_xsd_dir
 from integrations.einvoice.signature import SignaturePolicy
 from integrations.risk import RiskAssessor
+from integrations.risk.sweeper import RiskSweeper
 from integrations.simulators import run_simulators
 from integrations.store.database import open_database
-from integrations.store.invoices import InvoiceStore
+from integrations.store.invoices import InvoiceStore, StoredInvoice
 from integrations.store.merchants import MerchantRegistry
 from integrations.store.messages import MessageStore
 from integrations.store.risk import RiskStore
@@ -70,7 +71,7 @@ async def running_services(
             transport=AiohttpTransport(session),
         )
         intake = build_intake(settings, cpu, upstreams)
-        watch_risks(intake, upstreams)
+        sweeper = watch_risks(intake, upstreams)
         broadcaster = InvoiceBroadcaster()
         intake.events.accepted.append(broadcaster.publish)
         services = Services(
@@ -91,13 +92,18 @@ async def running_services(
                 f"upstream:{name}": _breaker_check(upstreams, name) for name in upstreams.services
             },
         )
-        retry = asyncio.create_task(_retry_links_forever(intake))
+        background = [
+            asyncio.create_task(_retry_links_forever(intake)),
+            asyncio.create_task(sweeper.run()),
+        ]
         try:
             yield services
         finally:
-            retry.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await retry
+            for task in background:
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await intake.events.close()
 
 
@@ -149,10 +155,14 @@ def build_intake(settings: Settings, cpu: CpuPool, upstreams: Upstreams) -> Inta
     )
 
 
-def watch_risks(intake: Intake, upstreams: Upstreams) -> None:
-    """Flag risks of every accepted invoice, and record refused duplicates, after the answer."""
+def watch_risks(intake: Intake, upstreams: Upstreams) -> RiskSweeper:
+    """Flag risks of accepted invoices behind the intake, and record refused duplicates.
+
+    Acceptances only poke the sweeper, which reads the invoices waiting from the database.
+    """
+    store = RiskStore()
     assessor = RiskAssessor(
-        store=RiskStore(),
+        store=store,
         population=upstreams.population,
         tax=upstreams.tax,
         revocations=intake.checker.trust,
@@ -163,8 +173,14 @@ def watch_risks(intake: Intake, upstreams: Upstreams) -> None:
             attempt.original.id, sha256=attempt.sha256, submitter=attempt.submitter
         )
 
-    intake.events.accepted.append(lambda invoice: assessor.assess(invoice.id))
+    sweeper = RiskSweeper(assessor, store)
+
+    async def poke(invoice: StoredInvoice) -> None:
+        sweeper.poke()
+
+    intake.events.accepted.append(poke)
     intake.events.duplicates.append(duplicate)
+    return sweeper
 
 
 def _breaker_check(upstreams: Upstreams, name: str) -> ReadinessCheck:

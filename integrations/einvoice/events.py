@@ -60,8 +60,13 @@ class IntakeEvents:
     async def drain(self) -> None:
         await self._queue.join()
 
-    async def close(self) -> None:
-        await self.drain()
+    async def close(self, *, grace: float = 5.0) -> None:
+        """Finish the work queued, waiting at most ``grace`` seconds, then stop."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace):
+                await self.drain()
+        if self.backlog:
+            log.warning("follow-up work left undone at shutdown", extra={"left": self.backlog})
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):

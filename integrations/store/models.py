@@ -125,6 +125,7 @@ class Invoice(Model):
     kind = fields.CharEnumField(InvoiceKind, default=InvoiceKind.VAT)
     seller_province = fields.CharField(max_length=3, default="")
     buyer_province = fields.CharField(max_length=3, default="")
+    risk_assessed_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "invoices"
@@ -143,6 +144,7 @@ class Invoice(Model):
                 "total_payable",
             ),
             ("total_payable", "id"),
+            ("risk_assessed_at", "received_at"),
         )
 
 

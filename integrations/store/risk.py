@@ -154,6 +154,16 @@ class RiskStore:
             flags.setdefault(row.invoice_id, []).append(view)
         return flags
 
+    async def unassessed(self, *, limit: int) -> list[uuid.UUID]:
+        """Invoices no assessment has run on yet, oldest first."""
+        rows = await (
+            Invoice.filter(risk_assessed_at__isnull=True)
+            .order_by("received_at")
+            .limit(limit)
+            .values_list("id", flat=True)
+        )
+        return [uuid.UUID(str(row)) for row in rows]
+
     async def settle(
         self,
         invoice_id: uuid.UUID,
@@ -168,6 +178,7 @@ class RiskStore:
         clear what it found yesterday.
         """
         async with in_transaction():
+            await Invoice.filter(id=invoice_id).update(risk_assessed_at=at)
             active = await self.active(invoice_id)
             for code in checked:
                 if code in raised and code not in active:

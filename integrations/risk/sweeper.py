@@ -1,0 +1,56 @@
+"""Assessing accepted invoices behind the intake, from the database rather than from memory.
+
+Every invoice is stored unassessed; the sweeper picks the oldest unassessed ones a handful at
+a time, so flags follow acceptance within moments in normal load and catch up after a peak or
+a restart, without a backlog held in memory that a crash would lose or a burst would grow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from integrations.risk.assessor import RiskAssessor
+from integrations.store.risk import RiskStore
+
+log = logging.getLogger("gateway.risk")
+
+BATCH = 50
+IDLE_SECONDS = 30.0
+
+
+class RiskSweeper:
+    def __init__(
+        self, assessor: RiskAssessor, store: RiskStore, *, idle: float = IDLE_SECONDS
+    ) -> None:
+        self.assessor = assessor
+        self.store = store
+        self.idle = idle
+        self._work = asyncio.Event()
+
+    def poke(self) -> None:
+        """New invoices are waiting: look now instead of at the next idle tick."""
+        self._work.set()
+
+    async def sweep(self) -> int:
+        """Assess every invoice waiting now; returns how many were assessed."""
+        done = 0
+        while batch := await self.store.unassessed(limit=BATCH):
+            for invoice_id in batch:
+                try:
+                    await self.assessor.assess(invoice_id)
+                except Exception:
+                    log.exception("risk assessment failed", extra={"invoice": str(invoice_id)})
+                    return done
+                done += 1
+        return done
+
+    async def run(self) -> None:
+        """Sweep whenever poked, and at least every ``idle`` seconds, until cancelled."""
+        while True:
+            self._work.clear()
+            await self.sweep()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.idle):
+                    await self._work.wait()
