@@ -11,7 +11,7 @@ import base64
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -173,7 +173,7 @@ class InvoiceStore:
         """Store the invoice and everything about it, or raise ``DuplicateInvoice``."""
         try:
             async with in_transaction():
-                row = await _insert_rows(record)
+                (row,) = await _insert_rows([record])
         except IntegrityError:
             existing = await self.find_by_sha(record.sha256)
             if existing is not None:
@@ -192,7 +192,7 @@ class InvoiceStore:
         """
         try:
             async with in_transaction():
-                rows = [await _insert_rows(record) for record in records]
+                rows = await _insert_rows(records)
         except IntegrityError:
             for record in records:
                 existing = await self.find_by_sha(record.sha256) or await self.find_by_key(
@@ -278,8 +278,54 @@ class InvoiceStore:
         return Page(items, end, has_next)
 
 
-async def _insert_rows(record: InvoiceRecord) -> Invoice:
-    invoice = await Invoice.create(
+async def _insert_rows(records: Sequence[InvoiceRecord]) -> list[Invoice]:
+    """Every row of ``records``, one multi-row insert per table, parents first."""
+    received_at = datetime.now(UTC)
+    invoices = [_invoice_row(record, received_at) for record in records]
+    await Invoice.bulk_create(invoices)
+    await InvoiceDocument.bulk_create(
+        [InvoiceDocument(invoice_id=r.id, original=r.original, stamped=r.stamped) for r in records]
+    )
+    await InvoiceLine.bulk_create(
+        [InvoiceLine(invoice_id=r.id, **_line_fields(line)) for r in records for line in r.lines]
+    )
+    await IdentityLink.bulk_create(
+        [
+            IdentityLink(
+                invoice_id=r.id,
+                role=link.role,
+                kind=link.kind,
+                value=link.value,
+                subject=link.subject,
+                state=link.state,
+            )
+            for r in records
+            for link in r.links
+        ]
+    )
+    await InvoiceEvent.bulk_create(
+        [InvoiceEvent(invoice_id=r.id, status=InvoiceStatus.ACCEPTED.value) for r in records]
+    )
+    for record in records:
+        await _mark_corrected(record)
+    await Receipt.bulk_create(
+        [
+            Receipt(
+                id=r.receipt.id,
+                invoice_id=r.id,
+                message_id=r.receipt.message_id,
+                kind=r.receipt.kind,
+                body=r.receipt.body,
+                signed_xml=r.receipt.signed_xml,
+            )
+            for r in records
+        ]
+    )
+    return invoices
+
+
+def _invoice_row(record: InvoiceRecord, received_at: datetime) -> Invoice:
+    return Invoice(
         id=record.id,
         seller_tax_code=record.key.seller_tax_code,
         template=record.key.template,
@@ -304,48 +350,24 @@ async def _insert_rows(record: InvoiceRecord) -> Invoice:
         related_id=record.related_id,
         submitter=record.submitter,
         message_id=record.message_id,
+        received_at=received_at,
         kind=invoice_kind(
             record.key.template, record.key.series, is_cash_register=record.is_cash_register
         ),
         seller_province=province_of(record.key.seller_tax_code),
         buyer_province=province_of(record.buyer_personal_id or record.buyer_tax_code),
     )
-    await InvoiceDocument.create(invoice=invoice, original=record.original, stamped=record.stamped)
-    await InvoiceLine.bulk_create(
-        [InvoiceLine(invoice_id=record.id, **_line_fields(line)) for line in record.lines]
+
+
+async def _mark_corrected(record: InvoiceRecord) -> None:
+    """A replacement or adjustment changes the status of the invoice it corrects, with history."""
+    if record.related_id is None or record.relation is None:
+        return
+    status = InvoiceStatus.REPLACED if record.relation == "replacement" else InvoiceStatus.ADJUSTED
+    await Invoice.filter(id=record.related_id).update(status=status)
+    await InvoiceEvent.create(
+        invoice_id=record.related_id, status=status.value, detail=f"by invoice {record.id}"
     )
-    await IdentityLink.bulk_create(
-        [
-            IdentityLink(
-                invoice_id=record.id,
-                role=link.role,
-                kind=link.kind,
-                value=link.value,
-                subject=link.subject,
-                state=link.state,
-            )
-            for link in record.links
-        ]
-    )
-    await InvoiceEvent.create(invoice=invoice, status=InvoiceStatus.ACCEPTED.value)
-    if record.related_id is not None and record.relation is not None:
-        status = (
-            InvoiceStatus.REPLACED if record.relation == "replacement" else InvoiceStatus.ADJUSTED
-        )
-        await Invoice.filter(id=record.related_id).update(status=status)
-        await InvoiceEvent.create(
-            invoice_id=record.related_id, status=status.value, detail=f"by invoice {record.id}"
-        )
-    receipt = record.receipt
-    await Receipt.create(
-        id=receipt.id,
-        invoice=invoice,
-        message_id=receipt.message_id,
-        kind=receipt.kind,
-        body=receipt.body,
-        signed_xml=receipt.signed_xml,
-    )
-    return invoice
 
 
 async def _first_receipts(invoice_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
