@@ -13,7 +13,10 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from aiohttp import web
+
 from integrations.simulators import known, synthetic
+from integrations.simulators.app import Resource, SimulatorOptions, build_app
 
 Tier = tuple[int | None, Decimal]
 """Units in the tier (``None`` for everything above) and the price per unit in VND."""
@@ -117,3 +120,17 @@ def contracts_schema(unit: str) -> dict[str, Any]:
             "contracts": {"type": "array", "items": contract},
         },
     }
+
+
+def utility_app(
+    agency: str, title: str, tariff: Tariff, options: SimulatorOptions | None
+) -> web.Application:
+    """A utility's simulator: one ``contracts`` resource billed with ``tariff``."""
+    contracts = Resource(
+        "contracts",
+        SimulatedUtility(agency, tariff).contracts,
+        contracts_schema(tariff.unit),
+        f"{agency.capitalize()} contracts of one person",
+        "Personal ID number of the contract holder",
+    )
+    return build_app(agency, title, [contracts], options or SimulatorOptions(), known=known.PEOPLE)

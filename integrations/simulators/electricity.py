@@ -6,9 +6,8 @@ from decimal import Decimal
 
 from aiohttp import web
 
-from integrations.simulators import known
-from integrations.simulators.app import Resource, SimulatorOptions, build_app
-from integrations.simulators.billing import SimulatedUtility, Tariff, contracts_schema
+from integrations.simulators.app import SimulatorOptions
+from integrations.simulators.billing import Tariff, utility_app
 
 # Household steps in VND per kWh: 50, 50, 100, 100, 100 kWh, then the rest; 8 % VAT.
 TARIFF = Tariff(
@@ -29,18 +28,4 @@ TARIFF = Tariff(
 
 
 def create_app(options: SimulatorOptions | None = None) -> web.Application:
-    utility = SimulatedUtility("electricity", TARIFF)
-    contracts = Resource(
-        "contracts",
-        utility.contracts,
-        contracts_schema(TARIFF.unit),
-        "Electricity contracts of one person",
-        "Personal ID number of the contract holder",
-    )
-    return build_app(
-        "electricity",
-        "Simulated electricity distributor",
-        [contracts],
-        options or SimulatorOptions(),
-        known=known.PEOPLE,
-    )
+    return utility_app("electricity", "Simulated electricity distributor", TARIFF, options)

@@ -6,9 +6,8 @@ from decimal import Decimal
 
 from aiohttp import web
 
-from integrations.simulators import known
-from integrations.simulators.app import Resource, SimulatorOptions, build_app
-from integrations.simulators.billing import SimulatedUtility, Tariff, contracts_schema
+from integrations.simulators.app import SimulatorOptions
+from integrations.simulators.billing import Tariff, utility_app
 
 # Household steps in VND per m³: 10, 10, 10 m³, then the rest; 5 % VAT.
 TARIFF = Tariff(
@@ -27,18 +26,4 @@ TARIFF = Tariff(
 
 
 def create_app(options: SimulatorOptions | None = None) -> web.Application:
-    utility = SimulatedUtility("water", TARIFF)
-    contracts = Resource(
-        "contracts",
-        utility.contracts,
-        contracts_schema(TARIFF.unit),
-        "Water contracts of one person",
-        "Personal ID number of the contract holder",
-    )
-    return build_app(
-        "water",
-        "Simulated water utility",
-        [contracts],
-        options or SimulatorOptions(),
-        known=known.PEOPLE,
-    )
+    return utility_app("water", "Simulated water utility", TARIFF, options)
