@@ -1,8 +1,9 @@
 """Assessing accepted invoices behind the intake, from the database rather than from memory.
 
-Every invoice is stored unassessed; the sweeper picks the oldest unassessed ones a handful at
+Every invoice is stored unassessed; the sweeper claims the oldest unassessed ones a handful at
 a time, so flags follow acceptance within moments in normal load and catch up after a peak or
 a restart, without a backlog held in memory that a crash would lose or a burst would grow.
+Claims are conditional updates, so sweepers in several workers share the work.
 """
 
 from __future__ import annotations
@@ -36,13 +37,14 @@ class RiskSweeper:
     async def sweep(self) -> int:
         """Assess every invoice waiting now; returns how many were assessed."""
         done = 0
-        while batch := await self.store.unassessed(limit=BATCH):
+        while batch := await self.store.claim_unassessed(limit=BATCH, at=self.assessor.clock()):
             for invoice_id in batch:
                 try:
                     await self.assessor.assess(invoice_id)
                 except Exception:
+                    # Claimed but not assessed: refresh_seller or refresh_buyer recomputes it.
                     log.exception("risk assessment failed", extra={"invoice": str(invoice_id)})
-                    return done
+                    continue
                 done += 1
         return done
 

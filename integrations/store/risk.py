@@ -154,15 +154,27 @@ class RiskStore:
             flags.setdefault(row.invoice_id, []).append(view)
         return flags
 
-    async def unassessed(self, *, limit: int) -> list[uuid.UUID]:
-        """Invoices no assessment has run on yet, oldest first."""
+    async def claim_unassessed(self, *, limit: int, at: datetime) -> list[uuid.UUID]:
+        """Take up to ``limit`` of the oldest unassessed invoices for this caller.
+
+        Each is claimed by a conditional update, so two workers sweeping at once never assess
+        the same invoice twice.
+        """
         rows = await (
             Invoice.filter(risk_assessed_at__isnull=True)
             .order_by("received_at")
             .limit(limit)
             .values_list("id", flat=True)
         )
-        return [uuid.UUID(str(row)) for row in rows]
+        claimed = []
+        for row in rows:
+            invoice_id = uuid.UUID(str(row))
+            taken = await Invoice.filter(id=invoice_id, risk_assessed_at__isnull=True).update(
+                risk_assessed_at=at
+            )
+            if taken:
+                claimed.append(invoice_id)
+        return claimed
 
     async def settle(
         self,

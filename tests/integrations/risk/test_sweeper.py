@@ -37,3 +37,13 @@ async def test_a_poke_wakes_the_running_sweeper(assessor: RiskAssessor) -> None:
         assert not await Invoice.filter(risk_assessed_at__isnull=True).exists()
     finally:
         task.cancel()
+
+
+async def test_two_sweepers_share_the_work_without_assessing_twice(assessor: RiskAssessor) -> None:
+    store = InvoiceStore()
+    for number in range(1, 11):
+        await store.insert(make_record(number=number, buyer=UNREGISTERED_PERSON))
+    first, second = RiskSweeper(assessor, RiskStore()), RiskSweeper(assessor, RiskStore())
+    done = await asyncio.gather(first.sweep(), second.sweep())
+    assert sum(done) == 10
+    assert await InvoiceFlag.filter(code=FlagCode.BUYER_UNKNOWN.value).count() == 10
