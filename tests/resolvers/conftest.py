@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 import pytest_asyncio
 import strawberry
-from prometheus_client import CollectorRegistry
 from strawberry.types import ExecutionResult
 
 from integrations.access import AuditLog, ConsentStore, Principal, Role
@@ -35,8 +34,9 @@ from integrations.store.invoices import (
     ReceiptRecord,
 )
 from integrations.store.models import LinkState
-from integrations.upstreams import SERVICES, Upstreams, UpstreamSettings
+from integrations.upstreams import Upstreams, UpstreamSettings
 from resolvers import build_context, build_schema
+from tests.support.upstreams import open_on
 
 API_KEY = "graph-test-key"
 # Small limits so that every failure path ends in tens of milliseconds; the breaker opens late
@@ -86,9 +86,7 @@ async def open_upstreams(sims: RunningSimulators) -> AsyncIterator[OpenUpstreams
     opened: list[Upstreams] = []
 
     async def open_(**overrides: Any) -> Upstreams:
-        base = replace(FAST, **overrides)
-        settings = {name: replace(base, base_url=sims.urls[name]) for name in SERVICES}
-        upstreams = Upstreams.open(settings, registry=CollectorRegistry())
+        upstreams = open_on(sims.urls, replace(FAST, **overrides))
         opened.append(upstreams)
         return upstreams
 

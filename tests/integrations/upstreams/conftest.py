@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from prometheus_client import CollectorRegistry
 
 from integrations.simulators import RunningSimulators, SimulatorOptions, run_simulators
-from integrations.upstreams import SERVICES, Clock, Upstreams, UpstreamSettings
+from integrations.upstreams import Clock, Upstreams, UpstreamSettings
+from tests.support.upstreams import open_on
 
 API_KEY = "upstream-test-key"
 # Small limits so that every failure path finishes in tens of milliseconds.
@@ -66,10 +66,7 @@ async def open_upstreams(sims: RunningSimulators) -> AsyncIterator[OpenUpstreams
     async def open_(
         *, clock: Clock | None = None, urls: dict[str, str] | None = None, **overrides: Any
     ) -> Upstreams:
-        base = replace(FAST, **overrides)
-        targets = {**sims.urls, **(urls or {})}
-        settings = {name: replace(base, base_url=targets[name]) for name in SERVICES}
-        upstreams = Upstreams.open(settings, registry=CollectorRegistry(), clock=clock)
+        upstreams = open_on({**sims.urls, **(urls or {})}, replace(FAST, **overrides), clock=clock)
         opened.append(upstreams)
         return upstreams
 
