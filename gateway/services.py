@@ -35,7 +35,7 @@ from integrations.einvoice.pipeline import Intake
 from integrations.einvoice.receipts import ReceiptSigner
 from integrations.einvoice.rules import RuleSettings
 from integrations.einvoice.schema import Schemas, default_xsd_dir
-from integrations.einvoice.signature import SignaturePolicy
+from integrations.einvoice.signature import SignaturePolicy, TrustStore
 from integrations.risk import RiskAssessor
 from integrations.risk.sweeper import RiskSweeper
 from integrations.simulators import run_simulators
@@ -129,18 +129,23 @@ def upstream_settings(settings: Settings, urls: Mapping[str, str]) -> dict[str, 
     }
 
 
-def build_intake(settings: Settings, cpu: CpuPool, upstreams: Upstreams) -> Intake:
-    keys = load_key_material(settings)
+def build_checker(settings: Settings, trust: TrustStore) -> Checker:
+    """The intake's CPU stages, configured from settings; also used offline by the CLI."""
     skew = timedelta(seconds=settings.clock_skew_seconds)
-    checker = Checker(
+    return Checker(
         schemas=Schemas(default_xsd_dir()),
-        trust=keys.trust,
+        trust=trust,
         settings=CheckSettings(
             limits=Limits(max_bytes=settings.max_body_bytes),
             rules=RuleSettings(clock_skew=skew),
             signature=SignaturePolicy(allow_sha1=settings.allow_sha1, clock_skew=skew),
         ),
     )
+
+
+def build_intake(settings: Settings, cpu: CpuPool, upstreams: Upstreams) -> Intake:
+    keys = load_key_material(settings)
+    checker = build_checker(settings, keys.trust)
 
     async def legacy_lookup(codes: Sequence[str]) -> dict[str, str | None]:
         return await upstreams.tax.personal_ids_for_legacy(codes, scope=INTAKE_SCOPE)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,15 +18,14 @@ import click
 
 from gateway.commands.pki import demo_pki
 from gateway.config import Settings
+from gateway.services import build_checker
 from integrations.einvoice import codes
 from integrations.einvoice.batches import CASH_REGISTER_BATCH, check_message
-from integrations.einvoice.checks import Checker, CheckSettings, Verdict
+from integrations.einvoice.checks import Verdict
 from integrations.einvoice.findings import Finding, Rejection, Severity, has_errors
 from integrations.einvoice.parse import Limits, parse_document
 from integrations.einvoice.pki import SignerIdentity
-from integrations.einvoice.rules import RuleSettings
-from integrations.einvoice.schema import Schemas, default_xsd_dir
-from integrations.einvoice.signature import SignaturePolicy, TrustStore, TrustStoreError
+from integrations.einvoice.signature import TrustStore, TrustStoreError
 from integrations.einvoice.signing import SigningError, sign_envelope, sign_invoice
 
 if TYPE_CHECKING:
@@ -114,20 +113,6 @@ def submit(file: Path, url: str, token: str, message: bool) -> None:
     rejected = _echo_answer(status, body)
     if rejected:
         raise SystemExit(1)
-
-
-def build_checker(settings: Settings, trust: TrustStore) -> Checker:
-    """The intake's CPU stages, configured from settings as the running gateway has them."""
-    skew = timedelta(seconds=settings.clock_skew_seconds)
-    return Checker(
-        schemas=Schemas(default_xsd_dir()),
-        trust=trust,
-        settings=CheckSettings(
-            limits=Limits(max_bytes=settings.max_body_bytes),
-            rules=RuleSettings(clock_skew=skew),
-            signature=SignaturePolicy(allow_sha1=settings.allow_sha1, clock_skew=skew),
-        ),
-    )
 
 
 def trust_store(ctx: SettingsContext, settings: Settings) -> TrustStore:

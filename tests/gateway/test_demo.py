@@ -13,10 +13,10 @@ import pytest
 
 from gateway import demo
 from gateway.app import create_app
-from gateway.commands.invoices import build_checker
 from gateway.config import Settings, load_settings
 from gateway.demo_tokens import ensure_demo_keys
 from gateway.keys import DemoPki
+from gateway.services import build_checker
 from integrations.access.principal import Role
 from integrations.einvoice import compose
 from integrations.einvoice.batches import check_message
