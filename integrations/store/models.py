@@ -52,6 +52,7 @@ class Merchant(Model):
     kind = fields.CharField(max_length=32, default="business")
     address = fields.CharField(max_length=400, default="")
     status = fields.CharEnumField(MerchantStatus, default=MerchantStatus.ACTIVE)
+    certificates_only = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -302,6 +303,25 @@ class AuditEvent(Model):
     class Meta:
         table = "audit_events"
         indexes = (("subject", "at"),)
+
+
+class AuditCheckpoint(Model):
+    """The access log's head signed by the gateway: its last event, the count and the hash.
+
+    A later walk of the chain that no longer reaches this head, or reaches it with another hash,
+    shows that the tail was cut or the chain rewritten.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    at = fields.DatetimeField()
+    head_id = fields.BigIntField()
+    count = fields.BigIntField()
+    head_hash = fields.CharField(max_length=64)
+    key_id = fields.CharField(max_length=128)
+    signature = fields.TextField()
+
+    class Meta:
+        table = "audit_checkpoints"
 
 
 class Consent(Model):
