@@ -17,6 +17,7 @@ import pytest
 from integrations.einvoice.pki import CertificateAuthority, SignerIdentity, write_certificates
 from integrations.einvoice.signature import TrustStore
 from integrations.einvoice.signing import VIETNAM_TIME
+from tests.conftest import service_missing
 
 NOW = datetime(2026, 3, 10, 3, 0, tzinfo=UTC)
 SIGNED_AT = datetime(2026, 3, 10, 9, 30, tzinfo=VIETNAM_TIME)  # 02:30 UTC, before NOW
@@ -147,13 +148,14 @@ def xmlsec1_verify(
 ) -> str:
     """Verify with xmlsec1, an implementation independent of lxml's C14N wrapper and signxml.
 
-    Returns xmlsec1's report; the test fails when xmlsec1 says the signature is invalid and is
-    skipped when the binary is not installed. ``id_tags`` are the elements whose ``Id`` is an
-    XML ID (ds:Object's is one by the XML-DSig schema).
+    Returns xmlsec1's report; the test fails when xmlsec1 says the signature is invalid. Without
+    the binary it is skipped, or fails where services are required (CI must cross-check).
+    ``id_tags`` are the elements whose ``Id`` is an XML ID (ds:Object's is one by the XML-DSig
+    schema).
     """
     binary = shutil.which("xmlsec1")
     if binary is None:
-        pytest.skip("xmlsec1 is not installed")
+        service_missing("xmlsec1", "it is not installed")
     path = workdir / "document.xml"
     path.write_bytes(document)
     command = [binary, "--verify", "--trusted-pem", str(anchor)]

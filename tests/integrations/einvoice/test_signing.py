@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -251,3 +252,21 @@ def test_xmlsec1_rejects_a_tampered_signature(pki: Pki, tmp_path: Path) -> None:
     signed = sign_invoice(unsigned_invoice(), pki.seller, signing_time=SIGNED_AT)
     with pytest.raises(AssertionError, match=r"FAIL|fail"):
         xmlsec1_verify(signed.replace(b"151200", b"151201"), pki.files / "ca.pem", tmp_path)
+
+
+def test_a_missing_xmlsec1_fails_where_services_are_required(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CI must run the cross-check: without the binary it fails there instead of skipping."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr("tests.conftest.REQUIRE_SERVICES", True)
+    with pytest.raises(pytest.fail.Exception, match="xmlsec1 is required"):
+        _unskipped(lambda: xmlsec1_verify(b"<HDon/>", tmp_path / "ca.pem", tmp_path))
+
+
+def _unskipped(call: Callable[[], object]) -> None:
+    """Run ``call``; a skip it asks for is a failure of the test."""
+    try:
+        call()
+    except pytest.skip.Exception as skipped:
+        raise AssertionError(f"skipped instead of failing: {skipped}") from None
