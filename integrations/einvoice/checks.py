@@ -84,6 +84,9 @@ class Checker:
         findings += check_rules(document, self.settings.rules, now=now)
         if document.is_cash_register:
             findings += _cash_register_code(root, document)
+        elif root.find("MCCQT") is not None:
+            # Outside the seller's signature: anyone could have written it.
+            findings.append(codes.AUTHORITY_CODE_UNEXPECTED.finding(path="/HDon/MCCQT"))
         return Verdict(
             raw=original,
             findings=findings,

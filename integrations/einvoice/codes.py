@@ -142,3 +142,4 @@ CURRENCY_SYMBOL = _code("5020", W, "Currency written as a symbol", "Write DVTTe 
 DATE_FORMAT = _code("5021", E, "Date is not valid", "Write dates as YYYY-MM-DD.")
 VALUE_MISSING = _code("5022", E, "Required value is missing", "Fill in the element at the reported path.")
 INTEGER_FORMAT = _code("5023", E, "Value is not a whole number", "Write the value as digits only.")
+AUTHORITY_CODE_UNEXPECTED = _code("5024", E, "Invoice carries a tax authority code it was not given", "Remove MCCQT: a coded invoice gets its code on acceptance; only cash-register invoices (series kind M) carry one of their own.")

@@ -199,3 +199,14 @@ async def test_batch_reports_each_invoice(gateway: Gateway, intake_keys: Keys) -
     )
     assert again.status_code == 200
     assert etree.fromstring(again.content).findtext("DLieu/TBao/DLTBao/LTBao") == "2"
+
+
+async def test_a_forged_tax_authority_code_is_a_finding(
+    gateway: Gateway, intake_keys: Keys
+) -> None:
+    raw = signed(draft(6), intake_keys.restaurant)
+    forged = raw.replace(b"<DSCKS>", b"<MCCQT>00" + b"CD" * 16 + b"</MCCQT><DSCKS>", 1)
+    response = await gateway.http.post("/v1/invoices", content=forged, headers=gateway.merchant())
+    assert response.status_code == 422, response.text
+    assert [e["code"] for e in response.json()["errors"]] == ["5024"]
+    assert await count_invoices(gateway) == 0

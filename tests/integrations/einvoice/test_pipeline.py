@@ -326,3 +326,16 @@ async def test_a_batch_holding_a_known_invoice_answers_each_one(
         Outcome.ACCEPTED,
     ]
     assert await Invoice.filter(series=f"C{today:%y}MAB").count() == 3
+
+
+@pytest.mark.parametrize("coded", [True, False], ids=["coded", "uncoded"])
+async def test_a_tax_authority_code_the_seller_wrote_is_refused(
+    intake: Intake, intake_keys: Keys, coded: bool
+) -> None:
+    """MCCQT lies outside the seller's signature: only the authority (here, the intake) adds it."""
+    raw = signed(draft(13, coded=coded), intake_keys.restaurant)
+    forged = raw.replace(b"<DSCKS>", b"<MCCQT>00" + b"AB" * 16 + b"</MCCQT><DSCKS>", 1)
+    result = await submit(intake, forged)
+    assert result.outcome is Outcome.REJECTED
+    assert [f.code for f in result.findings if f.is_error] == ["5024"]
+    assert await Invoice.all().count() == 0
