@@ -21,6 +21,7 @@ from gateway.http.ratelimit import RateLimit
 from gateway.logs import configure_logging
 from gateway.services import running_services
 from gateway.state import Services
+from integrations.errors import GatewayError
 from integrations.ratelimit.windows import MemoryWindows, RedisWindows, Windows
 
 
@@ -63,6 +64,8 @@ def create_app(settings: Settings) -> Starlette:
             ),
         ],
         exception_handlers={
+            errors.Refusal: errors.refused,
+            GatewayError: errors.refused,
             404: errors.not_found,
             405: errors.method_not_allowed,
             Exception: errors.internal_error,

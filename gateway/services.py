@@ -24,6 +24,7 @@ from gateway.keys import load_key_material
 from gateway.state import ReadinessCheck, Services
 from integrations.access.audit import AuditLog
 from integrations.access.consents import ConsentStore
+from integrations.access.service import AccessService
 from integrations.cpu import CpuPool
 from integrations.einvoice.batches import MessageIntake
 from integrations.einvoice.broadcast import InvoiceBroadcaster
@@ -74,6 +75,7 @@ async def running_services(
         sweeper = watch_risks(intake, upstreams)
         broadcaster = InvoiceBroadcaster()
         intake.events.accepted.append(broadcaster.publish)
+        audit, consents = AuditLog(database), ConsentStore()
         services = Services(
             settings=settings,
             database=database,
@@ -85,8 +87,9 @@ async def running_services(
             receipt_signer=intake.signer,
             authenticate=authenticator,
             upstreams=upstreams,
-            audit=AuditLog(database),
-            consents=ConsentStore(),
+            audit=audit,
+            consents=consents,
+            access=AccessService(consents, audit),
             broadcaster=broadcaster,
             readiness_checks={
                 f"upstream:{name}": _breaker_check(upstreams, name) for name in upstreams.services

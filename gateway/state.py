@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry
 from starlette.requests import Request
-from starlette.responses import Response
 
 from gateway.config import Settings
+from gateway.http.authn import Authenticator
 from integrations.access.audit import AuditLog
 from integrations.access.consents import ConsentStore
-from integrations.access.principal import Principal
+from integrations.access.service import AccessService
 from integrations.cpu import CpuPool
 from integrations.einvoice.batches import MessageIntake
 from integrations.einvoice.broadcast import InvoiceBroadcaster
@@ -23,8 +23,6 @@ from integrations.store.merchants import MerchantRegistry
 from integrations.upstreams import Upstreams
 
 ReadinessCheck = Callable[[], tuple[bool, object]]
-Authenticate = Callable[[Request], Awaitable[Principal | Response]]
-"""The caller of a request, or the 401 response that says why there is none."""
 
 
 @dataclass
@@ -37,10 +35,11 @@ class Services:
     messages: MessageIntake
     registry: MerchantRegistry
     receipt_signer: ReceiptSigner
-    authenticate: Authenticate
+    authenticate: Authenticator
     upstreams: Upstreams
     audit: AuditLog
     consents: ConsentStore
+    access: AccessService
     broadcaster: InvoiceBroadcaster = field(default_factory=InvoiceBroadcaster)
     readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
 

@@ -1,16 +1,14 @@
-"""Who may read what in the graph, what each request read, and the citizen's own controls.
+"""Who may read what in the graph, and the citizen's own controls.
 
-Deny by default: every field that reveals a person's data asks ``integrations.access.policy``
-first, through the per-request ``Access`` guard or the permission classes built on it. Each
-decision is noted in the request's ``ReadLedger``; ``AuditReads`` writes the ledger to the
-access log before the answer leaves, and answers nothing at all if it cannot (fail closed).
+Deny by default: every field that reveals a person's data asks the request's
+``integrations.access.AccessSession`` first, directly or through the permission classes here.
+``AuditReads`` commits the session's ledger to the access log before the answer leaves, and
+answers nothing at all if it cannot (fail closed).
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -19,32 +17,21 @@ from strawberry.extensions import SchemaExtension
 from strawberry.permission import BasePermission
 
 from integrations.access import (
-    AccessDenied,
-    AuditRecord,
     ConsentState,
-    ConsentStore,
     ConsentView,
-    Decision,
     Domain,
-    Principal,
-    SensitiveField,
     StoredEvent,
-    decide_invoice_read,
-    decide_read,
-    mask_sensitive,
     may_grant_consent,
+    require,
 )
 from integrations.access.audit import encode_cursor as audit_cursor
 from integrations.errors import GatewayError
-from integrations.store.invoices import StoredInvoice
 from resolvers.connections import DEFAULT_PAGE, Connection, page_size
 from resolvers.errors import to_graphql_error
 from resolvers.loaders import app_scope
 
 if TYPE_CHECKING:
     from resolvers.context import Context
-
-Clock = Callable[[], datetime]
 
 
 def context_of(info: strawberry.Info) -> Context:
@@ -55,131 +42,6 @@ def context_of(info: strawberry.Info) -> Context:
 def refuse(error: GatewayError) -> Exception:
     """``error`` as the GraphQL error a resolver raises: message, code, and service if any."""
     return to_graphql_error(error)
-
-
-WORKBENCH_ANYONE = "*"
-"""The audit subject of a workbench read across many people and taxpayers."""
-
-
-def workbench_decision(principal: Principal) -> Decision:
-    """The officer workbench (searches, summaries, risk flags): officers only, each request
-    with a purpose and a case reference, as the policy asks of every officer read."""
-    if not principal.is_officer:
-        return Decision(False, "FORBIDDEN", "only tax officers may use the invoice workbench")
-    return decide_read(principal, WORKBENCH_ANYONE, Domain.INVOICES, consent=None)
-
-
-def require(decision: Decision) -> Decision:
-    """``decision`` if it allows, else raise its denial with the policy's reason as code."""
-    if not decision.allowed:
-        raise refuse(AccessDenied.from_decision(decision))
-    return decision
-
-
-@dataclass
-class _Reads:
-    decision: Decision
-    domains: set[str] = field(default_factory=set)
-    fields: set[str] = field(default_factory=set)
-
-
-@dataclass
-class ReadLedger:
-    """The person reads one request decided, grouped into one audit event per person,
-    outcome and consent."""
-
-    _reads: dict[tuple[str, bool, str | None], _Reads] = field(default_factory=dict)
-
-    def note(self, subject: str, domain: Domain, field_name: str, decision: Decision) -> None:
-        key = (subject, decision.allowed, decision.consent_id)
-        reads = self._reads.setdefault(key, _Reads(decision))
-        reads.domains.add(domain.value)
-        reads.fields.add(field_name)
-
-    def records(self, principal: Principal) -> list[AuditRecord]:
-        return [
-            AuditRecord.of_read(principal, subject, reads.domains, reads.fields, reads.decision)
-            for (subject, _, _), reads in self._reads.items()
-        ]
-
-
-class Access:
-    """The guard of one request: decides, notes each decision, and refuses what is denied.
-
-    Decisions are kept per (person, domain) for the request, so an app's consent is looked up
-    once however many fields ask.
-    """
-
-    def __init__(self, principal: Principal, consents: ConsentStore, clock: Clock) -> None:
-        self.principal = principal
-        self.ledger = ReadLedger()
-        self._consents = consents
-        self._clock = clock
-        self._decided: dict[tuple[str, Domain], asyncio.Future[Decision]] = {}
-
-    async def person(self, subject: str, domain: Domain, field_name: str) -> Decision:
-        """Allow reading ``domain`` of ``subject`` for ``field_name``, or raise the denial."""
-        key = (subject, domain)
-        if key not in self._decided:
-            self._decided[key] = asyncio.ensure_future(self._decide(subject, domain))
-        decision = await self._decided[key]
-        self.ledger.note(subject, domain, field_name, decision)
-        return require(decision)
-
-    async def invoice(self, invoice: StoredInvoice, field_name: str) -> None:
-        """Allow reading one invoice (its buyer's purchase, if a person), or raise."""
-        buyer = invoice.buyer_personal_id
-        consent = await self._consent(buyer, Domain.INVOICES) if buyer else None
-        decision = decide_invoice_read(
-            self.principal,
-            seller_tax_code=invoice.key.seller_tax_code,
-            buyer_tax_code=invoice.buyer_tax_code,
-            buyer_personal_id=buyer,
-            consent=consent,
-            now=self._clock(),
-        )
-        self.note_buyers([invoice], decision, field_name)
-        require(decision)
-
-    def seller(self, seller_tax_code: str) -> Decision:
-        """Allow listing the invoices ``seller_tax_code`` sold (the merchant, an officer)."""
-        return require(decide_invoice_read(self.principal, seller_tax_code=seller_tax_code))
-
-    def workbench(self, subject: str, field_name: str) -> Decision:
-        """Allow an officer's workbench read about ``subject`` (``*`` for many), or raise;
-        noted either way, so refusals are audited too."""
-        decision = workbench_decision(self.principal)
-        self.ledger.note(subject, Domain.INVOICES, field_name, decision)
-        return require(decision)
-
-    def note_buyers(
-        self, invoices: Iterable[StoredInvoice], decision: Decision, field_name: str
-    ) -> None:
-        """Invoices bought by people are those people's data: their reads are audited."""
-        for invoice in invoices:
-            if invoice.buyer_personal_id:
-                self.ledger.note(invoice.buyer_personal_id, Domain.INVOICES, field_name, decision)
-
-    def masks(self, sensitive: SensitiveField) -> bool:
-        return mask_sensitive(self.principal, sensitive.value)
-
-    async def _decide(self, subject: str, domain: Domain) -> Decision:
-        consent = await self._consent(subject, domain)
-        return decide_read(self.principal, subject, domain, consent=consent, now=self._clock())
-
-    async def _consent(self, subject: str, domain: Domain) -> ConsentView | None:
-        if not self.principal.is_app or not self.principal.app_id:
-            return None
-        try:
-            return await self._consents.active(
-                self.principal.app_id,
-                subject,
-                domain,
-                self._clock(),
-                purpose=self.principal.purpose,
-            )
-        except GatewayError as exc:
-            raise refuse(exc) from exc
 
 
 class ReadsPersonDomain(BasePermission):
@@ -222,7 +84,7 @@ class AuditReads(SchemaExtension):
         context = cast("Context", self.execution_context.context)
         result = self.execution_context.result
         try:
-            await context.audit.record_many(context.access.ledger.records(context.principal))
+            await context.access.commit()
         except GatewayError as exc:
             if result is not None:
                 result.data = None

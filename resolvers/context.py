@@ -15,14 +15,13 @@ from typing import Any
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from integrations.access import AuditLog, ConsentStore, Principal
+from integrations.access import AccessSession, AuditLog, ConsentStore, Principal
 from integrations.einvoice.broadcast import InvoiceBroadcaster
 from integrations.einvoice.pipeline import Intake
 from integrations.store.analytics import InvoiceAnalytics
 from integrations.store.invoices import InvoiceStore
 from integrations.store.risk import FlagView, RiskStore
 from integrations.upstreams import Upstreams
-from resolvers.access import Access
 from resolvers.loaders import Loaders, scope_of
 
 Clock = Callable[[], datetime]
@@ -38,7 +37,7 @@ class Context:
     request only. ``broadcaster`` is None where no live invoices are offered."""
 
     principal: Principal
-    access: Access
+    access: AccessSession
     loaders: Loaders
     upstreams: Upstreams
     store: InvoiceStore
@@ -71,7 +70,7 @@ def build_context(
     consents = consents or ConsentStore()
     return Context(
         principal=principal,
-        access=Access(principal, consents, clock),
+        access=AccessSession(principal, consents, audit, clock),
         loaders=Loaders.for_request(upstreams, scope_of(principal)),
         upstreams=upstreams,
         store=store,

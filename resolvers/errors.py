@@ -14,10 +14,11 @@ Only errors with a stable code reach a client with their message; everything els
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from graphql import GraphQLError, Node
+from strawberry.extensions import SchemaExtension
 
 from integrations.errors import GatewayError, UpstreamError
 
@@ -107,3 +108,26 @@ def _extensions(code: str, hint: str) -> dict[str, Any]:
     if hint:
         extensions["hint"] = hint
     return extensions
+
+
+class CodeRaisedErrors(SchemaExtension):
+    """Gives every error raised as a ``GatewayError`` or ``PublicError`` its code (and
+    service) in ``extensions``, so resolvers raise the integrations' errors as they come,
+    whatever other extensions the schema is built with."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        _code_errors(self.execution_context.result)
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        _code_errors(result)
+        yield
+
+
+def _code_errors(result: Any) -> None:
+    for error in getattr(result, "errors", None) or ():
+        original = error.original_error
+        if original is not None and not (error.extensions or {}).get("code"):
+            extensions = public_extensions(original)
+            if extensions is not None:
+                error.extensions = {**(error.extensions or {}), **extensions}

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from integrations.access import Domain, InvalidCursor, Principal, Role
+from integrations.access import Domain, InvalidCursor, Principal, Role, decide_workbench, require
 from integrations.einvoice.findings import Finding as FindingRecord
 from integrations.einvoice.pipeline import IntakeResult, Submitter
 from integrations.einvoice.pipeline import Outcome as IntakeOutcome
@@ -24,7 +24,7 @@ from integrations.store.invoices import Page, StoredInvoice, decode_cursor, enco
 from integrations.store.models import InvoiceStatus
 from integrations.store.risk import FlagView
 from resolvers import taxpayer
-from resolvers.access import refuse, require, workbench_decision
+from resolvers.access import refuse
 from resolvers.connections import Connection, page_size
 from resolvers.context import Info
 from resolvers.errors import PublicError
@@ -119,7 +119,7 @@ class Invoice:
 
     @strawberry.field(description="Active risk flags, by code: for tax officers only.")
     async def flags(self, info: Info) -> list[RiskFlag] | None:
-        require(workbench_decision(info.context.principal))
+        require(decide_workbench(info.context.principal))
         views = await info.context.flags.load(uuid.UUID(str(self.id)))
         return [RiskFlag.of(view) for view in views]
 

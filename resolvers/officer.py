@@ -17,7 +17,13 @@ from decimal import Decimal
 
 import strawberry
 
-from integrations.access import Decision, Domain, decide_invoice_read
+from integrations.access import (
+    WORKBENCH_ANYONE,
+    Decision,
+    Domain,
+    decide_invoice_read,
+    require,
+)
 from integrations.errors import GatewayError, IdentityError
 from integrations.identity import PersonalId, parse_taxpayer_id
 from integrations.risk import FlagCode
@@ -31,7 +37,7 @@ from integrations.store.analytics import (
     cursor_of,
 )
 from integrations.store.models import InvoiceKind, InvoiceStatus
-from resolvers.access import WORKBENCH_ANYONE, refuse, require
+from resolvers.access import refuse
 from resolvers.connections import DEFAULT_PAGE, page_size
 from resolvers.context import Info
 from resolvers.errors import PublicError
@@ -252,8 +258,26 @@ async def invoice_summary(
 ) -> list[InvoiceGroup]:
     """Counts and exact sums (decimal strings) per group, grouped in the database."""
     where = filter.to_filter() if filter else InvoiceFilter()
-    info.context.access.workbench(audit_subject(where), "invoiceSummary")
-    return await _summary(info, where, tuple(dict.fromkeys(group_by or ())))
+    access = info.context.access
+    decision = access.workbench(audit_subject(where), "invoiceSummary")
+    dims = tuple(dict.fromkeys(group_by or ()))
+    groups = await _summary(info, where, dims)
+    if GroupBy.BUYER in dims:
+        access.note_people(_people(groups, dims.index(GroupBy.BUYER)), decision, "invoiceSummary")
+    return groups
+
+
+def _people(groups: list[InvoiceGroup], position: int) -> set[str]:
+    """The persons among the buyers a summary names one group each."""
+    return {group.key[position].value for group in groups if _is_person(group.key[position].value)}
+
+
+def _is_person(text: str) -> bool:
+    try:
+        PersonalId(text)
+    except IdentityError:
+        return False
+    return True
 
 
 async def person_purchases(info: Info, id_number: str) -> PersonPurchases:

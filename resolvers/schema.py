@@ -1,7 +1,8 @@
 """The schema: root fields from the node modules, our scalars, and the audit extension.
 
 ``build_schema`` takes the gateway's hardening extensions; ``AuditReads`` is always added, so
-no build of the schema can read a person's data without writing the access log.
+no build of the schema can read a person's data without writing the access log, and so is
+``CodeRaisedErrors``, so every refusal carries its code.
 ``print_schema`` gives the text checked in as ``schema.graphql``.
 """
 
@@ -16,6 +17,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from resolvers import access, citizen, invoices, officer, subscription, taxpayer
 from resolvers.access import AuditReads
+from resolvers.errors import CodeRaisedErrors
 from resolvers.scalars import SCALARS
 
 Extension = type[SchemaExtension] | Callable[[], SchemaExtension]
@@ -54,7 +56,7 @@ def build_schema(extensions: Iterable[Extension] = ()) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[*extensions, AuditReads],
+        extensions=[*extensions, AuditReads, CodeRaisedErrors],
         config=StrawberryConfig(scalar_map=SCALARS),
     )
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 
-from integrations.access import AccessDenied, AuditRecord, Decision, Domain, decide_invoice_read
+from integrations.access import AccessSession, Domain, invoice_subject
 from integrations.einvoice.broadcast import SubscriberDropped
 from integrations.errors import GatewayError, IdentityError
 from integrations.identity import parse_taxpayer_id
-from integrations.store.invoices import StoredInvoice
 from resolvers.access import refuse
-from resolvers.context import Context, Info
+from resolvers.context import Info
 from resolvers.errors import PublicError
 from resolvers.invoices import Invoice
 
@@ -33,28 +32,23 @@ async def invoice_accepted(info: Info, seller_tax_code: str) -> AsyncGenerator[I
         seller = parse_taxpayer_id(seller_tax_code).value
     except IdentityError as exc:
         raise refuse(exc) from exc
-    decision = decide_invoice_read(context.principal, seller_tax_code=seller)
-    await _audit(context, seller, decision)
-    if not decision.allowed:
-        raise refuse(AccessDenied.from_decision(decision))
+    access = context.access
+    try:
+        decision = access.seller(seller, FIELD)
+    finally:
+        await _commit(access)
     try:
         async with context.broadcaster.subscribe(seller) as accepted:
             async for stored in accepted:
-                await _audit(context, _subject(stored), decision)
+                access.ledger.note(invoice_subject(stored), Domain.INVOICES, FIELD, decision)
+                await _commit(access)
                 yield Invoice.of(stored)
     except SubscriberDropped as exc:
         raise refuse(exc) from exc
 
 
-def _subject(stored: StoredInvoice) -> str:
-    return stored.buyer_personal_id or stored.key.seller_tax_code
-
-
-async def _audit(context: Context, subject: str, decision: Decision) -> None:
-    record = AuditRecord.of_read(
-        context.principal, subject, (Domain.INVOICES.value,), (FIELD,), decision
-    )
+async def _commit(access: AccessSession) -> None:
     try:
-        await context.audit.record(record)
+        await access.commit()
     except GatewayError as exc:
         raise refuse(exc) from exc

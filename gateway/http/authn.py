@@ -12,19 +12,9 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from gateway.auth import TokenVerifier, require
-from gateway.http.errors import error_response
-from integrations.access.errors import (
-    AccessError,
-    AuthenticationError,
-    KeysUnavailable,
-    RequestContextInvalid,
-)
+from gateway.http.errors import Refusal
+from integrations.access.errors import AccessError, AuthenticationError
 from integrations.access.principal import Principal
-
-STATUS: tuple[tuple[type[AccessError], int], ...] = (
-    (KeysUnavailable, 503),
-    (RequestContextInvalid, 400),
-)
 
 
 class Authenticator:
@@ -40,13 +30,16 @@ class Authenticator:
             raise AuthenticationError("no token verifier is running", code="AUTH_UNAVAILABLE")
         return await self.verifier.authenticate(scope)
 
+    async def caller(self, connection: HTTPConnection) -> Principal:
+        """For routes: the caller; raises the ``AccessError`` that says why there is none."""
+        return require(await self.principal(connection.scope))
+
     async def __call__(self, connection: HTTPConnection) -> Principal | Response:
-        """For routes: the caller, or the error response that says why there is none."""
+        """The caller, or the error response that says why there is none."""
         try:
-            return require(await self.principal(connection.scope))
+            return await self.caller(connection)
         except AccessError as exc:
-            status = next((s for kind, s in STATUS if isinstance(exc, kind)), 401)
-            return error_response(status, exc.code, exc.message, hint=exc.hint)
+            return Refusal.of(exc).response()
 
     async def identify(self, scope: Scope) -> str | None:
         """For rate limits: the caller's name; a bad token counts against its address only."""

@@ -7,14 +7,16 @@ The filter is the ``invoices`` query's, as query parameters of the same names (`
 parameter is refused rather than ignored, since a misspelt filter would silently export far
 more than asked. The caller must be an officer with ``X-Purpose`` and ``X-Case-Ref``; one
 access-log event records the export (about the person or taxpayer the filter names, else
-``*``) before the first byte, refusals included. Rows are read a keyset page at a time and
-written a chunk at a time: memory stays flat whatever the size.
+``*``) before the first byte, refusals included; then each buyer who is a person gets an
+event of their own, appended for each keyset page before any row of that page is written, so
+a citizen sees every export that included them. If such an append fails the download stops
+there. Rows are read a page at a time and written a chunk at a time: memory stays flat.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -24,21 +26,19 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from gateway.http.errors import error_response
+from gateway.http.errors import Refusal
 from gateway.state import services_of
-from integrations.access import AuditRecord, Decision, Domain, Principal
-from integrations.errors import GatewayError
 from integrations.identity import parse_taxpayer_id
 from integrations.risk import FlagCode
 from integrations.store.analytics import (
     InvoiceAnalytics,
     InvoiceFilter,
+    InvoiceRow,
     InvoiceSort,
     SortKey,
     csv_chunks,
 )
 from integrations.store.models import InvoiceKind, InvoiceStatus
-from resolvers.access import workbench_decision
 from resolvers.officer import audit_subject
 
 FIELD = "invoices.csv"
@@ -119,22 +119,23 @@ def _parsed(name: str, text: str, parse: Callable[[str], Any]) -> Any:
 
 async def export_invoices(request: Request) -> Response:
     services = services_of(request)
-    principal = await services.authenticate(request)
-    if isinstance(principal, Response):
-        return principal
+    principal = await services.authenticate.caller(request)
     try:
         where, sort = export_query(request.query_params)
     except BadExportQuery as exc:
-        return error_response(400, "BAD_REQUEST", exc.message, path=exc.name)
-    decision = workbench_decision(principal)
-    record = _record(principal, audit_subject(where), decision)
+        raise Refusal(400, "BAD_REQUEST", exc.message, path=exc.name) from exc
+    session = services.access.open(principal)
     try:
-        await services.audit.record(record)
-    except GatewayError as exc:
-        return error_response(503, exc.code, exc.message, hint=exc.hint)
-    if not decision.allowed:
-        return error_response(403, decision.reason, decision.message, hint=decision.hint)
-    rows = InvoiceAnalytics().export_rows(where, sort)
+        decision = session.workbench(audit_subject(where), FIELD)
+    finally:
+        await session.commit()
+
+    async def log_people(rows: Sequence[InvoiceRow]) -> None:
+        people = (row.buyer_personal_id for row in rows if row.buyer_personal_id)
+        session.note_people(people, decision, FIELD)
+        await session.commit()
+
+    rows = InvoiceAnalytics().export_rows(where, sort, on_page=log_people)
     return StreamingResponse(
         csv_chunks(rows),
         media_type="text/csv; charset=utf-8",
@@ -143,10 +144,6 @@ async def export_invoices(request: Request) -> Response:
             "Cache-Control": "no-store",
         },
     )
-
-
-def _record(principal: Principal, subject: str, decision: Decision) -> AuditRecord:
-    return AuditRecord.of_read(principal, subject, (Domain.INVOICES.value,), (FIELD,), decision)
 
 
 routes = [Route("/v1/officer/invoices.csv", export_invoices, methods=["GET"])]

@@ -6,7 +6,8 @@ from starlette.requests import Request
 from starlette.websockets import WebSocket
 
 from gateway.config import Settings
-from gateway.http.authn import STATUS, Authenticator
+from gateway.http.authn import Authenticator
+from gateway.http.errors import status_of_error
 from gateway.http.graphql import GraphQLRoute, hardening_from
 from gateway.state import Services
 from integrations.access.errors import AccessError, AuthenticationError
@@ -19,7 +20,7 @@ class CallerRefused(PublicError):
 
     def __init__(self, error: AccessError) -> None:
         super().__init__(error.message, code=error.code, hint=error.hint)
-        self.http_status = next((s for kind, s in STATUS if isinstance(error, kind)), 401)
+        self.http_status = status_of_error(error)
 
 
 def graphql_route(settings: Settings, authenticator: Authenticator) -> GraphQLRoute:

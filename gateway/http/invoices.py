@@ -1,4 +1,9 @@
-"""Reading invoices back: the summary, the original bytes, the signed receipt."""
+"""Reading invoices back: the summary, the original bytes, the signed receipt.
+
+Each read asks the access service, as every other door does: the same decision, the same
+masking and the same access-log events as the GraphQL ``invoice`` field, written before the
+answer; a read that cannot be logged is refused.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +12,25 @@ import uuid
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.http.errors import error_response
+from gateway.http.errors import Refusal
 from gateway.http.intake import wants_xml, xml_response
 from gateway.http.replies import stored_reply
 from gateway.http.responses import json_response
-from gateway.state import services_of
-from integrations.access.principal import Principal, Role
+from gateway.state import Services, services_of
+from integrations.access import AccessSession
 from integrations.einvoice.receipts import Envelope
+from integrations.einvoice.redact import redact_buyer
 from integrations.store.invoices import StoredInvoice
 
 
 async def get_invoice(request: Request) -> Response:
-    found = await _readable_invoice(request)
-    if isinstance(found, Response):
-        return found
-    services = services_of(request)
-    invoice = await services.intake.store.get(found.id, with_lines=True)
-    history = await services.intake.store.history(found.id)
+    services, found, _ = await _read(request, "invoice")
+    store = services.intake.store
+    invoice = await store.get(found.id, with_lines=True) or found
+    history = await store.history(found.id)
     return json_response(
         {
-            **invoice_summary(invoice or found),
+            **invoice_summary(invoice),
             "lines": [
                 {
                     "position": line.position,
@@ -38,7 +42,7 @@ async def get_invoice(request: Request) -> Response:
                     "amount": line.amount,
                     "taxRate": line.tax_rate,
                 }
-                for line in (invoice or found).lines
+                for line in invoice.lines
             ],
             "history": [{"status": s, "detail": d, "at": at.isoformat()} for s, d, at in history],
         }
@@ -46,25 +50,25 @@ async def get_invoice(request: Request) -> Response:
 
 
 async def get_invoice_xml(request: Request) -> Response:
-    found = await _readable_invoice(request)
-    if isinstance(found, Response):
-        return found
-    store = services_of(request).intake.store
+    services, found, session = await _read(request, "invoice.xml")
+    store = services.intake.store
     coded = request.query_params.get("form") == "coded"
     body = await (store.stamped(found.id) if coded else store.original(found.id))
     if body is None:
-        return error_response(404, "NOT_FOUND", "This invoice has no tax-authority-coded form")
-    return Response(body, media_type="application/xml")
+        raise Refusal(404, "NOT_FOUND", "This invoice has no tax-authority-coded form")
+    hidden = session.invoice_masks()
+    if not hidden:
+        return Response(body, media_type="application/xml")
+    masked = await services.cpu.run(redact_buyer, body, hidden)
+    headers = {"X-Masked": ",".join(sorted(field.value for field in hidden))}
+    return Response(masked, media_type="application/xml", headers=headers)
 
 
 async def get_receipt(request: Request) -> Response:
-    found = await _readable_invoice(request)
-    if isinstance(found, Response):
-        return found
-    services = services_of(request)
+    services, found, _ = await _read(request, "invoice.receipt")
     receipt = await services.intake.store.receipt(found.receipt_id)
     if receipt is None:
-        return error_response(404, "NOT_FOUND", "No receipt is held for this invoice")
+        raise Refusal(404, "NOT_FOUND", "No receipt is held for this invoice")
     if not wants_xml(request):
         return json_response(receipt.body)
     stamped = await services.intake.store.stamped(found.id)
@@ -103,27 +107,21 @@ def invoice_summary(invoice: StoredInvoice) -> dict[str, object]:
     }
 
 
-async def _readable_invoice(request: Request) -> StoredInvoice | Response:
+async def _read(request: Request, field_name: str) -> tuple[Services, StoredInvoice, AccessSession]:
+    """The invoice named by the path, once the access service allowed this caller to read it
+    and the read is in the access log; refused (and the refusal logged) otherwise."""
     services = services_of(request)
-    principal = await services.authenticate(request)
-    if isinstance(principal, Response):
-        return principal
+    principal = await services.authenticate.caller(request)
     try:
         invoice_id = uuid.UUID(request.path_params["invoice_id"])
     except ValueError:
-        return error_response(404, "NOT_FOUND", "Invoice ids are UUIDs")
+        raise Refusal(404, "NOT_FOUND", "Invoice ids are UUIDs") from None
     invoice = await services.intake.store.get(invoice_id)
-    if invoice is None or not _may_read(principal, invoice):
-        return error_response(404, "NOT_FOUND", f"No invoice {invoice_id} is visible to you")
-    return invoice
-
-
-def _may_read(principal: Principal, invoice: StoredInvoice) -> bool:
-    """Merchants see their own; operators and officers see all (officer reads are audited)."""
-    if principal.role in (Role.ADMIN, Role.OFFICER):
-        return True
-    if principal.role is Role.MERCHANT:
-        return principal.tax_code == invoice.key.seller_tax_code
-    if principal.role is Role.CITIZEN:
-        return principal.subject in (invoice.buyer_personal_id, invoice.buyer_tax_code)
-    return False
+    if invoice is None:
+        raise Refusal(404, "NOT_FOUND", f"No invoice {invoice_id} is held")
+    session = services.access.open(principal)
+    try:
+        await session.invoice(invoice, field_name)
+    finally:
+        await session.commit()
+    return services, invoice, session

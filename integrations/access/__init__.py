@@ -22,6 +22,7 @@ from integrations.access.errors import (
 )
 from integrations.access.policy import (
     SENSITIVE_DOMAINS,
+    WORKBENCH_ANYONE,
     ConsentState,
     ConsentView,
     Decision,
@@ -29,17 +30,29 @@ from integrations.access.policy import (
     SensitiveField,
     decide_invoice_read,
     decide_read,
+    decide_workbench,
     mask_sensitive,
+    masked_invoice_fields,
     may_administer,
     may_grant_consent,
     may_submit_for,
 )
 from integrations.access.principal import Principal, Role
+from integrations.access.service import (
+    AccessService,
+    AccessSession,
+    ReadLedger,
+    invoice_subject,
+    require,
+)
 
 __all__ = [
     "SENSITIVE_DOMAINS",
+    "WORKBENCH_ANYONE",
     "AccessDenied",
     "AccessError",
+    "AccessService",
+    "AccessSession",
     "AuditLog",
     "AuditPage",
     "AuditRecord",
@@ -56,6 +69,7 @@ __all__ = [
     "KeysUnavailable",
     "Outcome",
     "Principal",
+    "ReadLedger",
     "RequestContextInvalid",
     "Role",
     "SensitiveField",
@@ -63,8 +77,12 @@ __all__ = [
     "VerifyReport",
     "decide_invoice_read",
     "decide_read",
+    "decide_workbench",
+    "invoice_subject",
     "mask_sensitive",
+    "masked_invoice_fields",
     "may_administer",
     "may_grant_consent",
     "may_submit_for",
+    "require",
 ]

@@ -187,6 +187,18 @@ def _officer_context(principal: Principal) -> Decision:
     return ALLOW
 
 
+WORKBENCH_ANYONE: Final = "*"
+"""The audit subject of a workbench read across many people and taxpayers."""
+
+
+def decide_workbench(principal: Principal) -> Decision:
+    """The officer workbench (searches, summaries, risk flags, exports): officers only, each
+    request with a purpose and a case reference, as every officer read."""
+    if not principal.is_officer:
+        return _deny("FORBIDDEN", "only tax officers may use the invoice workbench")
+    return _officer_context(principal)
+
+
 def mask_sensitive(principal: Principal, field: str) -> bool:
     """Whether ``field`` must be masked for this reader (True means hide it).
 
@@ -203,6 +215,17 @@ def mask_sensitive(principal: Principal, field: str) -> bool:
             principal.has_scope(ALL_SENSITIVE_SCOPE) or principal.has_scope(scope_for(sensitive))
         )
     return True
+
+
+def masked_invoice_fields(principal: Principal) -> frozenset[SensitiveField]:
+    """The buyer's contact fields hidden from this reader of an invoice already allowed.
+
+    The parties (a merchant selling or buying, the citizen buying) see the invoice as issued;
+    an officer sees what the scopes unmask, an app nothing sensitive.
+    """
+    if principal.role in (Role.MERCHANT, Role.CITIZEN):
+        return frozenset()
+    return frozenset(f for f in SensitiveField if mask_sensitive(principal, f.value))
 
 
 def may_grant_consent(principal: Principal, subject_id: str, domains: Iterable[Domain]) -> Decision:

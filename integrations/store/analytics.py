@@ -18,7 +18,7 @@ import base64
 import csv
 import io
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -127,6 +127,9 @@ class InvoicePage:
     has_next: bool
 
 
+PageHook = Callable[[Sequence[InvoiceRow]], Awaitable[None]]
+
+
 @dataclass(frozen=True, slots=True)
 class SummaryRow:
     """One group: ``key`` holds the group values in the order of ``group_by``.
@@ -219,12 +222,22 @@ class InvoiceAnalytics:
         return _merge_percents(rows) if by_rate else [row for row, _ in rows]
 
     async def export_rows(
-        self, where: InvoiceFilter, sort: InvoiceSort | None = None, *, chunk: int = 2000
+        self,
+        where: InvoiceFilter,
+        sort: InvoiceSort | None = None,
+        *,
+        chunk: int = 2000,
+        on_page: PageHook | None = None,
     ) -> AsyncIterator[InvoiceRow]:
-        """Every matching invoice, fetched a keyset page at a time: memory stays constant."""
+        """Every matching invoice, fetched a keyset page at a time: memory stays constant.
+
+        ``on_page`` sees each page before any of its rows is yielded (the export logs the
+        people on a page before their rows leave)."""
         after: str | None = None
         while True:
             page = await self.search(where, sort, first=chunk, after=after)
+            if on_page is not None:
+                await on_page(page.items)
             for row in page.items:
                 yield row
             if not page.has_next:

@@ -90,6 +90,17 @@ async def listed(gateway: Gateway, filter_: dict[str, str]) -> list[tuple[str, s
         after = connection["pageInfo"]["endCursor"]
 
 
+def buyers_of(made: list[Generated], seller: str | None) -> list[str]:
+    """The people who bought from ``seller`` (from anyone with None), sorted."""
+    return sorted(
+        {
+            m.record.buyer_personal_id
+            for m in made
+            if m.record.buyer_personal_id and seller in (None, m.record.key.seller_tax_code)
+        }
+    )
+
+
 @pytest.mark.parametrize(
     "filter_",
     [
@@ -113,7 +124,7 @@ async def test_the_export_holds_exactly_the_listed_invoices(
     assert exported == [(invoice_id, Decimal(total)) for invoice_id, total in expected]
 
 
-async def test_each_export_is_one_audit_event_about_its_subject(
+async def test_an_export_is_logged_about_its_subject_and_each_person_in_it(
     gateway: Gateway, database_url: str
 ) -> None:
     everything = await gateway.http.get(EXPORT, headers=gateway.officer())
@@ -124,10 +135,16 @@ async def test_each_export_is_one_audit_event_about_its_subject(
     assert (everything.status_code, one_seller.status_code) == (200, 200)
     assert {row["seller_tax_code"] for row in rows_of(one_seller)} == {SELLERS[1]}
     events = await AuditEvent.all().order_by("id").values("subject", "fields_read", "case_ref")
-    assert events == [
-        {"subject": "*", "fields_read": ["invoices.csv"], "case_ref": "TT-2026-17"},
-        {"subject": SELLERS[1], "fields_read": ["invoices.csv"], "case_ref": "TT-2026-17"},
-    ]
+    assert all(e["fields_read"] == ["invoices.csv"] for e in events)
+    assert all(e["case_ref"] == "TT-2026-17" for e in events)
+    subjects = [event["subject"] for event in events]
+    people_of = {seller: buyers_of(gateway.made, seller) for seller in (None, SELLERS[1])}
+    assert people_of[SELLERS[1]], "the generated invoices must include people's purchases"
+    split = 1 + len(people_of[None])
+    assert subjects[0] == "*"
+    assert sorted(subjects[1:split]) == people_of[None]
+    assert subjects[split] == SELLERS[1]
+    assert sorted(subjects[split + 1 :]) == people_of[SELLERS[1]]
     assert (await AuditLog(Database(database_url)).verify()).ok
 
 

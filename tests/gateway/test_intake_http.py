@@ -103,7 +103,7 @@ async def test_accept_then_read_everything_back(gateway: Gateway, intake_keys: K
     )
     assert etree.fromstring(as_xml.content).findtext("TTChung/MLTDiep") == "202"
     other = await gateway.http.get(invoice_url, headers=gateway.merchant(HOTEL))
-    assert other.status_code == 404
+    assert (other.status_code, other.json()["errors"][0]["code"]) == (403, "FORBIDDEN")
 
 
 async def test_replay_conflict_and_concurrency(gateway: Gateway, intake_keys: Keys) -> None:
