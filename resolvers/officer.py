@@ -11,19 +11,12 @@ flag.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
 import strawberry
 
-from integrations.access import (
-    WORKBENCH_ANYONE,
-    Decision,
-    Domain,
-    decide_invoice_read,
-    require,
-)
+from integrations.access import Decision, search_subject
 from integrations.errors import GatewayError, IdentityError
 from integrations.identity import PersonalId, parse_taxpayer_id
 from integrations.risk import FlagCode
@@ -186,11 +179,6 @@ class MerchantSales:
         return await load_taxpayer(info, self.tax_code, "taxpayer")
 
 
-def audit_subject(where: InvoiceFilter) -> str:
-    """Whom a filtered read is about: the buyer or seller it names, else everyone (``*``)."""
-    return where.buyer or where.seller or WORKBENCH_ANYONE
-
-
 async def invoices(
     info: Info,
     filter: InvoiceSearch | None = None,
@@ -203,41 +191,12 @@ async def invoices(
     size = page_size(first)
     where = filter.to_filter() if filter else InvoiceFilter()
     order = InvoiceSort(sort.key, sort.descending) if sort else InvoiceSort()
-    access = info.context.access
-    if access.principal.is_officer:
-        decision = access.workbench(audit_subject(where), "invoices")
-    else:
-        where, decision = await _as_party(info, where)
+    where, decision = await info.context.access.search(where, "invoices")
     try:
         page = await info.context.analytics.search(where, order, first=size, after=after)
     except GatewayError as exc:
         raise refuse(exc) from exc
     return await _connection(info, page, order, decision, has_previous=after is not None)
-
-
-async def _as_party(info: Info, where: InvoiceFilter) -> tuple[InvoiceFilter, Decision]:
-    """``where`` narrowed to a party the caller may read, with the decision that allows it."""
-    access = info.context.access
-    principal = access.principal
-    if where.flag is not None:
-        raise PublicError("risk flags are for tax officers", code="FORBIDDEN")
-    if where.seller is None and where.buyer is None:
-        where = _own_party(info, where)
-    if where.seller is not None and (principal.is_merchant or where.buyer is None):
-        return where, access.seller(where.seller)
-    buyer = where.buyer or ""
-    if isinstance(parse_taxpayer_id(buyer), PersonalId):
-        return where, await access.person(buyer, Domain.INVOICES, "invoices")
-    return where, require(decide_invoice_read(principal, seller_tax_code="", buyer_tax_code=buyer))
-
-
-def _own_party(info: Info, where: InvoiceFilter) -> InvoiceFilter:
-    principal = info.context.principal
-    if principal.is_merchant and principal.tax_code:
-        return replace(where, seller=principal.tax_code)
-    if principal.is_citizen:
-        return replace(where, buyer=principal.subject)
-    raise BadInvoiceQuery("name the seller or the buyer: only officers search across parties")
 
 
 async def _connection(
@@ -259,7 +218,7 @@ async def invoice_summary(
     """Counts and exact sums (decimal strings) per group, grouped in the database."""
     where = filter.to_filter() if filter else InvoiceFilter()
     access = info.context.access
-    decision = access.workbench(audit_subject(where), "invoiceSummary")
+    decision = access.workbench(search_subject(where), "invoiceSummary")
     dims = tuple(dict.fromkeys(group_by or ()))
     groups = await _summary(info, where, dims)
     if GroupBy.BUYER in dims:

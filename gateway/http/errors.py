@@ -24,6 +24,7 @@ from integrations.access.errors import (
     ConsentNotFound,
     InvalidCursor,
     KeysUnavailable,
+    PartyRequired,
     RequestContextInvalid,
 )
 from integrations.errors import GatewayError, IdentityError, StoreError
@@ -35,6 +36,7 @@ STATUS_BY_ERROR: Final[tuple[tuple[type[GatewayError], int], ...]] = (
     (AccessDenied, 403),
     (AuditUnavailable, 503),
     (InvalidCursor, 400),
+    (PartyRequired, 400),
     (ConsentInvalid, 400),
     (ConsentNotFound, 404),
     (IdentityError, 400),

@@ -8,6 +8,7 @@ from integrations.access.audit import (
     StoredEvent,
     VerifyReport,
 )
+from integrations.access.checkpoints import CheckpointInvalid, CheckpointKeys, CheckpointRefused
 from integrations.access.consents import ConsentStore
 from integrations.access.errors import (
     AccessDenied,
@@ -18,6 +19,7 @@ from integrations.access.errors import (
     ConsentNotFound,
     InvalidCursor,
     KeysUnavailable,
+    PartyRequired,
     RequestContextInvalid,
 )
 from integrations.access.policy import (
@@ -44,6 +46,7 @@ from integrations.access.service import (
     ReadLedger,
     invoice_subject,
     require,
+    search_subject,
 )
 
 __all__ = [
@@ -58,6 +61,9 @@ __all__ = [
     "AuditRecord",
     "AuditUnavailable",
     "AuthenticationError",
+    "CheckpointInvalid",
+    "CheckpointKeys",
+    "CheckpointRefused",
     "ConsentInvalid",
     "ConsentNotFound",
     "ConsentState",
@@ -68,6 +74,7 @@ __all__ = [
     "InvalidCursor",
     "KeysUnavailable",
     "Outcome",
+    "PartyRequired",
     "Principal",
     "ReadLedger",
     "RequestContextInvalid",
@@ -85,4 +92,5 @@ __all__ = [
     "may_grant_consent",
     "may_submit_for",
     "require",
+    "search_subject",
 ]

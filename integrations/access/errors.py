@@ -12,6 +12,7 @@ callers branch on the class and clients on the code::
         ├── RequestContextInvalid REQUEST_CONTEXT_INVALID (purpose or case reference)
         ├── AccessDenied          FORBIDDEN, CONSENT_REQUIRED, PURPOSE_REQUIRED,
         │                         CASE_REF_REQUIRED, ASSURANCE_TOO_LOW, 4006
+        ├── PartyRequired         BAD_USER_INPUT (a search across parties by a non-officer)
         ├── ConsentInvalid        CONSENT_INVALID
         ├── ConsentNotFound       CONSENT_NOT_FOUND
         ├── AuditUnavailable      AUDIT_UNAVAILABLE  (callers must refuse the read)
@@ -63,6 +64,13 @@ class AccessDenied(AccessError):
     @classmethod
     def from_decision(cls, decision: Decision) -> AccessDenied:
         return cls(decision.message, code=decision.reason, hint=decision.hint)
+
+
+class PartyRequired(AccessError, ValueError):
+    """A search names neither seller nor buyer, and the caller is no officer: answer 400."""
+
+    code = "BAD_USER_INPUT"
+    hint = "Name the seller or the buyer; only tax officers search across parties."
 
 
 class ConsentInvalid(AccessError, ValueError):

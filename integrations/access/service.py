@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from integrations.access.audit import AuditLog, AuditRecord
 from integrations.access.consents import ConsentStore
-from integrations.access.errors import AccessDenied
+from integrations.access.errors import AccessDenied, PartyRequired
 from integrations.access.policy import (
+    WORKBENCH_ANYONE,
     ConsentView,
     Decision,
     Domain,
@@ -34,6 +35,8 @@ from integrations.access.policy import (
     masked_invoice_fields,
 )
 from integrations.access.principal import Principal
+from integrations.identity import PersonalId, parse_taxpayer_id
+from integrations.store.analytics import InvoiceFilter
 from integrations.store.invoices import StoredInvoice
 
 Clock = Callable[[], datetime]
@@ -48,6 +51,11 @@ def require(decision: Decision) -> Decision:
     if not decision.allowed:
         raise AccessDenied.from_decision(decision)
     return decision
+
+
+def search_subject(where: InvoiceFilter) -> str:
+    """Whom a filtered read is about: the buyer or seller it names, else everyone (``*``)."""
+    return where.buyer or where.seller or WORKBENCH_ANYONE
 
 
 def invoice_subject(invoice: StoredInvoice) -> str:
@@ -147,6 +155,35 @@ class AccessSession:
         if field_name is not None:
             self.ledger.note(seller_tax_code, Domain.INVOICES, field_name, decision)
         return require(decision)
+
+    async def search(self, where: InvoiceFilter, field_name: str) -> tuple[InvoiceFilter, Decision]:
+        """``where`` narrowed to what this caller may list, with the decision that allows it.
+
+        Officers search everything, as a workbench read about the party the filter names (else
+        ``*``); everyone else lists what they are party to: a merchant its own sales and a
+        citizen their purchases when the filter names no party.
+        """
+        if self.principal.is_officer:
+            return where, self.workbench(search_subject(where), field_name)
+        if where.flag is not None:
+            raise AccessDenied("risk flags are for tax officers", code="FORBIDDEN")
+        if where.seller is None and where.buyer is None:
+            where = self._own_party(where)
+        if where.seller is not None and (self.principal.is_merchant or where.buyer is None):
+            return where, self.seller(where.seller, field_name)
+        buyer = where.buyer or ""
+        if isinstance(parse_taxpayer_id(buyer), PersonalId):
+            return where, await self.person(buyer, Domain.INVOICES, field_name)
+        decision = decide_invoice_read(self.principal, seller_tax_code="", buyer_tax_code=buyer)
+        return where, require(decision)
+
+    def _own_party(self, where: InvoiceFilter) -> InvoiceFilter:
+        principal = self.principal
+        if principal.is_merchant and principal.tax_code:
+            return replace(where, seller=principal.tax_code)
+        if principal.is_citizen:
+            return replace(where, buyer=principal.subject)
+        raise PartyRequired("name the seller or the buyer: only officers search across parties")
 
     def workbench(self, subject: str, field_name: str) -> Decision:
         """Allow an officer's workbench read about ``subject`` (``*`` for many), or raise;

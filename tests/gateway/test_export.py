@@ -148,22 +148,36 @@ async def test_an_export_is_logged_about_its_subject_and_each_person_in_it(
     assert (await AuditLog(Database(database_url)).verify()).ok
 
 
+async def test_a_merchant_exports_its_own_sales_by_default(gateway: Gateway) -> None:
+    caller = gateway.token(Role.MERCHANT, SELLERS[0], tax_code=SELLERS[0])
+
+    response = await gateway.http.get(EXPORT, headers=caller)
+
+    assert response.status_code == 200, response.text
+    exported = {row["id"] for row in rows_of(response)}
+    own = {str(m.record.id) for m in gateway.made if m.record.key.seller_tax_code == SELLERS[0]}
+    assert own
+    assert exported == own
+
+
 @pytest.mark.parametrize(
     ("who", "headers", "status", "code"),
     [
-        pytest.param("merchant", {}, 403, "FORBIDDEN", id="merchant"),
+        pytest.param("merchant", {}, 403, "FORBIDDEN", id="another-merchant"),
         pytest.param("officer", {"X-Purpose": "tax audit"}, 403, "CASE_REF_REQUIRED", id="no-case"),
         pytest.param("officer", {}, 403, "PURPOSE_REQUIRED", id="no-purpose"),
     ],
 )
-async def test_only_officers_with_a_case_export_and_refusals_are_logged(
+async def test_officers_need_a_case_merchants_their_own_sales_and_refusals_are_logged(
     gateway: Gateway, who: str, headers: dict[str, str], status: int, code: str
 ) -> None:
+    params = {}
     if who == "merchant":
         caller = gateway.token(Role.MERCHANT, SELLERS[0], tax_code=SELLERS[0])
+        params = {"seller": SELLERS[1]}
     else:
         caller = gateway.token(Role.OFFICER, "off-7")
-    response = await gateway.http.get(EXPORT, headers={**caller, **headers})
+    response = await gateway.http.get(EXPORT, params=params, headers={**caller, **headers})
 
     assert response.status_code == status
     assert response.json()["errors"][0]["code"] == code
