@@ -128,6 +128,19 @@ def cert(ctx: SettingsContext, tax_code: str, pem_file: Path) -> None:
 
 @commands.command()
 @click.argument("tax_code", callback=_tax_code)
+@click.argument("switch", type=click.Choice(["on", "off"]))
+@click.pass_obj
+def pin(ctx: SettingsContext, tax_code: str, switch: str) -> None:
+    """Accept only the merchant's registered certificates (on), or also those naming it (off)."""
+    view = run_registry(ctx, lambda r: r.pin(tax_code, certificates_only=switch == "on"))
+    if view.certificates_only:
+        click.echo(f"{tax_code} takes its {len(view.certificates)} registered certificate(s) only")
+    else:
+        click.echo(f"{tax_code} takes its registered certificates and those naming it or a signer")
+
+
+@commands.command()
+@click.argument("tax_code", callback=_tax_code)
 @click.argument("provider_tax_code", callback=_tax_code)
 @click.option("--sign/--no-sign", default=True, show_default=True, help="May sign its invoices.")
 @click.option("--submit/--no-submit", default=True, show_default=True, help="May submit them.")

@@ -108,6 +108,16 @@ async def set_status(request: Request, registry: MerchantRegistry) -> Response:
 
 
 @admin_only
+async def set_pinning(request: Request, registry: MerchantRegistry) -> Response:
+    body = await _json_object(request)
+    if isinstance(body, Response):
+        return body
+    only = _flag(body, "certificatesOnly", default=None)
+    view = await registry.pin(request.path_params["tax_code"], certificates_only=only)
+    return json_response(view.as_dict())
+
+
+@admin_only
 async def add_certificate(request: Request, registry: MerchantRegistry) -> Response:
     pem = await _body(request)
     if isinstance(pem, Response):
@@ -146,6 +156,7 @@ routes = [
     Route("/v1/admin/merchants", add_merchant, methods=["POST"]),
     Route("/v1/admin/merchants/{tax_code}", get_merchant, methods=["GET"]),
     Route("/v1/admin/merchants/{tax_code}/status", set_status, methods=["PUT"]),
+    Route("/v1/admin/merchants/{tax_code}/pinning", set_pinning, methods=["PUT"]),
     Route("/v1/admin/merchants/{tax_code}/certificates", add_certificate, methods=["POST"]),
     Route("/v1/admin/merchants/{tax_code}/providers/{provider}", grant_provider, methods=["PUT"]),
 ]
@@ -182,8 +193,9 @@ def _text(body: dict[str, Any], field: str, *, default: str | None = None) -> st
     return value.strip()
 
 
-def _flag(body: dict[str, Any], field: str) -> bool:
-    value = body.get(field, True)
+def _flag(body: dict[str, Any], field: str, *, default: bool | None = True) -> bool:
+    """A true/false field; without a default it is required."""
+    value = body.get(field, default)
     if not isinstance(value, bool):
         raise InvalidField(field, f"{field} is true or false")
     return value

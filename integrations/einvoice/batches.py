@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from cryptography import x509
 from lxml import etree
 
 from integrations.einvoice import codes
@@ -63,7 +64,7 @@ def check_message(checker: Checker, raw: bytes, *, now: datetime) -> MessageVerd
     if header is None or has_errors(findings):
         return MessageVerdict(findings, header)
     body = root.find("DLieu")
-    signer = None
+    signer: x509.Certificate | None = None
     if header.message_type == CASH_REGISTER_BATCH:
         check = verify_envelope_signature(
             root, raw, checker.trust, checker.settings.signature, now=now
@@ -71,7 +72,7 @@ def check_message(checker: Checker, raw: bytes, *, now: datetime) -> MessageVerd
         findings += check.findings
         if not check.ok or check.signed_data is None:
             return MessageVerdict(findings, header)
-        body, signer = check.signed_data, check.signer_tax_code
+        body, signer = check.signed_data, check.certificate
     signature_required = header.message_type != CASH_REGISTER_BATCH
     verdicts = [
         _batch_signed(
@@ -150,11 +151,11 @@ def _own_scope(hdon: etree._Element) -> etree._Element:
     return etree.fromstring(etree.tostring(hdon, encoding="UTF-8"))
 
 
-def _batch_signed(verdict: Verdict, signer: str | None) -> Verdict:
-    """Invoices of a signed batch are vouched for by the batch signer."""
-    if signer is None or verdict.signer_tax_code is not None:
+def _batch_signed(verdict: Verdict, signer: x509.Certificate | None) -> Verdict:
+    """Invoices of a signed batch are vouched for by the batch signer, unless signed too."""
+    if signer is None or verdict.certificate is not None:
         return verdict
-    return replace(verdict, signer_tax_code=signer)
+    return replace(verdict, certificate=signer)
 
 
 def _mark_repeated_keys(verdicts: list[Verdict], header: Header) -> list[Verdict]:

@@ -18,6 +18,7 @@ from integrations.einvoice.authority import check_cash_register_code
 from integrations.einvoice.document import InvoiceDocument, extract_invoice
 from integrations.einvoice.findings import Finding, Rejection, has_errors
 from integrations.einvoice.parse import Limits, expect_root, parse_document
+from integrations.einvoice.pki import fingerprint, tax_code_of
 from integrations.einvoice.rules import RuleSettings, check_rules
 from integrations.einvoice.schema import Schemas
 from integrations.einvoice.signature import SignaturePolicy, TrustStore, verify_invoice_signature
@@ -64,7 +65,7 @@ class Checker:
         findings = self.schemas.validate_invoice(root)
         if has_errors(findings):
             return Verdict(raw=original, findings=findings)
-        signer_tax_code = certificate = None
+        certificate = None
         if signature_required or root.find("DSCKS/NBan/*") is not None:
             signature = verify_invoice_signature(
                 root, raw, self.trust, self.settings.signature, now=now
@@ -72,8 +73,7 @@ class Checker:
             findings += signature.findings
             if not signature.ok or signature.signed_data is None:
                 return Verdict(raw=original, findings=findings)
-            data = signature.signed_data
-            signer_tax_code, certificate = signature.signer_tax_code, signature.certificate
+            data, certificate = signature.signed_data, signature.certificate
         else:
             data = root.find("DLHDon")
         try:
@@ -91,22 +91,31 @@ class Checker:
             raw=original,
             findings=findings,
             document=document,
-            signer_tax_code=signer_tax_code,
             certificate=certificate,
         )
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
+    """What the CPU stages found; ``certificate`` is the one whose signature vouches for the
+    invoice (its own, or its batch's), which the registries then bind to the seller."""
+
     raw: bytes
     findings: list[Finding] = field(default_factory=list)
     document: InvoiceDocument | None = None
-    signer_tax_code: str | None = None
     certificate: x509.Certificate | None = None
 
     @property
     def ok(self) -> bool:
         return self.document is not None and not has_errors(self.findings)
+
+    @property
+    def signer_tax_code(self) -> str | None:
+        return tax_code_of(self.certificate) if self.certificate else None
+
+    @property
+    def signer_fingerprint(self) -> str | None:
+        return fingerprint(self.certificate) if self.certificate else None
 
 
 def _cash_register_code(root: etree._Element, document: InvoiceDocument) -> list[Finding]:

@@ -98,6 +98,7 @@ CERT_KEY_USAGE = _code("2015", E, "Certificate may not be used for signing", "Us
 CASH_REGISTER_CODE = _code("2016", E, "Cash-register code is malformed", "Write MCCQT as M<digit>-YY-XXXXX-<11 digits>.")
 SIGNING_TIME_FUTURE = _code("2017", E, "Signing time is in the future", "Sign with the correct clock; SigningTime is local time (UTC+7) without a zone.")
 AUTHORITY_SIGNATURE_MISSING = _code("2018", E, "Tax authority signature is missing", "A coded invoice carries the tax authority's signature in DSCKS/CQT.")
+CERT_NOT_REGISTERED = _code("2019", E, "Certificate is not registered for the seller", "Sign with a certificate registered for the seller (gateway merchants cert), or, unless the seller takes registered certificates only, with one whose subject carries UID=MST:<seller tax code>.")
 
 # 3xxx schema
 SCHEMA_INVALID = _code("3001", E, "Document does not match the schema", "Correct the element at the reported path.")

@@ -174,7 +174,7 @@ class Intake:
         key = InvoiceKey(*document.key)
         merchant = await self.registry.find(key.seller_tax_code, max_age=MERCHANT_CACHE_SECONDS)
         findings = verdict.findings + _entitlement(
-            merchant, key.seller_tax_code, verdict.signer_tax_code, submitter
+            merchant, key.seller_tax_code, verdict, submitter
         )
         related = await self._related(document, key)
         if isinstance(related, Finding):
@@ -332,19 +332,16 @@ class Intake:
 
 
 def _entitlement(
-    merchant: MerchantView | None, seller: str, signer: str | None, submitter: Submitter
+    merchant: MerchantView | None, seller: str, verdict: Verdict, submitter: Submitter
 ) -> list[Finding]:
     if merchant is None:
         return [codes.SELLER_UNKNOWN.finding(seller, path="HDon/DLHDon/NDHDon/NBan/MST")]
     findings: list[Finding] = []
     if not merchant.is_active:
         findings.append(codes.SELLER_INACTIVE.finding(f"{seller} is {merchant.status.value}"))
-    if signer is not None and not merchant.may_sign(_canonical(signer) or signer):
-        findings.append(
-            codes.CERT_TAX_CODE.finding(
-                f"certificate MST:{signer} may not sign for {seller}", path="HDon/DSCKS/NBan"
-            )
-        )
+    refusal = _signer_refusal(merchant, verdict)
+    if refusal is not None:
+        findings.append(refusal)
     submitting = submitter.tax_code
     if submitting is not None and not merchant.may_submit(_canonical(submitting) or submitting):
         findings.append(
@@ -353,6 +350,35 @@ def _entitlement(
             )
         )
     return findings
+
+
+def _signer_refusal(merchant: MerchantView, verdict: Verdict) -> Finding | None:
+    """Why the signing certificate may not sign for the merchant, or None when it may.
+
+    A certificate registered for the merchant always may; a pinned merchant takes no other.
+    Otherwise the certificate must name the merchant, or a provider registered to sign for it;
+    one that names nobody the intake can read is refused, never waved through.
+    """
+    path = "HDon/DSCKS/NBan"
+    certificate, fingerprint = verdict.certificate, verdict.signer_fingerprint
+    if certificate is None or fingerprint is None:
+        return codes.SIGNATURE_MISSING.finding("no signing certificate vouches for it", path=path)
+    if merchant.holds_certificate(fingerprint):
+        return None
+    seller = merchant.tax_code
+    subject = certificate.subject.rfc4514_string()
+    if merchant.certificates_only:
+        detail = f"{seller} takes its registered certificates only, and {subject} is not one"
+        return codes.CERT_NOT_REGISTERED.finding(detail, path=path)
+    named = verdict.signer_tax_code
+    if named is None:
+        detail = f"{subject} names no taxpayer and is not registered for {seller}"
+        return codes.CERT_NOT_REGISTERED.finding(detail, path=path)
+    if not merchant.may_sign(_canonical(named) or named):
+        return codes.CERT_TAX_CODE.finding(
+            f"certificate MST:{named} may not sign for {seller}", path=path
+        )
+    return None
 
 
 def _canonical(value: str | None) -> str | None:

@@ -58,6 +58,11 @@ def tax_code_of(certificate: x509.Certificate) -> str | None:
     return None
 
 
+def fingerprint(certificate: x509.Certificate) -> str:
+    """The SHA-256 of the DER encoding in lower-case hex: how a certificate is registered."""
+    return certificate.fingerprint(hashes.SHA256()).hex()
+
+
 @dataclass(frozen=True, slots=True)
 class SignerIdentity:
     """A private key with its certificate and the chain above it, parsed once and reused."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from integrations.einvoice.pki import fingerprint
 from integrations.errors import GatewayError
 from integrations.identity import parse_taxpayer_id
 from integrations.store.models import Certificate, Merchant, MerchantStatus, ProviderGrant
@@ -55,10 +55,15 @@ class MerchantView:
     status: MerchantStatus
     certificates: tuple[CertificateView, ...] = ()
     grants: tuple[Grant, ...] = ()
+    certificates_only: bool = False
+    """Pinned: only the certificates registered here may sign, whatever others name."""
 
     @property
     def is_active(self) -> bool:
         return self.status is MerchantStatus.ACTIVE
+
+    def holds_certificate(self, fingerprint: str) -> bool:
+        return any(c.fingerprint == fingerprint for c in self.certificates)
 
     def may_sign(self, tax_code: str) -> bool:
         return tax_code == self.tax_code or any(
@@ -77,6 +82,7 @@ class MerchantView:
             "kind": self.kind,
             "address": self.address,
             "status": self.status.value,
+            "certificatesOnly": self.certificates_only,
             "certificates": [
                 {
                     "fingerprint": c.fingerprint,
@@ -143,13 +149,30 @@ class MerchantRegistry:
         await merchant.save(update_fields=["status"])
         return await self.get(merchant.tax_code)
 
+    async def pin(self, tax_code: str, *, certificates_only: bool) -> MerchantView:
+        """Accept only the merchant's registered certificates (or, unpinned, also those that
+        name it or a provider signing for it)."""
+        merchant = await self._merchant(tax_code)
+        merchant.certificates_only = certificates_only
+        await merchant.save(update_fields=["certificates_only"])
+        return await self.get(merchant.tax_code)
+
     async def add_certificate(self, tax_code: str, pem: bytes) -> CertificateView:
+        """Register a signing certificate; one certificate belongs to one merchant."""
         merchant = await self._merchant(tax_code)
         try:
             cert = x509.load_pem_x509_certificate(pem)
         except ValueError as exc:
             raise RegistryError(f"not a PEM certificate: {exc}") from exc
         view = _certificate_view(cert)
+        holder = await Certificate.get_or_none(fingerprint=view.fingerprint).prefetch_related(
+            "merchant"
+        )
+        if holder is not None and holder.merchant.tax_code != merchant.tax_code:
+            raise RegistryError(
+                f"certificate {view.fingerprint} is already registered for "
+                f"{holder.merchant.tax_code}"
+            )
         await Certificate.get_or_create(
             fingerprint=view.fingerprint,
             defaults={
@@ -199,6 +222,7 @@ class MerchantRegistry:
             kind=merchant.kind,
             address=merchant.address,
             status=MerchantStatus(merchant.status),
+            certificates_only=merchant.certificates_only,
             certificates=tuple(
                 CertificateView(
                     c.fingerprint, c.serial, c.subject, c.issuer, c.not_before, c.not_after
@@ -232,7 +256,7 @@ class MerchantRegistry:
 
 def _certificate_view(cert: x509.Certificate) -> CertificateView:
     return CertificateView(
-        fingerprint=hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest(),
+        fingerprint=fingerprint(cert),
         serial=format(cert.serial_number, "x"),
         subject=cert.subject.rfc4514_string(),
         issuer=cert.issuer.rfc4514_string(),

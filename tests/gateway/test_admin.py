@@ -117,6 +117,16 @@ async def test_status_certificate_and_provider(client: httpx.AsyncClient) -> Non
     assert shown["certificates"][0]["fingerprint"] == cert.json()["fingerprint"]
 
 
+async def test_pin_a_merchant_to_its_registered_certificates(client: httpx.AsyncClient) -> None:
+    assert (await add_restaurant(client)).json()["certificatesOnly"] is False
+    pinned = await client.put(f"{BASE}/{RESTAURANT}/pinning", json={"certificatesOnly": True})
+    assert pinned.status_code == 200, pinned.text
+    assert pinned.json()["certificatesOnly"] is True
+    assert (await client.get(f"{BASE}/{RESTAURANT}")).json()["certificatesOnly"] is True
+    unpinned = await client.put(f"{BASE}/{RESTAURANT}/pinning", json={"certificatesOnly": False})
+    assert unpinned.json()["certificatesOnly"] is False
+
+
 async def test_a_token_is_required(client: httpx.AsyncClient) -> None:
     del client.headers["Authorization"]
     response = await client.get(BASE)
@@ -181,6 +191,7 @@ async def test_registering_twice_conflicts(client: httpx.AsyncClient) -> None:
     [
         pytest.param("GET", f"{BASE}/0319303270", {}, id="get"),
         pytest.param("PUT", f"{BASE}/0319303270/status", {"json": {"status": "closed"}}, id="status"),  # noqa: E501
+        pytest.param("PUT", f"{BASE}/0319303270/pinning", {"json": {"certificatesOnly": True}}, id="pinning"),  # noqa: E501
         pytest.param("POST", f"{BASE}/0319303270/certificates", {"content": b"x"}, id="certificate"),  # noqa: E501
         pytest.param("PUT", f"{BASE}/0319303270/providers/{PROVIDER}", {"json": {}}, id="provider"),
     ],
@@ -200,6 +211,8 @@ async def test_unknown_merchant_is_404(
     [
         pytest.param("status", {"json": {"status": "gone"}}, "INVALID_FIELD", "status", id="status"),  # noqa: E501
         pytest.param("status", {"json": {}}, "INVALID_FIELD", "status", id="no-status"),
+        pytest.param("pinning", {"json": {}}, "INVALID_FIELD", "certificatesOnly", id="no-pinning"),
+        pytest.param("pinning", {"json": {"certificatesOnly": "on"}}, "INVALID_FIELD", "certificatesOnly", id="pinning-text"),  # noqa: E501
         pytest.param(f"providers/{PROVIDER}", {"json": {"canSign": "yes"}}, "INVALID_FIELD", "canSign", id="flag"),  # noqa: E501
         pytest.param("providers/12", {"json": {}}, "REGISTRY_INVALID", "", id="provider-code"),
         pytest.param("certificates", {"content": b"not a certificate"}, "REGISTRY_INVALID", "", id="pem"),  # noqa: E501
@@ -230,6 +243,7 @@ def test_every_route_is_exported() -> None:
         (BASE, "POST"),
         (f"{BASE}/{{tax_code}}", "GET", "HEAD"),
         (f"{BASE}/{{tax_code}}/status", "PUT"),
+        (f"{BASE}/{{tax_code}}/pinning", "PUT"),
         (f"{BASE}/{{tax_code}}/certificates", "POST"),
         (f"{BASE}/{{tax_code}}/providers/{{provider}}", "PUT"),
     }

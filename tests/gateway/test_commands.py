@@ -262,9 +262,15 @@ def test_merchant_registry_round_trip(issued: Gateway) -> None:
         [HOUSEHOLD, "suspended", "household"],
         [RESTAURANT, "active", "business"],
     ]
+    assert f"{RESTAURANT} takes its 1 registered certificate(s) only" in issued.ok(
+        "merchants", "pin", RESTAURANT, "on"
+    )
     shown = json.loads(issued.ok("merchants", "show", RESTAURANT))
     assert shown["providers"] == [{"taxCode": PROVIDER, "canSign": True, "canSubmit": False}]
     assert shown["certificates"][0]["subject"].startswith(f"C=VN,UID=MST:{RESTAURANT}")
+    assert shown["certificatesOnly"] is True
+    assert "and those naming it" in issued.ok("merchants", "pin", RESTAURANT, "off")
+    assert json.loads(issued.ok("merchants", "show", RESTAURANT))["certificatesOnly"] is False
 
 
 @pytest.mark.parametrize(
@@ -274,6 +280,7 @@ def test_merchant_registry_round_trip(issued: Gateway) -> None:
         pytest.param(["add", RESTAURANT, " "], "must not be empty", id="empty-name"),
         pytest.param(["add", RESTAURANT, "x", "--kind", "k" * 33], "1 to 32", id="long-kind"),
         pytest.param(["status", RESTAURANT, "gone"], "'gone' is not one of", id="bad-status"),
+        pytest.param(["pin", RESTAURANT, "yes"], "'yes' is not one of", id="bad-pin"),
         pytest.param(["grant", RESTAURANT, "12"], "PROVIDER_TAX_CODE", id="bad-provider"),
         pytest.param(["cert", RESTAURANT, "/no/such.pem"], "does not exist", id="missing-file"),
         pytest.param(["show"], "Missing argument", id="missing-argument"),

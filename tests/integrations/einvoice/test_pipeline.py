@@ -3,9 +3,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 
 from integrations.cpu import CpuPool
@@ -14,7 +15,8 @@ from integrations.einvoice.checks import Checker
 from integrations.einvoice.compose import PartyDraft, RelatedDraft, compose_invoice, compose_message
 from integrations.einvoice.events import DuplicateAttempt
 from integrations.einvoice.link import IdentityLinker
-from integrations.einvoice.pipeline import Intake, Outcome, Submitter
+from integrations.einvoice.pipeline import Intake, IntakeResult, Outcome, Submitter
+from integrations.einvoice.pki import SignerIdentity
 from integrations.einvoice.receipts import ReceiptSigner
 from integrations.einvoice.schema import Schemas, default_xsd_dir
 from integrations.einvoice.signature import (
@@ -26,7 +28,7 @@ from integrations.einvoice.signature import (
 from integrations.einvoice.signing import sign_envelope
 from integrations.errors import UpstreamUnavailable
 from integrations.store.invoices import InvoiceStore, StoredInvoice
-from integrations.store.merchants import MerchantRegistry
+from integrations.store.merchants import MerchantRegistry, RegistryError
 from integrations.store.messages import MessageStore
 from integrations.store.models import (
     IdentityLink,
@@ -339,3 +341,86 @@ async def test_a_tax_authority_code_the_seller_wrote_is_refused(
     assert result.outcome is Outcome.REJECTED
     assert [f.code for f in result.findings if f.is_error] == ["5024"]
     assert await Invoice.all().count() == 0
+
+
+@pytest.fixture(scope="module")
+def unnamed_signers(intake_keys: Keys) -> dict[str, SignerIdentity]:
+    """Certificates of the trusted CA whose subject names no taxpayer the intake can read."""
+    start = datetime.now(UTC) - timedelta(days=1)
+    end = start + timedelta(days=365)
+
+    def issue(name: str, organization: str | None) -> SignerIdentity:
+        return intake_keys.ca.issue(
+            name, tax_code=None, organization=organization, valid_from=start, valid_to=end
+        )
+
+    return {
+        "O=MST": issue("Nhà hàng Sen Hồ Tây", f"MST:{RESTAURANT}"),
+        "no-MST": issue("Nhân viên thu ngân", None),
+    }
+
+
+def pem(identity: SignerIdentity) -> bytes:
+    return identity.certificate.public_bytes(Encoding.PEM)
+
+
+def error_codes(result: IntakeResult) -> list[str]:
+    return [f.code for f in result.findings if f.is_error]
+
+
+@pytest.mark.parametrize("shape", ["O=MST", "no-MST"])
+async def test_a_certificate_naming_no_taxpayer_is_refused_unless_registered_for_the_seller(
+    intake: Intake, unnamed_signers: dict[str, SignerIdentity], shape: str
+) -> None:
+    signer = unnamed_signers[shape]
+    refused = await submit(intake, signed(draft(14), signer))
+    assert error_codes(refused) == ["2019"]
+    assert "names no taxpayer" in refused.findings[0].message
+    await intake.registry.add_certificate(HOTEL, pem(signer))
+    elsewhere = await submit(intake, signed(draft(14), signer))
+    assert error_codes(elsewhere) == ["2019"]
+    with pytest.raises(RegistryError, match=f"already registered for {HOTEL}"):
+        await intake.registry.add_certificate(RESTAURANT, pem(signer))
+    assert await Invoice.all().count() == 0
+
+
+@pytest.mark.parametrize("shape", ["O=MST", "no-MST"])
+async def test_a_certificate_registered_for_the_seller_signs_for_it(
+    intake: Intake, unnamed_signers: dict[str, SignerIdentity], shape: str
+) -> None:
+    signer = unnamed_signers[shape]
+    await intake.registry.add_certificate(RESTAURANT, pem(signer))
+    accepted = await submit(intake, signed(draft(14), signer))
+    assert accepted.outcome is Outcome.ACCEPTED, accepted.findings
+
+
+async def test_a_pinned_merchant_takes_only_its_registered_certificates(
+    intake: Intake, intake_keys: Keys, unnamed_signers: dict[str, SignerIdentity]
+) -> None:
+    pinned = await intake.registry.pin(RESTAURANT, certificates_only=True)
+    assert pinned.certificates_only
+    naming = await submit(intake, signed(draft(15), intake_keys.restaurant))
+    assert error_codes(naming) == ["2019"]
+    assert "registered certificates only" in naming.findings[0].message
+    await intake.registry.add_certificate(RESTAURANT, pem(unnamed_signers["no-MST"]))
+    accepted = await submit(intake, signed(draft(15), unnamed_signers["no-MST"]))
+    assert accepted.outcome is Outcome.ACCEPTED, accepted.findings
+    await intake.registry.pin(RESTAURANT, certificates_only=False)
+    again = await submit(intake, signed(draft(16), intake_keys.restaurant))
+    assert again.outcome is Outcome.ACCEPTED, again.findings
+
+
+async def test_a_provider_signs_only_with_the_right_to_sign(
+    intake: Intake, intake_keys: Keys
+) -> None:
+    await intake.registry.grant(RESTAURANT, PROVIDER, can_sign=False, can_submit=True)
+    provider = Submitter(PROVIDER)
+    refused = await submit(intake, signed(draft(17), intake_keys.provider), provider)
+    assert error_codes(refused) == ["2009"]
+    submitted = await submit(intake, signed(draft(17), intake_keys.restaurant), provider)
+    assert submitted.outcome is Outcome.ACCEPTED, submitted.findings
+    await intake.registry.grant(RESTAURANT, PROVIDER, can_sign=True, can_submit=False)
+    only_signs = await submit(intake, signed(draft(18), intake_keys.provider), provider)
+    assert error_codes(only_signs) == ["4006"]
+    signs = await submit(intake, signed(draft(18), intake_keys.provider))
+    assert signs.outcome is Outcome.ACCEPTED, signs.findings

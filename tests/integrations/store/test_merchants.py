@@ -1,7 +1,11 @@
 from __future__ import annotations
 
-import pytest
+from datetime import UTC, datetime, timedelta
 
+import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from integrations.einvoice.pki import CertificateAuthority, fingerprint
 from integrations.store.merchants import MerchantNotFound, MerchantRegistry, RegistryError
 from integrations.store.models import MerchantStatus
 
@@ -52,3 +56,27 @@ async def test_cached_reads_see_changes_made_here_at_once_and_others_after_max_a
     assert not (await registry.find("0100109106", max_age=5)).is_active
     now[0] += 6
     assert (await registry.find("0100109106", max_age=5)).is_active
+
+
+async def test_pinning_and_registered_certificates_are_read_back() -> None:
+    registry = MerchantRegistry()
+    await registry.add("0100109106", "Nhà hàng Phở Hà Nội")
+    await registry.add("0319303270", "Khách sạn Sông Sài Gòn")
+    await registry.grant("0100109106", "0309612872", can_sign=False, can_submit=True)
+    now = datetime.now(UTC)
+    ca = CertificateAuthority.create("Registry test CA", valid_from=now, valid_days=30)
+    signer = ca.issue("Thu ngân", tax_code=None, valid_from=now, valid_to=now + timedelta(days=9))
+    registered = await registry.add_certificate(
+        "0100109106", signer.certificate.public_bytes(Encoding.PEM)
+    )
+    assert registered.fingerprint == fingerprint(signer.certificate)
+    with pytest.raises(RegistryError, match="already registered for 0100109106"):
+        await registry.add_certificate("0319303270", signer.certificate.public_bytes(Encoding.PEM))
+    view = await registry.pin("0100109106", certificates_only=True)
+    assert view.certificates_only
+    assert view.as_dict()["certificatesOnly"] is True
+    assert view.holds_certificate(registered.fingerprint)
+    assert not (await registry.get("0319303270")).holds_certificate(registered.fingerprint)
+    assert not view.may_sign("0309612872")
+    assert view.may_submit("0309612872")
+    assert not (await registry.pin("0100109106", certificates_only=False)).certificates_only
