@@ -63,8 +63,9 @@ def postgres_database() -> Iterator[str]:
 
 
 TABLES = (
-    "audit_events, consents, identity_links, invoice_documents, invoice_events, invoice_lines, "
-    "receipts, messages, certificates, provider_grants, invoices, merchants"
+    "audit_events, audit_checkpoints, consents, identity_links, invoice_documents, "
+    "invoice_events, invoice_lines, receipts, messages, certificates, provider_grants, invoices, "
+    "merchants"
 )
 
 

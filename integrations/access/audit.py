@@ -1,64 +1,55 @@
-"""The access log: one hash-chained event per read of a person's data.
+"""The access log: one hash-chained event per read of a person's data, and signed checkpoints.
 
-Each event's ``hash`` is SHA-256 over a canonical JSON of its fields and the previous event's
-hash, so changing, deleting or reordering a stored event breaks the chain where it happened.
-Appends are serialised (an asyncio lock in the process, a database lock across processes) so
-the chain never forks. ``record_many`` appends all of one request's events under one lock, in one
-transaction and one multi-row insert: the lock and the chain head are paid once per request, not
-once per person read. A write that fails raises ``AuditUnavailable`` and writes none of the
-events: callers refuse the read.
+Events are chained by hash (``integrations.access.chain``): changing, deleting or reordering one
+breaks the chain where it happened. Appends are serialised (an asyncio lock in the process, the
+store's chain lock across processes) so the chain never forks. ``record_many`` appends all of one
+request's events under one lock, in one transaction and one multi-row insert: the lock and the
+chain head are paid once per request, not once per person read. A write that fails raises
+``AuditUnavailable`` and writes none of the events: callers refuse the read.
 
-Rewriting the tail of the log together with every later hash is not detectable from the table
-alone; ``VerifyReport.head_hash`` is what an operator anchors elsewhere to close that gap.
+A chain that holds together may still have lost its newest events, or been rewritten whole with
+recomputed hashes. ``checkpoint`` signs the head under the same lock, and ``verify`` holds the
+chain to every checkpoint (``integrations.access.checkpoints``); events after the newest
+checkpoint are covered by none until the next.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
-import json
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
-from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.transactions import in_transaction
-
+from integrations.access.chain import GENESIS, chain_hash, link_problem, payload_of
+from integrations.access.checkpoints import (
+    CheckpointKeys,
+    CheckpointProblem,
+    CheckpointRefused,
+    CheckpointSigner,
+    CheckpointWalk,
+    sign,
+    signed_body,
+)
 from integrations.access.errors import AuditUnavailable, InvalidCursor
 from integrations.access.policy import Decision
 from integrations.access.principal import Principal
-from integrations.store.database import Database
-from integrations.store.models import AuditEvent
-
-GENESIS: Final = "0" * 64
-MAX_PAGE: Final = 100
-# Any fixed 64-bit number; it names the audit chain among PostgreSQL advisory locks.
-ADVISORY_LOCK_KEY: Final = 0x6761_7465_6175_6469
-# A no-op write takes SQLite's single write lock before the chain head is read, so a second
-# process waits (busy timeout) instead of reading the same head and forking the chain.
-SQLITE_WRITE_LOCK: Final = "UPDATE audit_events SET id = id WHERE id < 0"
-# Written out rather than built per append: pypika's build costs more than the query.
-HEAD: Final = "SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1"
-# Model fields in the order of the insert's columns.
-COLUMNS: Final = (
-    "at",
-    "principal",
-    "role",
-    "subject",
-    "domains",
-    "fields_read",
-    "purpose",
-    "case_ref",
-    "consent_id",
-    "outcome",
-    "prev_hash",
-    "hash",
+from integrations.store.audit import (
+    AuditStore,
+    ChainedEvent,
+    ChainWriter,
+    Checkpoint,
+    Head,
+    StoredEvent,
 )
-# 12 parameters a row keeps one statement well under both backends' limit of 32,766 or 32,767.
-ROWS_PER_INSERT: Final = 1000
+from integrations.store.database import Database
+
+MAX_PAGE: Final = 100
+MAX_EVENT_ID: Final = 2**63 - 1
+"""The largest id of a BIGINT column; a cursor past it was never issued."""
+MAX_CURSOR_CHARS: Final = 64
 
 
 class Outcome(StrEnum):
@@ -105,31 +96,24 @@ class AuditRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class StoredEvent:
-    id: int
-    at: datetime
-    principal: str
-    role: str
-    subject: str
-    domains: tuple[str, ...]
-    fields: tuple[str, ...]
-    purpose: str
-    case_ref: str
-    consent_id: str | None
-    outcome: str
-    prev_hash: str
-    hash: str
-
-
-@dataclass(frozen=True, slots=True)
 class VerifyReport:
-    """The result of walking the chain; ``first_bad_id`` is where it first breaks."""
+    """The result of walking the chain and its checkpoints.
+
+    ``first_bad_id`` is the event where the chain first breaks; ``bad_checkpoint_id`` the
+    checkpoint the chain no longer matches (cut or rewritten) or that is not as signed.
+    ``latest_checkpoint`` is the newest checkpoint confirmed, and ``unprotected`` counts the
+    events after it: deleting those would not show.
+    """
 
     ok: bool
     checked: int
     head_hash: str
     first_bad_id: int | None = None
     problem: str = ""
+    bad_checkpoint_id: int | None = None
+    checkpoints: int = 0
+    latest_checkpoint: Checkpoint | None = None
+    unprotected: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +128,7 @@ def _utc_now() -> datetime:
 
 
 class AuditLog:
-    """Append to, read and check the access log of one database.
+    """Append to, read, checkpoint and check the access log of one database.
 
     ``await log.record(AuditRecord.of_read(principal, subject, domains, fields, decision))``
     before returning the data, or ``record_many`` with every record of one request; on
@@ -154,6 +138,7 @@ class AuditLog:
     def __init__(self, database: Database, *, clock: Callable[[], datetime] = _utc_now) -> None:
         self.database = database
         self.clock = clock
+        self.store = AuditStore(database)
         self._lock = asyncio.Lock()
 
     async def record(self, event: AuditRecord) -> StoredEvent:
@@ -169,197 +154,139 @@ class AuditLog:
             return []
         now = self.clock()
         try:
-            async with self._lock:
-                return await self._append(pending, now)
+            async with self._lock, self.store.chain() as chain:
+                head = await chain.head()
+                return await chain.insert(_chain(pending, now, head.hash if head else GENESIS))
         # Whatever stopped the write, the events are not in the log and the reads must not happen.
         except Exception as exc:
             raise AuditUnavailable(f"audit events not written: {exc}") from exc
 
-    async def _append(self, events: list[AuditRecord], now: datetime) -> list[StoredEvent]:
-        async with in_transaction(self.database.backend) as connection:
-            await self._lock_chain(connection)
-            head = await connection.execute_query_dict(HEAD)
-            links = _chain(events, now, head[0]["hash"] if head else GENESIS)
-            ids: dict[str, int] = {}
-            for start in range(0, len(links), ROWS_PER_INSERT):
-                chunk = links[start : start + ROWS_PER_INSERT]
-                ids.update(await _insert(connection, self.database.backend, chunk))
-            # Inside the transaction: an event the insert did not return is rolled back too.
-            return [link.stored(ids[link.hash]) for link in links]
+    async def checkpoint(
+        self, signer: CheckpointSigner, *, reuse_within: timedelta = timedelta(0)
+    ) -> Checkpoint:
+        """Sign the chain's head, its event count and hash, under the chain lock.
 
-    async def _lock_chain(self, connection: BaseDBAsyncClient) -> None:
-        if self.database.backend == "postgres":
-            await connection.execute_query("SELECT pg_advisory_xact_lock($1)", [ADVISORY_LOCK_KEY])
-        else:
-            await connection.execute_query(SQLITE_WRITE_LOCK)
+        The last checkpoint is returned instead when the head has not moved since, or when it
+        is younger than ``reuse_within`` (so that several workers on one interval sign about
+        once per interval). Raises ``CheckpointRefused`` when the chain no longer extends it.
+        """
+        async with self._lock, self.store.chain() as chain:
+            head = await chain.head() or Head(0, GENESIS)
+            last = await chain.last_checkpoint()
+            at = self.clock()
+            if last is not None:
+                await _check_extends(chain, last, head)
+                if last.head_id == head.id or at - last.at < reuse_within:
+                    return last
+            since = 0 if last is None else last.head_id
+            count = (0 if last is None else last.count) + await chain.count_after(since)
+            body = signed_body(
+                at=at, head_id=head.id, count=count, head_hash=head.hash, previous=last
+            )
+            return await chain.add_checkpoint(
+                at=at,
+                head_id=head.id,
+                count=count,
+                head_hash=head.hash,
+                key_id=signer.key_id,
+                signature=sign(signer, body),
+            )
 
-    async def verify(self, *, batch: int = 1000) -> VerifyReport:
-        """Walk the whole chain in id order and report the first event that does not fit."""
+    async def verify(
+        self, *, keys: CheckpointKeys | None = None, batch: int = 1000
+    ) -> VerifyReport:
+        """Walk the whole chain in id order, holding it to every checkpoint on the way.
+
+        Reports the first event that does not fit, or the first checkpoint the chain does not
+        match or that ``keys`` (the gateway's certificates) do not show as signed by it.
+        """
+        walk = CheckpointWalk(self._checkpoints(batch), keys)
         prev_hash, checked, last_id = GENESIS, 0, 0
-        while rows := await AuditEvent.filter(id__gt=last_id).order_by("id").limit(batch):
-            for row in rows:
-                if row.prev_hash != prev_hash:
-                    problem = "does not follow the event before it (one deleted or reordered)"
-                    return VerifyReport(False, checked, prev_hash, row.id, problem)
-                if chain_hash(_row_payload(row), row.prev_hash) != row.hash:
-                    problem = "content does not match its hash (changed)"
-                    return VerifyReport(False, checked, prev_hash, row.id, problem)
-                prev_hash, checked = row.hash, checked + 1
-            last_id = rows[-1].id
-        return VerifyReport(True, checked, prev_hash)
+        broken = await walk.start()
+        while broken is None and (events := await self.store.events_after(last_id, batch)):
+            for event in events:
+                if problem := link_problem(event, prev_hash):
+                    return VerifyReport(False, checked, prev_hash, event.id, problem)
+                prev_hash, checked = event.hash, checked + 1
+                if walk.due(event.id) and (broken := await walk.reached(event, checked)):
+                    break
+            last_id = events[-1].id
+        broken = broken or walk.end(last_id, checked)
+        if broken is not None:
+            return _broken(broken, checked, prev_hash)
+        latest = walk.latest
+        return VerifyReport(
+            True,
+            checked,
+            prev_hash,
+            checkpoints=walk.confirmed,
+            latest_checkpoint=latest,
+            unprotected=checked - (latest.count if latest else 0),
+        )
+
+    async def _checkpoints(self, batch: int) -> AsyncIterator[Checkpoint]:
+        last_id = 0
+        while checkpoints := await self.store.checkpoints_after(last_id, batch):
+            for checkpoint in checkpoints:
+                yield checkpoint
+            last_id = checkpoints[-1].id
 
     async def for_subject(
         self, subject: str, first: int = 20, after: str | None = None
     ) -> AuditPage:
         """Events about one person, newest first; ``first`` is capped at ``MAX_PAGE``."""
         size = max(1, min(first, MAX_PAGE))
-        query = AuditEvent.filter(subject=subject)
-        if after is not None:
-            query = query.filter(id__lt=decode_cursor(after))
-        rows = await query.order_by("-id").limit(size + 1)
-        events = tuple(_stored(row) for row in rows[:size])
+        before = None if after is None else decode_cursor(after)
+        rows = await self.store.events_about(subject, before=before, limit=size + 1)
+        events = tuple(rows[:size])
         end_cursor = encode_cursor(events[-1].id) if events else None
         return AuditPage(events, end_cursor, len(rows) > size)
 
 
-def chain_hash(payload: dict[str, Any], prev_hash: str) -> str:
-    """SHA-256 over the canonical JSON (sorted keys, no spaces, UTF-8) of payload + prev_hash."""
-    canonical = json.dumps(
-        {**payload, "prev_hash": prev_hash},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class _Link:
-    """One event with its place in the chain, before the database gives it an id."""
-
-    at: datetime
-    payload: dict[str, Any]
-    prev_hash: str
-    hash: str
-
-    def values(self) -> list[Any]:
-        """The row's values in the order of ``COLUMNS``, lists as the model stores JSON."""
-        payload, as_json = self.payload, AuditEvent._meta.fields_map["domains"]
-        row = {
-            **payload,
-            "at": self.at,
-            "domains": as_json.to_db_value(payload["domains"], AuditEvent),
-            "fields_read": as_json.to_db_value(payload["fields"], AuditEvent),
-            "prev_hash": self.prev_hash,
-            "hash": self.hash,
-        }
-        return [row[name] for name in COLUMNS]
-
-    def stored(self, event_id: int) -> StoredEvent:
-        payload = self.payload
-        return StoredEvent(
-            id=event_id,
-            at=self.at,
-            principal=payload["principal"],
-            role=payload["role"],
-            subject=payload["subject"],
-            domains=tuple(payload["domains"]),
-            fields=tuple(payload["fields"]),
-            purpose=payload["purpose"],
-            case_ref=payload["case_ref"],
-            consent_id=payload["consent_id"],
-            outcome=payload["outcome"],
-            prev_hash=self.prev_hash,
-            hash=self.hash,
+async def _check_extends(chain: ChainWriter, last: Checkpoint, head: Head) -> None:
+    """Refuse to sign a head that does not extend ``last``: that would sign over a cut."""
+    if head.id < last.head_id:
+        raise CheckpointRefused(
+            f"the log ends at event {head.id}, behind checkpoint #{last.id} (event "
+            f"{last.head_id}): its newest events were cut"
+        )
+    if last.head_id and await chain.hash_of(last.head_id) != last.head_hash:
+        raise CheckpointRefused(
+            f"event {last.head_id} is gone or no longer has the hash checkpoint #{last.id} "
+            "signed: the log was rewritten"
         )
 
 
-def _chain(events: Iterable[AuditRecord], now: datetime, prev_hash: str) -> list[_Link]:
-    links = []
-    for event in events:
-        at = event.at or now
-        payload = _payload(event, at)
-        link = _Link(at, payload, prev_hash, chain_hash(payload, prev_hash))
-        links.append(link)
-        prev_hash = link.hash
-    return links
-
-
-async def _insert(
-    connection: BaseDBAsyncClient, backend: str, links: Sequence[_Link]
-) -> dict[str, int]:
-    """Insert ``links`` with one statement; the id of each, by its (unique) hash."""
-    values = [value for link in links for value in link.values()]
-    rows = await connection.execute_query_dict(_insert_sql(backend, len(links)), values)
-    return {row["hash"]: row["id"] for row in rows}
-
-
-def _insert_sql(backend: str, rows: int) -> str:
-    """The multi-row INSERT ... RETURNING, written out: pypika takes longer to build one of a
-    hundred rows than the database takes to run it."""
-    width = len(COLUMNS)
-    if backend == "postgres":
-        groups = [
-            "(" + ",".join(f"${row * width + n}" for n in range(1, width + 1)) + ")"
-            for row in range(rows)
-        ]
-    else:
-        groups = ["(" + ",".join("?" * width) + ")"] * rows
-    columns = ",".join(f'"{AuditEvent._meta.fields_db_projection[name]}"' for name in COLUMNS)
-    table = AuditEvent._meta.db_table
-    return f'INSERT INTO "{table}" ({columns}) VALUES {",".join(groups)} RETURNING "id","hash"'
-
-
-def _timestamp(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _payload(event: AuditRecord, at: datetime) -> dict[str, Any]:
-    return {
-        "at": _timestamp(at),
-        "principal": event.principal,
-        "role": event.role,
-        "subject": event.subject,
-        "domains": sorted(set(event.domains)),
-        "fields": sorted(set(event.fields)),
-        "purpose": event.purpose,
-        "case_ref": event.case_ref,
-        "consent_id": event.consent_id,
-        "outcome": str(event.outcome),
-    }
-
-
-def _row_payload(row: AuditEvent) -> dict[str, Any]:
-    return {
-        "at": _timestamp(row.at),
-        "principal": row.principal,
-        "role": row.role,
-        "subject": row.subject,
-        "domains": row.domains,
-        "fields": row.fields_read,
-        "purpose": row.purpose,
-        "case_ref": row.case_ref,
-        "consent_id": row.consent_id,
-        "outcome": row.outcome,
-    }
-
-
-def _stored(row: AuditEvent) -> StoredEvent:
-    return StoredEvent(
-        id=row.id,
-        at=row.at,
-        principal=row.principal,
-        role=row.role,
-        subject=row.subject,
-        domains=tuple(row.domains),
-        fields=tuple(row.fields_read),
-        purpose=row.purpose,
-        case_ref=row.case_ref,
-        consent_id=row.consent_id,
-        outcome=row.outcome,
-        prev_hash=row.prev_hash,
-        hash=row.hash,
+def _broken(problem: CheckpointProblem, checked: int, head_hash: str) -> VerifyReport:
+    return VerifyReport(
+        False,
+        checked,
+        head_hash,
+        problem=problem.message,
+        bad_checkpoint_id=problem.checkpoint_id,
     )
+
+
+def _chain(events: Iterable[AuditRecord], now: datetime, prev_hash: str) -> list[ChainedEvent]:
+    chained = []
+    for event in events:
+        unhashed = ChainedEvent(
+            at=event.at or now,
+            principal=event.principal,
+            role=event.role,
+            subject=event.subject,
+            domains=tuple(sorted(set(event.domains))),
+            fields=tuple(sorted(set(event.fields))),
+            purpose=event.purpose,
+            case_ref=event.case_ref,
+            consent_id=event.consent_id,
+            outcome=str(event.outcome),
+            prev_hash=prev_hash,
+            hash="",
+        )
+        prev_hash = chain_hash(payload_of(unhashed), prev_hash)
+        chained.append(replace(unhashed, hash=prev_hash))
+    return chained
 
 
 def encode_cursor(event_id: int) -> str:
@@ -367,10 +294,16 @@ def encode_cursor(event_id: int) -> str:
 
 
 def decode_cursor(cursor: str) -> int:
-    try:
-        kind, _, number = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind == "audit" and number.isdigit():
-            return int(number)
-    except (ValueError, UnicodeError):
-        pass
-    raise InvalidCursor(f"cursor {cursor!r} was not issued by the access log")
+    """The event id in ``cursor``; ``InvalidCursor`` for anything ``encode_cursor`` never made,
+    before the id reaches a query (one past 64 bits would overflow the column there)."""
+    if len(cursor) <= MAX_CURSOR_CHARS:
+        try:
+            kind, _, number = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        except (ValueError, UnicodeError):
+            kind, number = "", ""
+        if kind == "audit" and number.isascii() and number.isdigit():
+            event_id = int(number)
+            if event_id <= MAX_EVENT_ID:
+                return event_id
+    shown = cursor if len(cursor) <= MAX_CURSOR_CHARS else cursor[:MAX_CURSOR_CHARS] + "…"
+    raise InvalidCursor(f"cursor {shown!r} was not issued by the access log")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -10,18 +11,18 @@ import pytest
 from tortoise.connection import get_connection
 
 from integrations.access.audit import (
-    GENESIS,
-    ROWS_PER_INSERT,
+    MAX_EVENT_ID,
     AuditLog,
     AuditRecord,
     Outcome,
-    chain_hash,
     decode_cursor,
     encode_cursor,
 )
+from integrations.access.chain import GENESIS, chain_hash
 from integrations.access.errors import AuditUnavailable, InvalidCursor
 from integrations.access.policy import ALLOW, Decision
 from integrations.access.principal import Principal, Role
+from integrations.store.audit import ROWS_PER_INSERT
 from integrations.store.database import Database
 from integrations.store.models import AuditEvent
 
@@ -281,15 +282,52 @@ async def test_a_subject_sees_their_events_newest_first_in_pages(log: AuditLog) 
     assert rest.events[0].case_ref == "CASE-2"
 
 
-@pytest.mark.parametrize("cursor", ["", "bm9wZQ==", "%%%", encode_cursor(1)[:-3] + "x"])
+def cursor_of(number: str) -> str:
+    return base64.urlsafe_b64encode(f"audit:{number}".encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("bm9wZQ==", id="not-ours"),
+        pytest.param("%%%", id="not-base64"),
+        pytest.param(encode_cursor(1)[:-3] + "x", id="cut"),
+        pytest.param(cursor_of("-1"), id="negative"),
+        pytest.param(cursor_of("١٢"), id="arabic-indic-digits"),
+        pytest.param(cursor_of(str(MAX_EVENT_ID + 1)), id="past-int64"),
+        pytest.param(cursor_of("9" * 4000), id="4000-digits"),
+    ],
+)
 def test_a_foreign_cursor_is_refused(cursor: str) -> None:
     with pytest.raises(InvalidCursor):
         decode_cursor(cursor)
 
 
+def test_a_refused_cursor_is_not_echoed_whole() -> None:
+    with pytest.raises(InvalidCursor) as info:
+        decode_cursor("A" * 100_000)
+    assert len(info.value.message) < 200
+
+
 async def test_a_cursor_is_checked_before_the_query(log: AuditLog) -> None:
     with pytest.raises(InvalidCursor):
         await log.for_subject(CITIZEN, after="bm9wZQ==")
+
+
+@pytest.mark.parametrize("number", [MAX_EVENT_ID + 1, 10**40], ids=["int64-plus-1", "40-digits"])
+async def test_a_cursor_past_any_event_id_is_refused_not_overflowed(
+    log: AuditLog, number: int
+) -> None:
+    await log.record(read())
+    with pytest.raises(InvalidCursor):
+        await log.for_subject(CITIZEN, after=cursor_of(str(number)))
+
+
+async def test_the_largest_event_id_is_a_cursor_before_every_event(log: AuditLog) -> None:
+    event = await log.record(read())
+    page = await log.for_subject(CITIZEN, after=encode_cursor(MAX_EVENT_ID))
+    assert page.events == (event,)
 
 
 def test_a_denied_read_is_recorded_as_denied() -> None:
