@@ -15,9 +15,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from integrations.access import Domain, InvalidCursor, Principal, Role, decide_workbench, require
+from integrations.access import (
+    AccessDenied,
+    AccessSession,
+    Domain,
+    InvalidCursor,
+    decide_workbench,
+    require,
+)
 from integrations.einvoice.findings import Finding as FindingRecord
-from integrations.einvoice.pipeline import IntakeResult, Submitter
+from integrations.einvoice.pipeline import IntakeResult
 from integrations.einvoice.pipeline import Outcome as IntakeOutcome
 from integrations.risk import DESCRIPTIONS, FlagCode
 from integrations.store.invoices import Page, StoredInvoice, decode_cursor, encode_cursor
@@ -215,25 +222,16 @@ class SubmitInvoiceResult:
     findings: list[Finding]
 
     @classmethod
-    def of(cls, result: IntakeResult) -> SubmitInvoiceResult:
+    def of(cls, result: IntakeResult, *, readable: bool) -> SubmitInvoiceResult:
+        """``readable``: whether the submitter may see the stored invoice itself."""
         stored, conflict = result.invoice, result.conflict
         return cls(
             outcome=result.outcome,
-            invoice=Invoice.of(stored) if stored else None,
+            invoice=Invoice.of(stored) if stored and readable else None,
             receipt_id=stored.receipt_id if stored else None,
             conflicting_invoice_id=strawberry.ID(str(conflict.id)) if conflict else None,
             findings=[Finding.of(f) for f in result.findings],
         )
-
-
-def _submitter(principal: Principal) -> Submitter:
-    if principal.role is Role.ADMIN:
-        return Submitter(None, principal.actor)
-    if principal.role is Role.MERCHANT and principal.tax_code:
-        return Submitter(principal.tax_code, principal.actor)
-    raise PublicError(
-        "only merchants, their providers and operators submit invoices", code="FORBIDDEN"
-    )
 
 
 async def submit_invoice(info: Info, xml: str) -> SubmitInvoiceResult:
@@ -241,6 +239,16 @@ async def submit_invoice(info: Info, xml: str) -> SubmitInvoiceResult:
     intake = info.context.intake
     if intake is None:
         raise PublicError("invoice intake is not offered here", code="SERVICE_UNAVAILABLE")
-    submitter = _submitter(info.context.principal)
-    result = await intake.submit_invoice(xml.encode(), "application/xml", submitter)
-    return SubmitInvoiceResult.of(result)
+    access = info.context.access
+    result = await intake.submit_invoice(xml.encode(), "application/xml", access.submitter())
+    readable = result.invoice is not None and await _readable(access, result.invoice)
+    return SubmitInvoiceResult.of(result, readable=readable)
+
+
+async def _readable(access: AccessSession, stored: StoredInvoice) -> bool:
+    """Whether the submitter may read back the invoice it handed in (an operator may not)."""
+    try:
+        await access.invoice(stored, "submitInvoice")
+    except AccessDenied:
+        return False
+    return True

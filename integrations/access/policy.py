@@ -249,6 +249,14 @@ def may_administer(principal: Principal) -> Decision:
     return _forbidden(principal, "change the registries")
 
 
+def may_submit(principal: Principal) -> Decision:
+    """Who hands invoices in at all: merchants and their providers (by their tax code), and
+    operators; whose invoices each may submit is the intake's registry check."""
+    if principal.role is Role.ADMIN or (principal.role is Role.MERCHANT and principal.tax_code):
+        return ALLOW
+    return _deny("FORBIDDEN", "only merchants, their providers and operators submit invoices")
+
+
 def may_submit_for(
     principal: Principal, seller_tax_code: str, provider_grants: Collection[str] = ()
 ) -> Decision:

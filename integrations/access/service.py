@@ -33,8 +33,10 @@ from integrations.access.policy import (
     decide_workbench,
     mask_sensitive,
     masked_invoice_fields,
+    may_submit,
 )
 from integrations.access.principal import Principal
+from integrations.einvoice.pipeline import Submitter
 from integrations.identity import PersonalId, parse_taxpayer_id
 from integrations.store.analytics import InvoiceFilter
 from integrations.store.invoices import StoredInvoice
@@ -184,6 +186,13 @@ class AccessSession:
         if principal.is_citizen:
             return replace(where, buyer=principal.subject)
         raise PartyRequired("name the seller or the buyer: only officers search across parties")
+
+    def submitter(self) -> Submitter:
+        """The caller as the intake knows it, or raise: a merchant or provider by its tax code,
+        an operator by none."""
+        require(may_submit(self.principal))
+        tax_code = None if self.principal.is_admin else self.principal.tax_code
+        return Submitter(tax_code, self.principal.actor)
 
     def workbench(self, subject: str, field_name: str) -> Decision:
         """Allow an officer's workbench read about ``subject`` (``*`` for many), or raise;

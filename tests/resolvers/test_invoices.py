@@ -21,6 +21,7 @@ from integrations.simulators import RunningSimulators, known
 from integrations.store.database import Database
 from integrations.store.invoices import InvoiceStore
 from integrations.store.merchants import MerchantRegistry
+from integrations.store.models import AuditEvent
 from tests.resolvers.conftest import (
     AN,
     BINH,
@@ -246,3 +247,22 @@ async def test_only_merchants_and_operators_submit(graph: Graph, intake: Intake)
     assert codes(refused) == [("FORBIDDEN", None)]
     unavailable = await graph.run(SUBMIT, RESTAURANT_MERCHANT, {"xml": "<HDon/>"})
     assert codes(unavailable) == [("SERVICE_UNAVAILABLE", None)]
+
+
+async def test_a_submitter_reads_back_only_what_the_policy_lets_it_read(
+    graph: Graph, intake: Intake, intake_keys: Keys
+) -> None:
+    submitting = replace(graph, intake=intake)
+    operator = Principal("ops-1", Role.ADMIN)
+    xml = signed(draft(2), intake_keys.restaurant).decode()
+
+    by_operator = await submitting.run(SUBMIT, operator, {"xml": xml})
+    by_seller = await submitting.run(SUBMIT, RESTAURANT_MERCHANT, {"xml": xml})
+
+    assert by_operator.errors is None
+    assert by_operator.data["submitInvoice"]["outcome"] == "ACCEPTED"
+    assert by_operator.data["submitInvoice"]["invoice"] is None
+    assert by_seller.data["submitInvoice"]["outcome"] == "REPLAYED"
+    assert by_seller.data["submitInvoice"]["invoice"]["sellerTaxCode"] == RESTAURANT
+    events = await AuditEvent.all().order_by("id").values_list("principal", "outcome")
+    assert events == [("admin:ops-1", "denied"), ("merchant:sen-ho-tay", "allowed")]
