@@ -178,6 +178,11 @@ class Settings:
     signing_cert: Path | None = setting(
         None, _path, "PEM certificate matching GATEWAY_SIGNING_KEY."
     )
+    audit_checkpoint_seconds: int = setting(
+        300,
+        _int_between(0, 86_400),
+        "Seconds between signed checkpoints of the access log's head; 0 turns them off.",
+    )
     redis_url: str = setting(
         "", _url("redis", "rediss"), "Redis for shared rate limits and caches; empty for memory."
     )

@@ -99,6 +99,11 @@ async def running_services(
             asyncio.create_task(_retry_links_forever(intake)),
             asyncio.create_task(sweeper.run()),
         ]
+        if settings.audit_checkpoint_seconds:
+            checkpoints = _checkpoint_forever(
+                services.audit, services.receipt_signer, settings.audit_checkpoint_seconds
+            )
+            background.append(asyncio.create_task(checkpoints))
         try:
             yield services
         finally:
@@ -211,3 +216,25 @@ async def _retry_links_forever(intake: Intake) -> None:
             continue
         if settled:
             log.info("identity links resolved", extra={"resolved": settled})
+
+
+async def _checkpoint_forever(audit: AuditLog, signer: ReceiptSigner, seconds: int) -> None:
+    """Sign the access log's head every ``seconds``. Every worker runs this; one that finds a
+    checkpoint younger than half the interval leaves it be. The log line carries the JWS: a
+    copy kept outside the database."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            checkpoint = await audit.checkpoint(signer, reuse_within=timedelta(seconds=seconds / 2))
+        except Exception:
+            log.exception("signing a checkpoint of the access log failed")
+            continue
+        log.info(
+            "access log checkpoint",
+            extra={
+                "checkpoint": checkpoint.id,
+                "head_id": checkpoint.head_id,
+                "count": checkpoint.count,
+                "jws": checkpoint.signature,
+            },
+        )

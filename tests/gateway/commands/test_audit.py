@@ -4,6 +4,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import jwt
 import pytest
 from click.testing import CliRunner, Result
 
@@ -11,18 +12,22 @@ from gateway.cli import SettingsContext
 from gateway.commands.audit import commands
 from integrations.access.audit import AuditLog, AuditRecord, Outcome
 from integrations.store.database import open_database, sqlite_url
+from tests.support.invoices import Keys
 
 pytestmark = pytest.mark.usefixtures("clean_environ")
 
 
-def run(data_dir: Path) -> Result:
+def run(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> Result:
     return CliRunner().invoke(
-        commands, ["verify"], obj=SettingsContext(None), env={"GATEWAY_DATA_DIR": str(data_dir)}
+        commands,
+        list(args),
+        obj=SettingsContext(None),
+        env={"GATEWAY_DATA_DIR": str(data_dir), **(env or {})},
     )
 
 
 async def _record(url: str, count: int) -> None:
-    async with open_database(url) as database:
+    async with open_database(url, migrate_first=True) as database:
         log = AuditLog(database)
         for n in range(count):
             record = AuditRecord(
@@ -38,16 +43,63 @@ async def _record(url: str, count: int) -> None:
             await log.record(record)
 
 
+def record(data_dir: Path, count: int) -> None:
+    asyncio.run(_record(sqlite_url(data_dir / "gateway.sqlite3"), count))
+
+
+def verify_after(data_dir: Path, statement: str) -> Result:
+    """``gateway audit verify`` once ``statement`` has changed the database behind its back."""
+    with sqlite3.connect(data_dir / "gateway.sqlite3") as connection:
+        connection.execute(statement)
+    return run(data_dir, "verify")
+
+
+def says(result: Result, exit_code: int, *phrases: str) -> None:
+    assert result.exit_code == exit_code, result.output
+    assert [p for p in phrases if p not in result.output] == []
+
+
 def test_verify_reports_an_intact_log_and_then_the_changed_event(tmp_path: Path) -> None:
-    assert "intact: 0 events" in run(tmp_path).output
-    database = tmp_path / "gateway.sqlite3"
-    asyncio.run(_record(sqlite_url(database), 3))
-    intact = run(tmp_path)
-    assert intact.exit_code == 0
-    assert "intact: 3 events" in intact.output
-    with sqlite3.connect(database) as connection:
-        connection.execute("UPDATE audit_events SET case_ref = 'C-9' WHERE id = 2")
-    broken = run(tmp_path)
-    assert broken.exit_code == 1
-    assert "broken at event 2" in broken.output
-    assert "changed" in broken.output
+    says(run(tmp_path, "verify"), 0, "intact: 0 events")
+    record(tmp_path, 3)
+    says(
+        run(tmp_path, "verify"),
+        0,
+        "intact: 3 events",
+        "no checkpoint: all 3 events are unprotected",
+    )
+    broken = verify_after(tmp_path, "UPDATE audit_events SET case_ref = 'C-9' WHERE id = 2")
+    says(broken, 1, "broken at event 2", "changed")
+
+
+def test_verify_holds_the_log_to_the_checkpoint_the_command_signed(tmp_path: Path) -> None:
+    record(tmp_path, 3)
+    made = run(tmp_path, "checkpoint")
+    says(made, 0, "checkpoint #1: 3 events up to event 3")
+    token = made.output.splitlines()[-1]
+    assert jwt.api_jws.get_unverified_header(token)["alg"] == "RS256"
+    record(tmp_path, 2)
+    intact = run(tmp_path, "verify")
+    says(
+        intact,
+        0,
+        "intact: 5 events",
+        "1 checkpoint confirmed",
+        "2 events after the last checkpoint",
+    )
+    cut = verify_after(tmp_path, "DELETE FROM audit_events WHERE id > 2")
+    says(cut, 1, "broken at checkpoint #1", "newest events were cut")
+    says(run(tmp_path, "checkpoint"), 1, "no checkpoint signed")
+
+
+def test_verify_takes_the_certificate_of_a_retired_key(tmp_path: Path, intake_keys: Keys) -> None:
+    record(tmp_path, 1)
+    says(run(tmp_path, "checkpoint"), 0)
+    retired = tmp_path / "pki" / "gateway.cert.pem"
+    rotated = {
+        "GATEWAY_SIGNING_KEY": str(intake_keys.gateway_key),
+        "GATEWAY_SIGNING_CERT": str(intake_keys.gateway_cert),
+    }
+    says(run(tmp_path, "verify", env=rotated), 1, "not one of the gateway's certificates")
+    kept = run(tmp_path, "verify", "--certificate", str(retired), env=rotated)
+    says(kept, 0, "1 checkpoint confirmed")

@@ -1,0 +1,41 @@
+"""The services a running gateway starts beside its routes."""
+
+from __future__ import annotations
+
+import asyncio
+
+from gateway.app import create_app
+from gateway.config import Settings
+from gateway.keys import load_key_material
+from integrations.access.audit import AuditLog, AuditRecord, Outcome
+from integrations.access.checkpoints import CheckpointKeys
+from integrations.store.audit import Checkpoint
+from integrations.store.database import Database
+from tests.support.servers import in_process_client
+
+
+async def signed(log: AuditLog, head_id: int) -> Checkpoint:
+    """The first checkpoint of ``head_id``, once one has been signed."""
+    while True:
+        made = await log.store.checkpoints_after(0, 100)
+        if made and made[-1].head_id == head_id:
+            return made[-1]
+        await asyncio.sleep(0.05)
+
+
+async def test_the_gateway_signs_checkpoints_of_the_access_log_at_its_interval(
+    settings: Settings,
+) -> None:
+    settings = settings.with_values(audit_checkpoint_seconds=1)
+    async with in_process_client(create_app(settings)):
+        log = AuditLog(Database(settings.resolved_database_url))
+        read = AuditRecord("officer:o", "officer", "079301000123", ("tax",), (), Outcome.ALLOWED)
+        event = await log.record(read)
+        # Waits for the gateway's own task; the bound only keeps a broken one from hanging.
+        async with asyncio.timeout(60):
+            made = await signed(log, event.id)
+        keys = CheckpointKeys.of([load_key_material(settings).signer.certificate])
+        report = await log.verify(keys=keys)
+    assert report.ok
+    assert report.latest_checkpoint == made
+    assert (report.checked, report.unprotected) == (1, 0)
