@@ -131,7 +131,7 @@ def upstream_settings(settings: Settings, urls: Mapping[str, str]) -> dict[str, 
             url,
             api_key=settings.upstream_api_key or None,
             total_timeout=settings.upstream_timeout_seconds,
-            deadline=settings.upstream_timeout_seconds * 3,
+            deadline=settings.upstream_timeout_seconds,
         )
         for agency, url in urls.items()
     }

@@ -2,7 +2,9 @@
 
 Only errors marked ``retryable`` are retried (timeouts, 5xx, refused connections and 429);
 any other 4xx or a malformed answer fails at once. The clients only ever read, so every call
-that reaches this layer is idempotent.
+that reaches this layer is idempotent. Retries fit in the call's one deadline: a wait that
+would end past it is not started, and the error that asked for it (a 429 with a long
+``Retry-After``, say) is raised at once as it is.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from integrations.errors import UpstreamError
 from integrations.upstreams.budget import RetryBudget
 from integrations.upstreams.calls import BatchCall, Fetch, Items
+from integrations.upstreams.timeouts import remaining
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -65,6 +68,9 @@ class Retry:
         if not error.retryable or attempt >= self._attempts:
             return None
         if error.retry_after is not None:
-            return error.retry_after if error.retry_after <= self._retry_after_cap else None
-        # Full jitter spreads the retries of many callers that failed at the same moment.
-        return self._rng.uniform(0, min(self._cap, self._base * 2 ** (attempt - 1)))
+            delay = error.retry_after if error.retry_after <= self._retry_after_cap else None
+        else:
+            # Full jitter spreads the retries of many callers that failed at the same moment.
+            delay = self._rng.uniform(0, min(self._cap, self._base * 2 ** (attempt - 1)))
+        left = remaining()
+        return None if delay is None or (left is not None and delay >= left) else delay

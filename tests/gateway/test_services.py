@@ -7,6 +7,7 @@ import asyncio
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.keys import load_key_material
+from gateway.services import upstream_settings
 from integrations.access.audit import AuditLog, AuditRecord, Outcome
 from integrations.access.checkpoints import CheckpointKeys
 from integrations.store.audit import Checkpoint
@@ -39,3 +40,9 @@ async def test_the_gateway_signs_checkpoints_of_the_access_log_at_its_interval(
     assert report.ok
     assert report.latest_checkpoint == made
     assert (report.checked, report.unprotected) == (1, 0)
+
+
+def test_one_agency_call_has_one_time_budget_for_every_attempt(settings: Settings) -> None:
+    settings = settings.with_values(upstream_timeout_seconds=2.0)
+    (population, *_) = upstream_settings(settings, {"population": "http://agency"}).values()
+    assert population.deadline == population.total_timeout == 2.0

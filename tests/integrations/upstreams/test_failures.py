@@ -180,3 +180,17 @@ def test_retry_after_reads_seconds_and_dates() -> None:
     assert retry_after("Thu, 01 Jan 2026 00:00:07 GMT", now=now) == 7.0
     assert retry_after("soon") is None
     assert retry_after(None) is None
+
+
+async def test_a_retry_after_longer_than_the_budget_left_ends_at_once_as_rate_limited(
+    sims: RunningSimulators, open_upstreams: OpenUpstreams
+) -> None:
+    sims.set_faults("population", Faults(rate_limit=0.5))
+    sleep = RecordingSleep()
+    upstreams = await open_upstreams(
+        attempts=3, retry_after_cap=5, deadline=0.3, clock=Clock(sleep=sleep)
+    )
+    with pytest.raises(UpstreamRateLimited):
+        await upstreams.population.people(IDS, scope="s")
+    assert sleep.delays == []
+    assert sims.calls("population", BATCH) == 1
