@@ -4,6 +4,10 @@ The envelope is checked once (schema, and for 206 the batch signature in ``CKSNN
 invoice goes through the intake on its own, so a batch reports an outcome per invoice. Invoices
 in 200 and 203 messages are verified each in its own scope, since vendors repeat Ids across the
 invoices of one message; those of a 206 batch are covered by the batch signature instead.
+
+A message already taken (same bytes, or same sender and ``MTDiep``) is named only to operators
+and to submitters entitled for its taxpayer (``TTChung/MST``); anyone else is answered as if it
+were new, and only those entitled have a message recorded.
 """
 
 from __future__ import annotations
@@ -97,7 +101,7 @@ class MessageIntake:
             return MessageResult(Outcome.REJECTED, findings)
         sha256 = hashlib.sha256(raw).hexdigest()
         replay = await self.messages.find_by_sha(sha256)
-        if replay is not None:
+        if replay is not None and await self._reveals(replay, submitter):
             return _replayed(replay)
         verdict = await self.intake.cpu.run(
             check_message, self.intake.checker, raw, now=self.intake.clock()
@@ -106,12 +110,24 @@ class MessageIntake:
         if header is None or has_errors(verdict.findings):
             return MessageResult(Outcome.REJECTED, verdict.findings, header)
         taken = await self.messages.find(header.sender, header.message_id)
-        if taken is not None:
+        if taken is not None and await self._reveals(taken, submitter):
             return _conflict(taken, header, [])
         items = await self.intake.admit_all(
             verdict.invoices, submitter, message_id=header.message_id
         )
         summary = _summary(header, items)
+        accepted = any(item.accepted for item in items)
+        result = MessageResult(
+            Outcome.ACCEPTED if accepted else Outcome.REJECTED,
+            verdict.findings,
+            header,
+            items,
+            summary,
+        )
+        # Recorded only for its own taxpayer's submitters, so that no one else can take a
+        # message id; and never over another's record, which would name it.
+        if taken is not None or not await self.intake.entitled(submitter, header.tax_code):
+            return result
         try:
             await self.messages.record(
                 message_id=header.message_id,
@@ -121,15 +137,14 @@ class MessageIntake:
                 outcome=summary,
             )
         except MessageConflict as conflict:
-            return _conflict(conflict.existing, header, items)
-        accepted = any(item.accepted for item in items)
-        return MessageResult(
-            Outcome.ACCEPTED if accepted else Outcome.REJECTED,
-            verdict.findings,
-            header,
-            items,
-            summary,
-        )
+            if await self._reveals(conflict.existing, submitter):
+                return _conflict(conflict.existing, header, items)
+        return result
+
+    async def _reveals(self, message: StoredMessage, submitter: Submitter) -> bool:
+        """Whether the submitter may learn the message was taken: an operator, or one
+        entitled to submit for the taxpayer the message was recorded for."""
+        return await self.intake.entitled(submitter, message.outcome.get("taxCode"))
 
 
 def _header(root: etree._Element) -> Header | None:
@@ -177,6 +192,7 @@ def _summary(header: Header, items: list[IntakeResult]) -> dict[str, Any]:
         "messageId": header.message_id,
         "messageType": header.message_type,
         "sender": header.sender,
+        "taxCode": header.tax_code,
         "items": [_item(position, item) for position, item in enumerate(items, start=1)],
     }
 
@@ -199,7 +215,8 @@ def _item(position: int, item: IntakeResult) -> dict[str, Any]:
 
 
 def _replayed(stored: StoredMessage) -> MessageResult:
-    header = Header(stored.message_type, stored.message_id, stored.sender, "", "")
+    taxpayer = stored.outcome.get("taxCode") or ""
+    header = Header(stored.message_type, stored.message_id, stored.sender, taxpayer, "")
     return MessageResult(Outcome.REPLAYED, [], header, [], stored.outcome)
 
 

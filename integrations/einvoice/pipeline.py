@@ -1,10 +1,10 @@
 """The intake: signed invoices in, stored invoices and signed receipts out.
 
 Order of work, cheapest first: transport checks and the bytes hash (an exact replay is answered
-from the store without parsing), then the CPU stages in one hop off the event loop (parse,
-schema, signature, data, rules), then the registries (seller known and active, signer and
-submitter entitled), then the store. An invoice is acknowledged only after its transaction has
-committed; a rejected one leaves nothing behind.
+from the store without parsing, to a submitter entitled for its seller), then the CPU stages in
+one hop off the event loop (parse, schema, signature, data, rules), then the registries (seller
+known and active, signer and submitter entitled), then the store. An invoice is acknowledged
+only after its transaction has committed; a rejected one leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -124,11 +124,25 @@ class Intake:
         findings = check_transport(raw, content_type, self.checker.settings.limits)
         if has_errors(findings):
             return IntakeResult(Outcome.REJECTED, findings)
-        replay = await self._replay(raw)
+        replay = await self._replay(raw, submitter)
         if replay is not None:
             return replay
         verdict = await self.cpu.run(self.checker.invoice, raw, now=self.clock())
         return await self.admit(verdict, submitter)
+
+    async def entitled(self, submitter: Submitter, seller: str | None) -> bool:
+        """Whether the submitter acts for the seller, and so may learn what is held for it.
+
+        Operators may; anyone else only for a registered seller it may submit for, so that
+        no one learns of another seller's invoices or messages by sending their bytes.
+        """
+        if submitter.tax_code is None:
+            return True
+        if not seller:
+            return False
+        code = _canonical(seller) or seller
+        merchant = await self.registry.find(code, max_age=MERCHANT_CACHE_SECONDS)
+        return _may_submit(merchant, submitter)
 
     async def admit(
         self, verdict: Verdict, submitter: Submitter, *, message_id: str | None = None
@@ -176,7 +190,8 @@ class Intake:
         findings = verdict.findings + _entitlement(
             merchant, key.seller_tax_code, verdict, submitter
         )
-        related = await self._related(document, key)
+        # Only those entitled for the seller learn whether a related invoice is held.
+        related = await self._related(document, key) if _may_submit(merchant, submitter) else None
         if isinstance(related, Finding):
             findings.append(related)
         if has_errors(findings):
@@ -214,9 +229,11 @@ class Intake:
             stamped=admission.record.stamped,
         )
 
-    async def _replay(self, raw: bytes) -> IntakeResult | None:
+    async def _replay(self, raw: bytes, submitter: Submitter) -> IntakeResult | None:
+        """The stored answer to these exact bytes, for a submitter entitled for their seller;
+        anyone else goes through the checks as if the bytes were new."""
         existing = await self.store.find_by_sha(hashlib.sha256(raw).hexdigest())
-        if existing is None:
+        if existing is None or not await self.entitled(submitter, existing.key.seller_tax_code):
             return None
         return await self._replayed(existing)
 
@@ -342,14 +359,21 @@ def _entitlement(
     refusal = _signer_refusal(merchant, verdict)
     if refusal is not None:
         findings.append(refusal)
-    submitting = submitter.tax_code
-    if submitting is not None and not merchant.may_submit(_canonical(submitting) or submitting):
+    if not _may_submit(merchant, submitter):
         findings.append(
             codes.SUBMITTER_NOT_AUTHORISED.finding(
                 f"{submitter.tax_code} may not submit for {seller}"
             )
         )
     return findings
+
+
+def _may_submit(merchant: MerchantView | None, submitter: Submitter) -> bool:
+    """Operators submit for anyone; a merchant for itself, a provider where granted."""
+    if submitter.tax_code is None:
+        return True
+    code = _canonical(submitter.tax_code) or submitter.tax_code
+    return merchant is not None and merchant.may_submit(code)
 
 
 def _signer_refusal(merchant: MerchantView, verdict: Verdict) -> Finding | None:

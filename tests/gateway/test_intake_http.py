@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -16,12 +15,18 @@ from gateway.app import create_app
 from gateway.config import Settings
 from gateway.demo_tokens import DemoKeys, ensure_demo_keys, mint_token
 from integrations.access.principal import Role
-from integrations.einvoice.compose import compose_invoice, compose_message
-from integrations.einvoice.signing import sign_envelope
 from integrations.store.database import open_database
 from integrations.store.merchants import MerchantRegistry
 from integrations.store.models import Invoice
-from tests.support.invoices import BUYER_ID, HOTEL, RESTAURANT, Keys, draft, relabel, signed
+from tests.support.invoices import (
+    BUYER_ID,
+    HOTEL,
+    RESTAURANT,
+    Keys,
+    cash_register_batch,
+    draft,
+    signed,
+)
 from tests.support.servers import in_process_client
 
 HOSTILE = sorted((Path(__file__).parents[1] / "corpus" / "hostile").glob("*.xml"))
@@ -178,19 +183,7 @@ async def test_rejection_as_a_signed_check_notice(gateway: Gateway, intake_keys:
 
 
 async def test_batch_reports_each_invoice(gateway: Gateway, intake_keys: Keys) -> None:
-    today = draft(1).issued_on
-    invoices = [
-        compose_invoice(
-            relabel(
-                draft(n),
-                series=f"C{today:%y}MAA",
-                cash_register_code=f"M1-{today:%y}-AB12C-{n:011d}",
-            )
-        )
-        for n in (1, 2)
-    ]
-    envelope = compose_message(206, invoices, sender=f"V{RESTAURANT}", tax_code=RESTAURANT)
-    batch = sign_envelope(envelope, intake_keys.restaurant, signing_time=datetime.now(UTC))
+    batch = cash_register_batch(intake_keys.restaurant, (1, 2))
     response = await gateway.http.post("/v1/messages", content=batch, headers=gateway.merchant())
     assert response.status_code == 201, response.text
     assert [item["outcome"] for item in response.json()["items"]] == ["accepted", "accepted"]
@@ -210,3 +203,70 @@ async def test_a_forged_tax_authority_code_is_a_finding(
     assert response.status_code == 422, response.text
     assert [e["code"] for e in response.json()["errors"]] == ["5024"]
     assert await count_invoices(gateway) == 0
+
+
+async def test_only_those_entitled_for_the_seller_learn_an_invoice_exists(
+    gateway: Gateway, intake_keys: Keys
+) -> None:
+    """Another merchant posting the seller's accepted bytes gets the answer for unknown bytes."""
+    raw = signed(draft(7), intake_keys.restaurant)
+    accepted = await gateway.http.post("/v1/invoices", content=raw, headers=gateway.merchant())
+    assert accepted.status_code == 201
+    unknown = signed(draft(8), intake_keys.restaurant)
+    hotel = gateway.merchant(HOTEL)
+    answers = [
+        await gateway.http.post("/v1/invoices", content=body, headers=headers)
+        for body in (raw, unknown)
+        for headers in (hotel, {**hotel, "Accept": "application/xml"})
+    ]
+    assert [a.status_code for a in answers] == [403, 403, 403, 403]
+    replayed, fresh = answers[0].json(), answers[2].json()
+    assert [e["code"] for e in replayed["errors"]] == ["4006"]
+    assert replayed["errors"] == fresh["errors"]
+    assert "original" not in replayed
+    notices = [etree.fromstring(a.content) for a in answers[1::2]]
+    assert [n.findtext("DLieu/TBao/DLTBao/LCMa/DSLDo/LDo/MLoi") for n in notices] == ["4006"] * 2
+    operator = {**XML, **gateway.token(Role.ADMIN, "operator-1")}
+    replayed_for_operator = await gateway.http.post("/v1/invoices", content=raw, headers=operator)
+    assert replayed_for_operator.json() == accepted.json()
+    assert await count_invoices(gateway) == 1
+
+
+async def test_only_those_entitled_for_the_taxpayer_learn_a_message_exists(
+    gateway: Gateway, intake_keys: Keys
+) -> None:
+    """A taken message (same bytes, or same sender and MTDiep) is named only to its taxpayer's
+    submitters and operators; anyone else is answered as for a message never seen."""
+    taken_id = f"V{RESTAURANT}" + "A" * 32
+    restaurant = intake_keys.restaurant
+    batch = cash_register_batch(restaurant, (1, 2), message_id=taken_id)
+    first = await gateway.http.post("/v1/messages", content=batch, headers=gateway.merchant())
+    assert first.status_code == 201, first.text
+    hotel = gateway.merchant(HOTEL)
+    fresh_id = f"V{RESTAURANT}" + "B" * 32
+    cases = {
+        "same-bytes": batch,
+        "unknown-bytes": cash_register_batch(restaurant, (1, 2), message_id=fresh_id),
+        "same-id": cash_register_batch(intake_keys.hotel, (3, 4), message_id=taken_id),
+        "unknown-id": cash_register_batch(intake_keys.hotel, (3, 4), message_id=fresh_id + "C"),
+    }
+    answers = {
+        case: await gateway.http.post("/v1/messages", content=body, headers=hotel)
+        for case, body in cases.items()
+    }
+    assert {case: a.status_code for case, a in answers.items()} == dict.fromkeys(cases, 422)
+    items = {case: a.json()["items"] for case, a in answers.items()}
+    assert items["same-bytes"] == items["unknown-bytes"]
+    assert items["same-id"] == items["unknown-id"]
+    assert [[e["code"] for e in item["errors"]] for item in items["same-id"]] == [
+        ["2009", "4006"],
+        ["2009", "4006"],
+    ]
+    own = cash_register_batch(restaurant, (5,), message_id=taken_id)
+    clash = await gateway.http.post("/v1/messages", content=own, headers=gateway.merchant())
+    assert clash.status_code == 409
+    assert clash.json()["errors"][0]["code"] == "5013"
+    operator = {**XML, **gateway.token(Role.ADMIN, "operator-1")}
+    replay = await gateway.http.post("/v1/messages", content=batch, headers=operator)
+    assert replay.status_code == 200
+    assert await count_invoices(gateway) == 2

@@ -266,3 +266,22 @@ async def test_a_submitter_reads_back_only_what_the_policy_lets_it_read(
     assert by_seller.data["submitInvoice"]["invoice"]["sellerTaxCode"] == RESTAURANT
     events = await AuditEvent.all().order_by("id").values_list("principal", "outcome")
     assert events == [("admin:ops-1", "denied"), ("merchant:sen-ho-tay", "allowed")]
+
+
+async def test_another_merchant_submitting_the_bytes_learns_nothing_of_the_invoice(
+    graph: Graph, intake: Intake, intake_keys: Keys
+) -> None:
+    variables = {"xml": signed(draft(3), intake_keys.restaurant).decode()}
+    hotel = Principal("song-sai-gon", Role.MERCHANT, tax_code=HOTEL)
+    seller, other = [
+        (await replace(graph, intake=intake).run(SUBMIT, who, variables)).data["submitInvoice"]
+        for who in (RESTAURANT_MERCHANT, hotel)
+    ]
+    assert seller["outcome"] == "ACCEPTED"
+    assert other == {
+        "outcome": "REJECTED",
+        "receiptId": None,
+        "conflictingInvoiceId": None,
+        "invoice": None,
+        "findings": [{"code": "4006", "severity": "error"}],
+    }

@@ -7,14 +7,20 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from integrations.einvoice.compose import InvoiceDraft, LineDraft, PartyDraft, compose_invoice
+from integrations.einvoice.compose import (
+    InvoiceDraft,
+    LineDraft,
+    PartyDraft,
+    compose_invoice,
+    compose_message,
+)
 from integrations.einvoice.pki import (
     CertificateAuthority,
     SignerIdentity,
     write_certificates,
     write_crl,
 )
-from integrations.einvoice.signing import sign_invoice
+from integrations.einvoice.signing import sign_envelope, sign_invoice
 
 RESTAURANT = "0100109106"
 HOTEL = "0319303270"
@@ -92,6 +98,31 @@ def draft(
 
 def signed(invoice: InvoiceDraft, signer: SignerIdentity, **kwargs: object) -> bytes:
     return sign_invoice(compose_invoice(invoice), signer, signing_time=datetime.now(UTC), **kwargs)
+
+
+def cash_register_batch(
+    signer: SignerIdentity,
+    numbers: tuple[int, ...],
+    *,
+    series: str = "MAA",
+    message_id: str | None = None,
+) -> bytes:
+    """A signed 206 message of the restaurant's cash-register invoices with these numbers."""
+    today = date.today()
+    invoices = [
+        compose_invoice(
+            relabel(
+                draft(n),
+                series=f"C{today:%y}{series}",
+                cash_register_code=f"M1-{today:%y}-AB12C-{n:011d}",
+            )
+        )
+        for n in numbers
+    ]
+    envelope = compose_message(
+        206, invoices, sender=f"V{RESTAURANT}", tax_code=RESTAURANT, message_id=message_id
+    )
+    return sign_envelope(envelope, signer, signing_time=datetime.now(UTC))
 
 
 def relabel(invoice: InvoiceDraft, **changes: object) -> InvoiceDraft:

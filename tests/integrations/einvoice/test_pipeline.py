@@ -424,3 +424,31 @@ async def test_a_provider_signs_only_with_the_right_to_sign(
     assert error_codes(only_signs) == ["4006"]
     signs = await submit(intake, signed(draft(18), intake_keys.provider))
     assert signs.outcome is Outcome.ACCEPTED, signs.findings
+
+
+async def test_the_store_answers_only_submitters_entitled_for_the_seller(
+    intake: Intake, intake_keys: Keys
+) -> None:
+    """Replay, conflict and related-invoice lookups reveal nothing to anyone else."""
+    raw = signed(draft(19), intake_keys.restaurant)
+    first = await submit(intake, raw)
+    base = draft(20)
+    held, missing = (
+        signed(
+            relabel(base, related=RelatedDraft(1, "1", base.series, n, base.issued_on)),
+            intake_keys.restaurant,
+        )
+        for n in (19, 99)
+    )
+    hotel = Submitter(HOTEL)
+    refusals = [await submit(intake, body, hotel) for body in (raw, held, missing)]
+    assert [(r.outcome, error_codes(r)) for r in refusals] == [(Outcome.REJECTED, ["4006"])] * 3
+    assert all(r.invoice is None and r.receipt is None for r in refusals)
+    await intake.registry.grant(RESTAURANT, PROVIDER, can_sign=True, can_submit=False)
+    signer_only = await submit(intake, raw, Submitter(PROVIDER))
+    assert error_codes(signer_only) == ["4006"]
+    await intake.registry.grant(RESTAURANT, PROVIDER, can_sign=False, can_submit=True)
+    for entitled in (Submitter(PROVIDER), Submitter(None, "operator-1"), RESTAURANT_SUBMITS):
+        again = await submit(intake, raw, entitled)
+        assert (again.outcome, again.receipt) == (Outcome.REPLAYED, first.receipt)
+    assert await Invoice.all().count() == 1
