@@ -16,6 +16,7 @@ from gateway.config import CONFIG_FILE_ENV, ENV_PREFIX, ConfigError, Settings, l
 from gateway.demo_tokens import ensure_demo_keys
 from gateway.keys import load_key_material
 from gateway.logs import configure_logging
+from gateway.server import uvicorn_options
 from integrations.store.database import migrate as migrate_database
 
 
@@ -63,11 +64,8 @@ def serve(ctx: SettingsContext, host: str | None, port: int | None, workers: int
     uvicorn.run(
         "gateway.app:app_from_environment",
         factory=True,
-        host=settings.host,
-        port=settings.port,
         workers=settings.workers,
-        log_config=None,
-        access_log=False,
+        **uvicorn_options(settings),
     )
 
 

@@ -23,6 +23,7 @@ from gateway.config import Settings
 from gateway.demo_tokens import ensure_demo_keys, mint_token
 from gateway.keys import DemoPki
 from gateway.logs import configure_logging
+from gateway.server import uvicorn_options
 from integrations.access.principal import Role
 from integrations.simulators import main as run_simulators
 from integrations.store.database import migrate, open_database
@@ -60,13 +61,7 @@ def demo_command(ctx: SettingsContext, host: str | None, port: int | None) -> No
     examples, tokens = asyncio.run(prepare(settings))
     base_url = f"http://{settings.host}:{settings.port}"
     click.echo(guide(base_url, settings, examples, tokens))
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-    )
+    uvicorn.run(create_app(settings), **uvicorn_options(settings))
 
 
 @click.command(name="simulators")

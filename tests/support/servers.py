@@ -6,6 +6,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import uvicorn
@@ -34,10 +35,13 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def live_server(app: Starlette) -> AsyncIterator[str]:
-    """Serve the app with uvicorn on a free loopback port; yields the base URL."""
+async def live_server(app: Starlette, **options: Any) -> AsyncIterator[str]:
+    """Serve the app with uvicorn (and these ``uvicorn.Config`` options) on a free loopback
+    port; yields the base URL."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, lifespan="on", **options
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
