@@ -28,6 +28,7 @@ from integrations.ratelimit.windows import MemoryWindows, RedisWindows, Windows
 def create_app(settings: Settings) -> Starlette:
     registry = CollectorRegistry()
     authenticator = Authenticator()
+    windows = rate_windows(settings)
     routes = [
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
@@ -39,7 +40,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/v1/invoices/{invoice_id}/receipt", invoices.get_receipt, methods=["GET"]),
         *admin.routes,
         *export.routes,
-        graphql_route(settings, authenticator),
+        graphql_route(settings, authenticator, windows),
     ]
     templates = {route.endpoint: route.path for route in routes}
 
@@ -57,7 +58,7 @@ def create_app(settings: Settings) -> Starlette:
             Middleware(ObserveRequests, metrics=HttpMetrics(registry), route_of=route_of),
             Middleware(
                 RateLimit,
-                windows=rate_windows(settings),
+                windows=windows,
                 per_principal=settings.rate_limit_principal,
                 per_address=settings.rate_limit_address,
                 identify=authenticator.identify,

@@ -1,7 +1,8 @@
 """GraphQL over HTTP (the GraphQL-over-HTTP spec as audited by graphql-http 1.23.1).
 
-One route answers ``POST``/``GET /graphql`` and ``graphql-transport-ws`` subscriptions on the
-same path. The HTTP side, cheapest checks first:
+One route answers ``POST``/``GET /graphql`` and, through the socket door it is given
+(``gateway.http.websocket``), ``graphql-transport-ws`` on the same path. The HTTP side,
+cheapest checks first:
 
 - methods GET and POST only (405 with ``Allow``); GET runs queries only, and a mutation over
   GET is answered 405 with ``Allow: POST``;
@@ -29,13 +30,12 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route, get_route_path
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry import Schema
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
@@ -54,7 +54,7 @@ from resolvers.hardening import (
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 
-ContextGetter = Callable[[Request | WebSocket], Awaitable[Any]]
+ContextGetter = Callable[[Request], Awaitable[Any]]
 RoleOf = Callable[[Any], str | None]
 
 _ALLOWED_OPERATIONS = {
@@ -128,13 +128,15 @@ class GraphQLRoute(Route):
     """The ``/graphql`` route: GraphQL over HTTP and ``graphql-transport-ws`` on one path.
 
     ``schema`` must be built with ``hardening.extensions``; ``context_getter`` builds the
-    per-request context from the request or WebSocket; ``role_of`` reads the principal's
-    role from that context, and is required once some role must use trusted documents::
+    per-request context from the request; ``role_of`` reads the principal's role from that
+    context, and is required once some role must use trusted documents. WebSockets go to
+    ``sockets`` (a ``GraphQLSocket``); without one, the upgrade is refused::
 
         hardening = hardening_from(settings)
         schema = build_schema(extensions=hardening.extensions)
         GraphQLRoute(schema, context_getter=make_context, settings=settings,
-                     hardening=hardening, role_of=lambda context: context.principal.role)
+                     hardening=hardening, role_of=lambda context: context.principal.role,
+                     sockets=GraphQLSocket(schema, gate=gate, ...))
     """
 
     def __init__(
@@ -145,6 +147,7 @@ class GraphQLRoute(Route):
         settings: Settings,
         hardening: Hardening,
         role_of: RoleOf | None = None,
+        sockets: ASGIApp | None = None,
         path: str = "/graphql",
     ) -> None:
         view = GraphQLView(
@@ -153,6 +156,7 @@ class GraphQLRoute(Route):
             hardening=hardening,
             max_body_bytes=settings.graphql_max_body_bytes,
             role_of=role_of,
+            sockets=sockets,
         )
         super().__init__(path, view, name="graphql")
 
@@ -163,7 +167,7 @@ class GraphQLRoute(Route):
 
 
 class GraphQLView(GraphQL[Any, None]):
-    """strawberry's ASGI view with our HTTP side; WebSockets go to strawberry unchanged."""
+    """strawberry's ASGI view with our HTTP side; WebSockets go to ``sockets``."""
 
     def __init__(
         self,
@@ -173,6 +177,7 @@ class GraphQLView(GraphQL[Any, None]):
         hardening: Hardening,
         max_body_bytes: int,
         role_of: RoleOf | None,
+        sockets: ASGIApp | None = None,
     ) -> None:
         missing = set(hardening.extensions) - set(schema.extensions)
         if missing:
@@ -182,20 +187,24 @@ class GraphQLView(GraphQL[Any, None]):
         super().__init__(
             schema,
             graphql_ide=None,
-            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            subscription_protocols=(),
             multipart_uploads_enabled=False,
         )
         self.context_getter = context_getter
         self.hardening = hardening
         self.max_body_bytes = max_body_bytes
         self.role_of = role_of
+        self.sockets = sockets
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Any:
-        return await self.context_getter(request)
+        return await self.context_getter(cast(Request, request))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
+        if scope["type"] == "websocket":
+            if self.sockets is None:
+                await WebSocket(scope, receive, send).close()
+                return
+            await self.sockets(scope, receive, send)
             return
         request = Request(scope, receive)
         media = negotiate(request.headers.get("accept", ""))
@@ -237,7 +246,7 @@ class GraphQLView(GraphQL[Any, None]):
         else:
             _check_json_content_type(request)
             params = _decode(await _read_body(request, self.max_body_bytes))
-        return _parse_operation(params)
+        return parse_operation(params)
 
     async def _execute(
         self, method: str, query: str, operation: Operation, context: Any
@@ -361,7 +370,8 @@ def _decode(raw: bytes) -> Any:
         raise MalformedRequest("The request is not valid JSON") from None
 
 
-def _parse_operation(params: Any) -> Operation:
+def parse_operation(params: Any) -> Operation:
+    """The parameters of one operation, from an HTTP body or a ``subscribe`` payload."""
     if isinstance(params, list):
         raise MalformedRequest("Batched requests are not supported: send one operation")
     if not isinstance(params, dict):

@@ -14,28 +14,18 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway.app import create_app
 from gateway.config import Settings, load_settings
-from gateway.demo_tokens import ensure_demo_keys, mint_token
+from gateway.demo_tokens import ensure_demo_keys
 from gateway.http import admin
 from gateway.keys import DemoPki
 from integrations.access.principal import Role
 from integrations.einvoice.pki import CertificateAuthority
 from integrations.store.database import migrate, sqlite_url
 from tests.support.servers import in_process_client
+from tests.support.tokens import token
 
 RESTAURANT = "0100109106"
 PROVIDER = "0309612872"
 BASE = "/v1/admin/merchants"
-
-
-def token(settings: Settings, role: Role, subject: str, **claims: str) -> str:
-    return mint_token(
-        ensure_demo_keys(settings.data_dir),
-        role,
-        subject,
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        **claims,  # type: ignore[arg-type]
-    )
 
 
 def bearer(value: str) -> dict[str, str]:

@@ -20,6 +20,9 @@ from starlette.websockets import WebSocket
 
 from gateway.config import ConfigError, load_settings
 from gateway.http.graphql import GRAPHQL_RESPONSE, GraphQLRoute, hardening_from, negotiate
+from gateway.http.ratelimit import Budgets
+from gateway.http.websocket import Admission, Credentials, GraphQLSocket
+from integrations.ratelimit.windows import Limit, MemoryWindows
 from resolvers.errors import PublicError
 from resolvers.hardening import document_hash
 from tests.resolvers.hardening.toy import ToyContext, toy_schema
@@ -40,16 +43,25 @@ class Harness:
         self.settings = load_settings(environ={}, **settings)
         self.hardening = hardening_from(self.settings)
         self.contexts: list[ToyContext] = []
+        schema = toy_schema(self.hardening.extensions)
+        sockets = GraphQLSocket(
+            schema,
+            gate=ToyGate(self.contexts),
+            hardening=self.hardening,
+            budgets=Budgets(MemoryWindows(), Limit(1000, 60), Limit(1000, 60)),
+            max_message_bytes=self.settings.graphql_max_body_bytes,
+        )
         route = GraphQLRoute(
-            toy_schema(self.hardening.extensions),
+            schema,
             context_getter=self.context,
             settings=self.settings,
             hardening=self.hardening,
             role_of=lambda context: context.role,
+            sockets=sockets,
         )
         self.app = Starlette(routes=[route])
 
-    async def context(self, request: Request | WebSocket) -> ToyContext:
+    async def context(self, request: Request) -> ToyContext:
         if request.headers.get("authorization") == "Bearer expired":
             raise PublicError("The token has expired", code="UNAUTHENTICATED")
         context = ToyContext(role=request.headers.get("x-role"))
@@ -59,6 +71,22 @@ class Harness:
     @property
     def calls(self) -> list[str]:
         return [call for context in self.contexts for call in context.calls]
+
+
+class ToyGate:
+    """Admits every socket operation, with the role its upgrade request names."""
+
+    def __init__(self, contexts: list[ToyContext]) -> None:
+        self.contexts = contexts
+
+    async def admit(self, websocket: WebSocket, credentials: Credentials) -> Admission:
+        role = websocket.headers.get("x-role")
+        return Admission(principal=None, caller=None, role=role, expires_at=None)
+
+    def context(self, websocket: WebSocket, admission: Admission) -> ToyContext:
+        context = ToyContext(role=admission.role)
+        self.contexts.append(context)
+        return context
 
 
 @pytest.fixture
@@ -484,7 +512,7 @@ class WebSocketSession:
 
 
 async def test_subscriptions_over_graphql_transport_ws_on_the_same_path() -> None:
-    """WS /graphql speaks graphql-transport-ws, with the same context getter and limits."""
+    """WS /graphql speaks graphql-transport-ws, with a context per operation and the limits."""
     harness = Harness()
     async with WebSocketSession(harness.app, "/graphql", "graphql-transport-ws") as ws:
         assert ws.accepted == {

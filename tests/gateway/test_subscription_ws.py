@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import aiohttp
 import pytest
 
 from gateway.app import create_app
 from gateway.config import Settings
-from gateway.demo_tokens import ensure_demo_keys, mint_token
 from integrations.access.principal import Role
 from integrations.store.database import open_database
 from integrations.store.merchants import MerchantRegistry
 from tests.support.invoices import RESTAURANT, Keys, draft, signed
 from tests.support.servers import live_server
+from tests.support.tokens import token
 
 SUBSCRIPTION = (
     "subscription($s: String!) { invoiceAccepted(sellerTaxCode: $s) { number sellerTaxCode } }"
@@ -31,15 +32,8 @@ def intake_settings(settings: Settings, intake_keys: Keys) -> Settings:
     )
 
 
-def token(settings: Settings) -> str:
-    return mint_token(
-        ensure_demo_keys(settings.data_dir),
-        Role.MERCHANT,
-        RESTAURANT,
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        tax_code=RESTAURANT,
-    )
+def merchant(settings: Settings, ttl: timedelta = timedelta(hours=1)) -> str:
+    return token(settings, Role.MERCHANT, RESTAURANT, tax_code=RESTAURANT, ttl=ttl)
 
 
 async def test_a_merchant_hears_of_its_accepted_invoice(
@@ -47,7 +41,7 @@ async def test_a_merchant_hears_of_its_accepted_invoice(
 ) -> None:
     async with open_database(intake_settings.resolved_database_url):
         await MerchantRegistry().add(RESTAURANT, "Nhà hàng Sen Hồ Tây")
-    bearer = {"Authorization": f"Bearer {token(intake_settings)}"}
+    bearer = {"Authorization": f"Bearer {merchant(intake_settings)}"}
     async with (
         live_server(create_app(intake_settings)) as base,
         aiohttp.ClientSession() as http,
@@ -75,3 +69,28 @@ async def test_a_merchant_hears_of_its_accepted_invoice(
         "number": 41,
         "sellerTaxCode": RESTAURANT,
     }
+
+
+async def test_a_subscription_ends_when_its_token_expires(intake_settings: Settings) -> None:
+    """A browser's subscription: the token in connection_init, the socket closed at expiry."""
+    settings = intake_settings.with_values(jwt_leeway_seconds=0)
+    short = merchant(settings, ttl=timedelta(seconds=3))
+    async with (
+        live_server(create_app(settings)) as base,
+        aiohttp.ClientSession() as http,
+        http.ws_connect(f"{base}/graphql", protocols=["graphql-transport-ws"]) as ws,
+    ):
+        await ws.send_json(
+            {"type": "connection_init", "payload": {"Authorization": f"Bearer {short}"}}
+        )
+        assert (await ws.receive_json(timeout=5))["type"] == "connection_ack"
+        await ws.send_json(
+            {
+                "id": "1",
+                "type": "subscribe",
+                "payload": {"query": SUBSCRIPTION, "variables": {"s": RESTAURANT}},
+            }
+        )
+        closed = await ws.receive(timeout=15)
+    assert closed.type is aiohttp.WSMsgType.CLOSE, closed
+    assert (closed.data, closed.extra.split(":")[1].strip()) == (4401, "AUTH_EXPIRED")
