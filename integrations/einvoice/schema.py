@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import threading
 from decimal import Decimal, InvalidOperation
+from importlib import resources
 from pathlib import Path
 
 from lxml import etree
@@ -18,6 +19,7 @@ from lxml import etree
 from integrations.einvoice import codes
 from integrations.einvoice.findings import Finding
 
+XSD_PACKAGE = "integrations.einvoice.xsd"
 SUPPORTED_VERSIONS = frozenset({"2.0.0", "2.0.1", "2.1.0"})
 INBOUND_MESSAGE_TYPES = frozenset({"200", "203", "206"})
 OUTBOUND_MESSAGE_TYPES = frozenset({"202", "204", "999"})
@@ -40,8 +42,17 @@ _CHILDREN = "./xs:all/xs:element | ./xs:sequence/xs:element | ./xs:choice/xs:ele
 
 
 def default_xsd_dir() -> Path:
-    """The ``xsd/`` folder at the top of the repository, next to the ``integrations`` package."""
-    return Path(__file__).resolve().parents[2] / "xsd"
+    """The folder of the format's XSDs: the package data of ``integrations.einvoice.xsd``.
+
+    The repository keeps them in its top-level ``xsd/`` folder, which ``pyproject.toml`` maps to
+    that package: a wheel carries them and an editable install reads them in place. libxml2
+    reads a schema and its includes by file name, so they must be files on disk, as every
+    installation from a wheel leaves them.
+    """
+    folder = resources.files(XSD_PACKAGE)
+    if not isinstance(folder, Path):
+        raise FileNotFoundError(f"the XSDs of {XSD_PACKAGE} are not files on disk: {folder}")
+    return folder
 
 
 def is_cash_register_series(series: str) -> bool:
