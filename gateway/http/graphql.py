@@ -41,6 +41,7 @@ from strawberry.types.graphql import OperationType
 
 from gateway.config import ConfigError, Settings
 from gateway.http.responses import dumps
+from gateway.logs import request_id
 from resolvers.errors import PublicError
 from resolvers.hardening import (
     CostMode,
@@ -211,7 +212,7 @@ class GraphQLView(GraphQL[Any, None]):
         try:
             response = await self._answer(request, media)
         except Refused as refusal:
-            body = {"errors": [_error(refusal.message, {"code": refusal.code})]}
+            body = {"errors": [error_entry(refusal.message, {"code": refusal.code})]}
             response = _json(body, media or JSON, refusal.status, refusal.headers)
         await response(scope, receive, send)
 
@@ -233,7 +234,7 @@ class GraphQLView(GraphQL[Any, None]):
             status = getattr(error, "http_status", None) or _STATUS_BY_CODE.get(
                 error.code, _request_error_status(media)
             )
-            return _json({"errors": [_error(error.message, error.extensions)]}, media, status)
+            return _json({"errors": [error_entry(error.message, error.extensions)]}, media, status)
         return _result_response(result, media)
 
     async def _operation(self, request: Request) -> Operation:
@@ -409,7 +410,7 @@ def _result_response(result: ExecutionResult, media: str) -> Response:
     if ran:
         body["data"] = result.data
     if errors:
-        body["errors"] = [error.formatted for error in errors]
+        body["errors"] = [_with_request_id(error.formatted) for error in errors]
     if result.extensions:
         body["extensions"] = result.extensions
     return _json(body, media, 200 if ran else _request_error_status(media))
@@ -419,8 +420,17 @@ def _request_error_status(media: str) -> int:
     return 400 if media == GRAPHQL_RESPONSE else 200
 
 
-def _error(message: str, extensions: Mapping[str, Any]) -> dict[str, Any]:
-    return {"message": message, "extensions": dict(extensions)}
+def error_entry(message: str, extensions: Mapping[str, Any]) -> dict[str, Any]:
+    """One entry of a GraphQL ``errors`` list, carrying the request id when there is one."""
+    return _with_request_id({"message": message, "extensions": dict(extensions)})
+
+
+def _with_request_id(error: dict[str, Any]) -> dict[str, Any]:
+    """``error`` with ``extensions.requestId``, so a client can quote it to the operators."""
+    rid = request_id.get()
+    if not rid:
+        return error
+    return {**error, "extensions": {**(error.get("extensions") or {}), "requestId": rid}}
 
 
 def _json(body: Any, media: str, status: int, headers: Mapping[str, str] | None = None) -> Response:

@@ -58,7 +58,7 @@ from strawberry.utils.aio import aclosing
 
 from gateway.auth import CASE_REF_HEADER, PURPOSE_HEADER, client_address
 from gateway.http.errors import status_of_error
-from gateway.http.graphql import MalformedRequest, parse_operation
+from gateway.http.graphql import MalformedRequest, error_entry, parse_operation
 from gateway.http.graphql import Operation as Parameters
 from gateway.http.ratelimit import Budgets
 from integrations.access.errors import AuthenticationError, RequestContextInvalid
@@ -236,14 +236,14 @@ class AdmittingHandler(BaseGraphQLTransportWSHandler[None, None]):
                 "hint": f"Retry after {wait} seconds.",
                 "retryAfter": wait,
             }
-            await self.send_errors(operation_id, [_error("Too many requests", extensions)])
+            await self.send_errors(operation_id, [error_entry("Too many requests", extensions)])
             return None
         try:
             query = self.door.hardening.document_for(parameters.document, admission.role)
             if query is None:
                 raise MalformedRequest("No GraphQL query found in the request")
         except PublicError as error:
-            await self.send_errors(operation_id, [_error(error.message, error.extensions)])
+            await self.send_errors(operation_id, [error_entry(error.message, error.extensions)])
             return None
         context = self.door.gate.context(self.socket, admission)
         return AdmittedOperation(self, operation_id, query, parameters, context)
@@ -340,10 +340,6 @@ def close_reason(status: int, code: str, message: str) -> str:
     """``Unauthorized: AUTH_EXPIRED: <message>``, cut to what a close frame holds."""
     reason = f"{HTTPStatus(status).phrase}: {code}: {message}".encode()
     return reason[:MAX_REASON_BYTES].decode(errors="ignore")
-
-
-def _error(message: str, extensions: Mapping[str, Any]) -> dict[str, Any]:
-    return {"message": message, "extensions": dict(extensions)}
 
 
 def _folded(value: object) -> dict[str, object]:

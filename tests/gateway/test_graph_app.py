@@ -106,3 +106,16 @@ async def test_mutation_over_get_is_not_allowed(
         "/graphql", params={"query": 'mutation { revokeConsent(id: "x") { id } }'}, headers=headers
     )
     assert response.status_code == 405
+
+
+async def test_every_graphql_error_carries_the_request_id(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    citizen = bearer(settings, Role.CITIZEN, AN, assurance_level=2)
+    refused = await query(http, GRAPHQL, "{ me { fullName } }")
+    field_error = await query(http, citizen, PROFILE, id=BINH)
+    invalid = await query(http, citizen, "{ nothing }")
+
+    for response in (refused, field_error, invalid):
+        (first, *_) = response.json()["errors"]
+        assert first["extensions"]["requestId"] == response.headers["x-request-id"]
