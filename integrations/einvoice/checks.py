@@ -1,4 +1,4 @@
-"""The CPU-bound stages of the intake, cheapest first: parse, schema, signature, data, rules.
+"""The intake's CPU-bound stages, cheapest first: parse, schema, signature, rules, identities.
 
 Each stage returns findings; the first stage with an error stops the run, because later stages
 would only report consequences of it. Data is read only from the element the signature
@@ -17,6 +17,7 @@ from integrations.einvoice import codes
 from integrations.einvoice.authority import check_cash_register_code
 from integrations.einvoice.document import InvoiceDocument, extract_invoice
 from integrations.einvoice.findings import Finding, Rejection, has_errors
+from integrations.einvoice.link import check_identities
 from integrations.einvoice.parse import Limits, expect_root, parse_document
 from integrations.einvoice.pki import fingerprint, tax_code_of
 from integrations.einvoice.rules import RuleSettings, check_rules
@@ -82,6 +83,7 @@ class Checker:
             return Verdict(raw=original, findings=findings + rejection.findings)
         findings += read
         findings += check_rules(document, self.settings.rules, now=now)
+        findings += check_identities(document, now=now)
         if document.is_cash_register:
             findings += _cash_register_code(root, document)
         elif root.find("MCCQT") is not None:

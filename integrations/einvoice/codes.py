@@ -108,8 +108,8 @@ MESSAGE_COUNT = _code("3004", E, "Message item count does not match SLuong", "Se
 
 # 4xxx registries and identities
 SELLER_TAX_CODE = _code("4001", E, "Seller tax code is invalid", "Use a 10-digit tax code, 13-digit branch code or 12-digit personal ID number.")
-BUYER_TAX_CODE = _code("4002", E, "Buyer tax code is invalid", "Check the digits of NMua/MST.")
-BUYER_PERSONAL_ID = _code("4003", E, "Buyer personal ID number is invalid", "CCCDan is a 12-digit personal ID number.")
+BUYER_TAX_CODE = _code("4002", E, "Buyer tax code is invalid", "NMua/MST is a 10-digit tax code whose last digit checks the first nine, that code and a branch suffix 001-999, or a 12-digit personal ID number; re-read it from the buyer's papers.")
+BUYER_PERSONAL_ID = _code("4003", E, "Buyer personal ID number is invalid", "CCCDan is a 12-digit personal ID number: digits 1-3 a province code, digit 4 the century and sex, digits 5-6 a birth year not in the future; re-read it from the ID card.")
 SELLER_UNKNOWN = _code("4004", E, "Seller is not registered", "Register the merchant before submitting its invoices.")
 SELLER_INACTIVE = _code("4005", E, "Seller is not active", "The merchant registration is suspended or closed.")
 SUBMITTER_NOT_AUTHORISED = _code("4006", E, "Submitter may not submit for this seller", "Submit as the seller or as a provider registered for it.")

@@ -192,6 +192,24 @@ async def test_rejections_store_nothing(
     assert await Invoice.all().count() == 0
 
 
+@pytest.mark.parametrize(
+    ("buyer", "code", "path"),
+    [
+        pytest.param(PartyDraft("Công ty", tax_code="0100109107"), "4002", "NMua/MST", id="check-digit"),  # noqa: E501
+        pytest.param(PartyDraft("Công ty", tax_code="0100109160"), "4002", "NMua/MST", id="remainder-zero"),  # noqa: E501
+        pytest.param(PartyDraft("Hộ", tax_code="003099012345"), "4002", "NMua/MST", id="12-digit-province"),  # noqa: E501
+        pytest.param(PartyDraft("An", personal_id="001299012345"), "4003", "NMua/CCCDan", id="future-birth"),  # noqa: E501
+    ],
+)  # fmt: skip
+async def test_a_buyer_number_no_one_was_given_is_refused(
+    intake: Intake, intake_keys: Keys, buyer: PartyDraft, code: str, path: str
+) -> None:
+    result = await submit(intake, signed(draft(6, buyer=buyer), intake_keys.restaurant))
+    assert result.outcome is Outcome.REJECTED
+    assert [(f.code, f.path) for f in result.findings] == [(code, f"HDon/DLHDon/NDHDon/{path}")]
+    assert await Invoice.all().count() == 0
+
+
 async def test_registered_provider_may_sign_and_submit(intake: Intake, intake_keys: Keys) -> None:
     await intake.registry.grant(RESTAURANT, PROVIDER, can_sign=True, can_submit=True)
     result = await submit(intake, signed(draft(7), intake_keys.provider), Submitter(PROVIDER))
