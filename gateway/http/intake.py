@@ -12,7 +12,7 @@ from gateway.state import Services, services_of
 from integrations.access.principal import Role
 from integrations.einvoice import codes
 from integrations.einvoice.batches import MessageResult
-from integrations.einvoice.findings import Finding
+from integrations.einvoice.findings import Finding, listed
 from integrations.einvoice.pipeline import IntakeResult, Outcome, Submitter
 
 XML_TYPES = ("application/xml", "text/xml")
@@ -138,17 +138,13 @@ async def _body(request: Request, services: Services) -> bytes | Response:
 def _json_reply(result: IntakeResult) -> Response:
     if result.outcome is Outcome.REJECTED:
         return json_response(
-            error_body(
-                [f.as_dict() for f in result.findings if f.is_error],
-                warnings=[f.as_dict() for f in result.findings if not f.is_error],
-            ),
-            status=status_for(result.findings),
+            error_body(**listed(result.findings)), status=status_for(result.findings)
         )
     if result.outcome is Outcome.CONFLICT:
         existing = result.conflict
         return json_response(
             error_body(
-                [f.as_dict() for f in result.findings if f.is_error],
+                **listed(result.findings),
                 original={
                     "invoiceId": str(existing.id),
                     "receiptId": existing.receipt_id,
@@ -172,7 +168,7 @@ def _location(result: IntakeResult) -> dict[str, str]:
 def _message_json(result: MessageResult) -> Response:
     status = result_status(result)
     if not result.items and result.outcome is not Outcome.REPLAYED:
-        return json_response(error_body([f.as_dict() for f in result.findings]), status=status)
+        return json_response(error_body(**listed(result.findings)), status=status)
     return json_response(result.summary, status=status)
 
 

@@ -2,9 +2,10 @@
 
 Which reply answers what: a coded invoice accepted gets 202 (the invoice with MCCQT and the
 gateway's signature); any other accepted invoice gets 204 with LTBao 2 (valid); a rejected
-invoice gets 204 with LTBao 1 and every error; a body that could not be read at all gets 999
+invoice gets 204 with LTBao 1 and its errors; a body that could not be read at all gets 999
 with TTTNhan 1. A batch gets one 204 listing each invoice (LTBao 2, 3, or 7 for cash-register
-batches).
+batches). Each list of errors holds at most ``MAX_LISTED``, then one entry (1013) counting the
+rest.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from lxml import etree
 
+from integrations.einvoice import codes
 from integrations.einvoice.batches import CASH_REGISTER_BATCH, MessageResult
 from integrations.einvoice.document import InvoiceDocument
 from integrations.einvoice.findings import Finding
@@ -121,6 +123,9 @@ def _checked_summary(item: dict[str, Any]) -> CheckedInvoice:
         Finding(e["code"], e["message"], path=e.get("path", ""), hint=e.get("hint", ""))
         for e in item.get("errors", [])
     ]
+    left_out = item.get("omitted", {}).get("errors", 0)
+    if left_out:
+        errors.append(codes.omission(left_out))
     return CheckedInvoice(
         item.get("template") or "",
         item.get("series") or "",

@@ -22,7 +22,7 @@ from lxml import etree
 
 from integrations.einvoice import codes
 from integrations.einvoice.checks import Checker, Verdict
-from integrations.einvoice.findings import Finding, Rejection, has_errors
+from integrations.einvoice.findings import Finding, Rejection, has_errors, listed
 from integrations.einvoice.parse import check_transport, expect_root, parse_document
 from integrations.einvoice.pipeline import Intake, IntakeResult, Outcome, Submitter
 from integrations.einvoice.signature import verify_envelope_signature
@@ -64,7 +64,7 @@ def check_message(checker: Checker, raw: bytes, *, now: datetime) -> MessageVerd
     except Rejection as rejection:
         return MessageVerdict(rejection.findings)
     header = _header(root)
-    findings = [f for f in checker.schemas.validate_message(root) if "/HDon[" not in f.path]
+    findings = checker.schemas.validate_message(root, leave_out="/HDon[")
     if header is None or has_errors(findings):
         return MessageVerdict(findings, header)
     body = root.find("DLieu")
@@ -209,8 +209,7 @@ def _item(position: int, item: IntakeResult) -> dict[str, Any]:
         "issuedOn": document.issued_on.isoformat() if document else None,
         "invoiceId": str(stored.id) if stored else None,
         "receiptId": stored.receipt_id if stored else None,
-        "errors": [f.as_dict() for f in item.findings if f.is_error],
-        "warnings": [f.as_dict() for f in item.findings if not f.is_error],
+        **listed(item.findings),
     }
 
 

@@ -8,9 +8,10 @@ generated from ``REGISTRY``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from integrations.einvoice.findings import Finding, Severity
+from integrations.einvoice.findings import Finding, Omission, Severity, listing
 
 E = Severity.ERROR
 W = Severity.WARNING
@@ -78,6 +79,7 @@ TOO_DEEP = _code("1009", E, "Element nesting exceeds the depth limit", "Invoices
 PROCESSING_INSTRUCTION = _code("1010", E, "Processing instructions are forbidden", "Remove <?...?> instructions other than the XML declaration.")
 WRONG_ROOT = _code("1011", E, "Unexpected document root", "POST /v1/invoices takes HDon; POST /v1/messages takes TDiep.")
 TOO_MANY_ELEMENTS = _code("1012", E, "Document has too many elements", "Split the batch into smaller messages.")
+FINDINGS_OMITTED = _code("1013", E, "More findings than an answer lists", "Fix the findings listed and submit again; the rest are only counted.")
 
 # 2xxx signature and certificate
 SIGNATURE_MISSING = _code("2001", E, "Seller signature is missing", "Sign DLHDon with the seller certificate into DSCKS/NBan.")
@@ -144,3 +146,16 @@ DATE_FORMAT = _code("5021", E, "Date is not valid", "Write dates as YYYY-MM-DD."
 VALUE_MISSING = _code("5022", E, "Required value is missing", "Fill in the element at the reported path.")
 INTEGER_FORMAT = _code("5023", E, "Value is not a whole number", "Write the value as digits only.")
 AUTHORITY_CODE_UNEXPECTED = _code("5024", E, "Invoice carries a tax authority code it was not given", "Remove MCCQT: a coded invoice gets its code on acceptance; only cash-register invoices (series kind M) carry one of their own.")
+
+
+def omission(count: int) -> Omission:
+    """The entry that stands for ``count`` findings left out of a list."""
+    code = FINDINGS_OMITTED
+    detail = f"{code.message}: {count} more not listed"
+    return Omission(code.code, detail, code.severity, hint=code.hint, count=count)
+
+
+def bounded(findings: Iterable[Finding]) -> list[Finding]:
+    """At most ``MAX_LISTED`` findings, then one omission counting the rest, if any."""
+    kept = listing(findings)
+    return [*kept.shown, omission(kept.omitted)] if kept.omitted else kept.shown

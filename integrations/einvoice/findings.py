@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
+
+MAX_LISTED = 100
+"""The most findings an answer lists; the rest are counted. A hostile document can carry tens
+of thousands, and neither an answer nor the work behind it may grow with them."""
 
 
 class Severity(StrEnum):
@@ -37,6 +43,49 @@ class Finding:
         if self.line is not None:
             body["line"] = self.line
         return body
+
+
+@dataclass(frozen=True, slots=True)
+class Omission(Finding):
+    """Stands for ``count`` findings left out, so that no stage has to keep them all."""
+
+    count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """Findings as an answer lists them: at most ``MAX_LISTED``, and how many more there were."""
+
+    shown: list[Finding]
+    omitted: int
+
+
+def listing(findings: Iterable[Finding], limit: int = MAX_LISTED) -> Listing:
+    """The first ``limit`` findings; omissions met on the way add their counts to the rest."""
+    shown: list[Finding] = []
+    omitted = 0
+    for finding in findings:
+        if isinstance(finding, Omission):
+            omitted += finding.count
+        elif len(shown) < limit:
+            shown.append(finding)
+        else:
+            omitted += 1
+    return Listing(shown, omitted)
+
+
+def listed(findings: Iterable[Finding]) -> dict[str, Any]:
+    """The JSON answer's ``errors`` and ``warnings``, with ``omitted`` counts when cut short."""
+    kept = list(findings)
+    parts = {
+        "errors": listing(f for f in kept if f.is_error),
+        "warnings": listing(f for f in kept if not f.is_error),
+    }
+    body: dict[str, Any] = {name: [f.as_dict() for f in part.shown] for name, part in parts.items()}
+    omitted = {name: part.omitted for name, part in parts.items() if part.omitted}
+    if omitted:
+        body["omitted"] = omitted
+    return body
 
 
 def has_errors(findings: list[Finding] | tuple[Finding, ...]) -> bool:

@@ -5,7 +5,8 @@ Every receipt has an id a merchant can check offline: ``<seller tax code>-<YYYYM
 is stored with its compact JWS (RS256 over the canonical JSON body), so it can be served again
 byte for byte for the whole retention period. The XML replies follow the national message
 envelope: 999 (technical receipt), 202 (coded invoice) and 204 (data-check notice, form
-01/TB-KTDL, listing every error with its code, text and how to fix it).
+01/TB-KTDL, listing each error with its code, text and how to fix it). A reply lists at most
+``MAX_LISTED`` errors per invoice; one more entry, code 1013, says how many it left out.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import orjson
 from cryptography.hazmat.primitives import hashes
 from lxml import etree
 
+from integrations.einvoice import codes
 from integrations.einvoice.findings import Finding
 from integrations.einvoice.pki import SignerIdentity
 from integrations.einvoice.signing import format_signing_time, sign_document
@@ -146,7 +148,7 @@ def technical_receipt(
     _text(notice, "MTDiep", envelope.answers)
     _text(notice, "MNGui", envelope.receiver)
     _text(notice, "NNhan", format_signing_time(received_at))
-    errors = [f for f in findings if f.is_error]
+    errors = codes.bounded(f for f in findings if f.is_error)
     _text(notice, "TTTNhan", "1" if errors else "0")
     if errors:
         reasons = etree.SubElement(notice, "DSLDo")
@@ -215,7 +217,7 @@ def check_notice(
         _text(group, "SHDon", item.number)
         _text(group, "NLap", item.issued_on)
         reasons = etree.SubElement(group, "DSLDo")
-        for position, finding in enumerate(item.findings, start=1):
+        for position, finding in enumerate(codes.bounded(item.findings), start=1):
             reason = etree.SubElement(reasons, "LDo")
             _text(reason, "STT", str(position))
             _text(reason, "MLoi", finding.code)

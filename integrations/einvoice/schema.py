@@ -17,7 +17,7 @@ from pathlib import Path
 from lxml import etree
 
 from integrations.einvoice import codes
-from integrations.einvoice.findings import Finding
+from integrations.einvoice.findings import MAX_LISTED, Finding
 
 XSD_PACKAGE = "integrations.einvoice.xsd"
 SUPPORTED_VERSIONS = frozenset({"2.0.0", "2.0.1", "2.1.0"})
@@ -83,39 +83,51 @@ class Schemas:
         self._lock = threading.Lock()
 
     def validate_invoice(self, root: etree._Element) -> list[Finding]:
-        """Every schema finding for one ``HDon`` document, in document order."""
+        """The schema findings for one ``HDon`` document, in document order.
+
+        At most ``MAX_LISTED`` are kept, then one omission counts the rest: a hostile document
+        can break tens of thousands of rules, and none of the later work may grow with it.
+        """
         if root.tag != "HDon":
             return [_wrong_root(root, "HDon")]
         unsupported = _unsupported_version(root, "DLHDon/TTChung/PBan")
         if unsupported:
             return [unsupported]
-        return self._run(self._invoice, root) + _invoice_conditions(root)
+        return codes.bounded([*self._run(self._invoice, root), *_invoice_conditions(root)])
 
     def validate_message(
-        self, root: etree._Element, *, accept: frozenset[str] = INBOUND_MESSAGE_TYPES
+        self,
+        root: etree._Element,
+        *,
+        accept: frozenset[str] = INBOUND_MESSAGE_TYPES,
+        leave_out: str | None = None,
     ) -> list[Finding]:
-        """Every schema finding for a ``TDiep`` envelope and the invoices it carries.
+        """The schema findings for a ``TDiep`` envelope and the invoices it carries.
 
         ``accept`` names the message types the caller takes; the intake takes 200, 203 and
         206, while tests of the gateway's own replies pass ``OUTBOUND_MESSAGE_TYPES``.
+        Findings whose path contains ``leave_out`` are dropped before any are counted (the
+        intake checks each invoice of a message on its own). Bounded as ``validate_invoice``.
         """
         if root.tag != "TDiep":
             return [_wrong_root(root, "TDiep")]
         unsupported = _unsupported_version(root, "TTChung/PBan")
         if unsupported:
             return [unsupported]
-        findings = self._run(self._message, root)
+        findings = self._run(self._message, root, leave_out)
         findings += _envelope_conditions(root, accept)
         for invoice in root.iterfind("DLieu/HDon"):
             unsupported = _unsupported_version(invoice, "DLHDon/TTChung/PBan")
             findings += [unsupported] if unsupported else _invoice_conditions(invoice)
-        return findings
+        return codes.bounded(f for f in findings if not leave_out or leave_out not in f.path)
 
-    def _run(self, schema: etree.XMLSchema, root: etree._Element) -> list[Finding]:
+    def _run(
+        self, schema: etree.XMLSchema, root: etree._Element, leave_out: str | None = None
+    ) -> list[Finding]:
         with self._lock:
             if schema.validate(root):
                 return []
-            entries = list(schema.error_log)
+            entries = [e for e in schema.error_log if not leave_out or leave_out not in e.path]
         return _schema_findings(entries, self._required)
 
 
@@ -169,7 +181,9 @@ def _required_children(folder: Path, names: tuple[str, ...]) -> frozenset[tuple[
 def _schema_findings(
     entries: list[etree._LogEntry], required: frozenset[tuple[str, str]]
 ) -> list[Finding]:
+    """The first ``MAX_LISTED`` entries as findings, then one omission counting the others."""
     findings: list[Finding] = []
+    left_out = 0
     seen: set[tuple[str, int]] = set()
     for entry in entries:
         where = (entry.path, entry.line)
@@ -177,9 +191,12 @@ def _schema_findings(
         if where in seen and "is not a valid value of the atomic type" in entry.message:
             continue
         seen.add(where)
+        if len(findings) == MAX_LISTED:
+            left_out += 1
+            continue
         detail, path = _clean(entry.message, entry.path, required)
         findings.append(codes.SCHEMA_INVALID.finding(detail, path=path, line=entry.line))
-    return findings
+    return [*findings, codes.omission(left_out)] if left_out else findings
 
 
 def _clean(message: str, path: str, required: frozenset[tuple[str, str]]) -> tuple[str, str]:

@@ -15,6 +15,7 @@ from gateway.app import create_app
 from gateway.config import Settings
 from gateway.demo_tokens import DemoKeys, ensure_demo_keys, mint_token
 from integrations.access.principal import Role
+from integrations.einvoice.compose import compose_invoice, compose_message
 from integrations.store.database import open_database
 from integrations.store.merchants import MerchantRegistry
 from integrations.store.models import Invoice
@@ -25,6 +26,7 @@ from tests.support.invoices import (
     Keys,
     cash_register_batch,
     draft,
+    relabel,
     signed,
 )
 from tests.support.servers import in_process_client
@@ -270,3 +272,66 @@ async def test_only_those_entitled_for_the_taxpayer_learn_a_message_exists(
     replay = await gateway.http.post("/v1/messages", content=batch, headers=operator)
     assert replay.status_code == 200
     assert await count_invoices(gateway) == 2
+
+
+BAD_ATTRIBUTES = 60_000
+
+
+def with_bad_attributes(document: bytes, element: bytes = b"<TTChung>") -> bytes:
+    """Tens of thousands of attributes the schema forbids, each one a finding: 590 KB."""
+    attributes = b"".join(b' a%d=""' % n for n in range(BAD_ATTRIBUTES))
+    return document.replace(element, element[:-1] + attributes + b">", 1)
+
+
+async def test_an_answer_lists_a_hundred_findings_and_counts_the_rest(
+    gateway: Gateway, intake_keys: Keys
+) -> None:
+    body = with_bad_attributes(signed(draft(9), intake_keys.restaurant))
+    headers = gateway.merchant()
+    as_json = await gateway.http.post("/v1/invoices", content=body, headers=headers)
+    assert as_json.status_code == 422
+    assert len(as_json.content) < 64_000
+    answer = as_json.json()
+    assert len(answer["errors"]) == 100
+    assert {e["code"] for e in answer["errors"]} == {"3001"}
+    assert answer["omitted"] == {"errors": BAD_ATTRIBUTES - 100}
+    xml_headers = {**headers, "Accept": "application/xml"}
+    as_xml = await gateway.http.post("/v1/invoices", content=body, headers=xml_headers)
+    assert as_xml.status_code == 422
+    assert len(as_xml.content) < 96_000
+    reasons = etree.fromstring(as_xml.content).findall("DLieu/TBao/DLTBao/LCMa/DSLDo/LDo")
+    assert len(reasons) == 101
+    assert reasons[-1].findtext("MLoi") == "1013"
+    assert f"{BAD_ATTRIBUTES - 100} more" in reasons[-1].findtext("MTLoi")
+    assert await count_invoices(gateway) == 0
+
+
+async def test_message_answers_are_bounded_too(gateway: Gateway, intake_keys: Keys) -> None:
+    batch = cash_register_batch(intake_keys.restaurant, (1, 2))
+    envelope = with_bad_attributes(batch, b"<TTChung>")
+    headers = gateway.merchant()
+    refused = await gateway.http.post("/v1/messages", content=envelope, headers=headers)
+    assert refused.status_code == 422
+    assert len(refused.content) < 64_000
+    assert (len(refused.json()["errors"]), refused.json()["omitted"]) == (
+        100,
+        {"errors": BAD_ATTRIBUTES - 100},
+    )
+    xml_headers = {**headers, "Accept": "application/xml"}
+    receipt = await gateway.http.post("/v1/messages", content=envelope, headers=xml_headers)
+    reasons = etree.fromstring(receipt.content).findall("DLieu/TBao/DSLDo/LDo")
+    assert [r.findtext("MLoi") for r in reasons[-2:]] == ["3001", "1013"]
+    assert len(reasons) == 101
+    invoices = [
+        compose_invoice(relabel(draft(n), series=f"C{draft(1).issued_on:%y}TAB")) for n in (3, 4)
+    ]
+    invoices[1] = with_bad_attributes(invoices[1].split(b"?>", 1)[1], b"<NDHDon>")
+    unsigned = compose_message(200, invoices, sender=f"V{RESTAURANT}", tax_code=RESTAURANT)
+    items = (await gateway.http.post("/v1/messages", content=unsigned, headers=headers)).json()
+    second = items["items"][1]
+    assert (len(second["errors"]), second["omitted"]) == (100, {"errors": BAD_ATTRIBUTES - 100})
+    replayed = await gateway.http.post("/v1/messages", content=unsigned, headers=xml_headers)
+    assert replayed.status_code == 200
+    groups = etree.fromstring(replayed.content).findall("DLieu/TBao/DLTBao/LCMa")
+    assert [len(g.findall("DSLDo/LDo")) for g in groups] == [1, 101]
+    assert groups[1].findtext("DSLDo/LDo[101]/MLoi") == "1013"

@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 
 from integrations.einvoice import compose
-from integrations.einvoice.findings import Finding
+from integrations.einvoice.findings import Finding, Omission
 from integrations.einvoice.schema import (
     OUTBOUND_MESSAGE_TYPES,
     Schemas,
@@ -171,6 +171,22 @@ def test_every_violation_is_listed(schemas: Schemas) -> None:
         "/HDon/DLHDon/NDHDon/DSHHDVu/HHDVu[1]/TChat",
         "/HDon/DLHDon/NDHDon/TToan/TgTTTBSo",
     ]
+
+
+def test_a_hundred_violations_are_kept_and_the_rest_counted(schemas: Schemas) -> None:
+    attributes = b"".join(b' a%d=""' % n for n in range(5000))
+    raw = restaurant().replace(b"<TToan>", b"<TToan" + attributes + b">", 1)
+    findings = schemas.validate_invoice(parse(raw))
+    assert codes_of(findings) == ["3001"] * 100 + ["1013"]
+    assert isinstance(findings[-1], Omission)
+    assert findings[-1].count == 4900
+    assert "4900 more" in findings[-1].message
+    inside = message(
+        206, [household(), household().replace(b"<TToan>", b"<TToan" + attributes + b">")]
+    )
+    envelope = schemas.validate_message(parse(inside), leave_out="/HDon[")
+    assert envelope == []
+    assert codes_of(schemas.validate_message(parse(inside))) == ["3001"] * 100 + ["1013"]
 
 
 def test_unsupported_version_is_3002_alone(schemas: Schemas) -> None:
