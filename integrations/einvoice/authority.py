@@ -67,7 +67,11 @@ def stamp_invoice(
 
 
 def check_cash_register_code(code: str, *, template: str | int, series: str) -> list[Finding]:
-    """Finding 2016 when the code is not ``M<template>-<series year>-XXXXX-<11 digits>``."""
+    """Finding 5025 when the code is not ``M<template>-<series year>-XXXXX-<11 digits>``.
+
+    A business rule, not a signature's: the seller's software writes the code outside what the
+    seller signs, and what matters is that it is well formed and fits the invoice.
+    """
     path = "/HDon/MCCQT"
     if not CASH_REGISTER_CODE.match(code):
         return [codes.CASH_REGISTER_CODE.finding(repr(code), path=path)]

@@ -2,8 +2,9 @@
 
 The first digit names the stage: 1 transport and XML safety, 2 signature and certificate,
 3 schema, 4 registries and identities, 5 business rules and duplicates. A code never changes
-meaning once published; add new ones instead. The README table and the parametrised tests are
-generated from ``REGISTRY``.
+meaning once published; add new ones instead. A check that moves to another stage gets a new
+code in that stage's family, and the old number goes to ``RETIRED``, never to be given again.
+The README table and the parametrised tests are generated from ``REGISTRY``.
 """
 
 from __future__ import annotations
@@ -57,10 +58,18 @@ STAGES = {
 
 REGISTRY: dict[str, Code] = {}
 
+RETIRED: dict[str, str] = {
+    "2016": "Cash-register code is malformed: a business rule, not a signature's; now 5025",
+    "5003": "Template number is invalid: a value outside the format, found by the XSD as 3001",
+}
+"""Numbers no longer raised: what each meant, and what reports it now."""
+
 
 def _code(code: str, severity: Severity, message: str, hint: str) -> Code:
     if code in REGISTRY:
         raise ValueError(f"finding code {code} registered twice")
+    if code in RETIRED:
+        raise ValueError(f"finding code {code} is retired: {RETIRED[code]}")
     entry = Code(code, severity, message, hint)
     REGISTRY[code] = entry
     return entry
@@ -97,7 +106,6 @@ DUPLICATE_ID = _code("2012", E, "Duplicate Id attributes", "Give each Id in one 
 CERT_NEAR_EXPIRY = _code("2013", W, "Certificate expires within 30 days", "Renew the certificate soon.")
 ENVELOPE_SIGNATURE_MISSING = _code("2014", E, "Batch signature is missing", "Sign the 206 message in TDiep/CKSNNT.")
 CERT_KEY_USAGE = _code("2015", E, "Certificate may not be used for signing", "Use a certificate with the digitalSignature key usage.")
-CASH_REGISTER_CODE = _code("2016", E, "Cash-register code is malformed", "Write MCCQT as M<digit>-YY-XXXXX-<11 digits>.")
 SIGNING_TIME_FUTURE = _code("2017", E, "Signing time is in the future", "Sign with the correct clock; SigningTime is local time (UTC+7) without a zone.")
 AUTHORITY_SIGNATURE_MISSING = _code("2018", E, "Tax authority signature is missing", "A coded invoice carries the tax authority's signature in DSCKS/CQT.")
 CERT_NOT_REGISTERED = _code("2019", E, "Certificate is not registered for the seller", "Sign with a certificate registered for the seller (gateway merchants cert), or, unless the seller takes registered certificates only, with one whose subject carries UID=MST:<seller tax code>.")
@@ -124,7 +132,6 @@ PERSONAL_ID_IMPLAUSIBLE = _code("4011", E, "Personal ID number does not decode",
 # 5xxx business rules and duplicates
 SERIES_INVALID = _code("5001", E, "Series symbol is invalid", "KHHDon is [C|K] + YY + kind letter + two characters.")
 SERIES_YEAR = _code("5002", E, "Series year does not match the issue date", "Use the two-digit year of NLap in KHHDon.")
-TEMPLATE_INVALID = _code("5003", E, "Template number is invalid", "KHMSHDon is one digit, 1 to 9.")
 NUMBER_RANGE = _code("5004", E, "Invoice number out of range", "SHDon is 1 to 99999999.")
 ISSUE_DATE_FUTURE = _code("5005", E, "Issue date is in the future", "Issue the invoice on or before today.")
 LINE_AMOUNT = _code("5006", E, "Line amount does not equal quantity times price less discount", "Recompute ThTien for the line.")
@@ -146,6 +153,7 @@ DATE_FORMAT = _code("5021", E, "Date is not valid", "Write dates as YYYY-MM-DD."
 VALUE_MISSING = _code("5022", E, "Required value is missing", "Fill in the element at the reported path.")
 INTEGER_FORMAT = _code("5023", E, "Value is not a whole number", "Write the value as digits only.")
 AUTHORITY_CODE_UNEXPECTED = _code("5024", E, "Invoice carries a tax authority code it was not given", "Remove MCCQT: a coded invoice gets its code on acceptance; only cash-register invoices (series kind M) carry one of their own.")
+CASH_REGISTER_CODE = _code("5025", E, "Cash-register code is malformed or does not fit the invoice", "Write MCCQT as M<KHMSHDon>-<year of KHHDon>-XXXXX-<11 digits>, e.g. M2-26-A1B2C-00000001542.")
 
 
 def omission(count: int) -> Omission:

@@ -30,7 +30,6 @@ from integrations.einvoice.codes import (
     SERIES_YEAR,
     TAX_AMOUNT,
     TAX_RATE,
-    TEMPLATE_INVALID,
     TOTAL_IN_WORDS,
 )
 from integrations.einvoice.document import InvoiceDocument, Line, LineNature, TaxRate
@@ -51,7 +50,6 @@ _MINOR_UNITS: Final = MappingProxyType({"VND": 0, "JPY": 0, "KRW": 0, "KWD": 3})
 _VND_SYMBOLS: Final = frozenset({"đ", "Đ", "VNĐ", "VNđ"})
 
 _SERIES: Final = re.compile(r"\A[CK]\d{2}[TDLMNBGHXF][A-Z0-9]{2}\Z")
-_TEMPLATE: Final = re.compile(r"\A[1-9]\Z")
 _PRICED: Final = frozenset({LineNature.GOODS, LineNature.SPECIAL_GOODS})
 # How each line nature moves the taxable amount; promotions and notes carry none.
 _TAXABLE_SIGN: Final[Mapping[int | None, int]] = MappingProxyType(
@@ -121,8 +119,6 @@ def _numbering(doc: InvoiceDocument) -> Iterator[Finding]:
             f"KHHDon says {doc.series_year}, NLap is in {doc.issued_on.year}",
             path=f"{_GENERAL}/KHHDon",
         )
-    if not _TEMPLATE.match(doc.template):
-        yield TEMPLATE_INVALID.finding(repr(doc.template), path=f"{_GENERAL}/KHMSHDon")
     if not 1 <= doc.number <= MAX_NUMBER:
         yield NUMBER_RANGE.finding(str(doc.number), path=f"{_GENERAL}/SHDon")
 

@@ -138,6 +138,6 @@ def test_cash_register_code(
     code: str, template: str | int, series: str, problems: list[str]
 ) -> None:
     findings = check_cash_register_code(code, template=template, series=series)
-    assert [f.code for f in findings] == ["2016"] * len(problems)
+    assert [f.code for f in findings] == ["5025"] * len(problems)
     for finding, problem in zip(findings, problems, strict=True):
         assert problem in finding.message

@@ -79,6 +79,16 @@ def test_every_example_is_valid(schemas: Schemas, name: str) -> None:
             "not an element of the set",
             id="bad-enumeration",
         ),
+        *(
+            pytest.param(
+                b"<KHMSHDon>1</KHMSHDon>",
+                f"<KHMSHDon>{template}</KHMSHDon>".encode(),
+                "/HDon/DLHDon/TTChung/KHMSHDon",
+                "not an element of the set",
+                id=f"template-{template}",
+            )
+            for template in ("0", "10", "A")
+        ),
         pytest.param(
             b"<NLap>2026-11-20</NLap>",
             b"<NLap>2026-02-30</NLap>",
