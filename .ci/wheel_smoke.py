@@ -1,5 +1,8 @@
 """Build the wheel, install it in a fresh venv and run the demo from it: health, one invoice.
 
+The accepted invoice's receipt is then checked by the installed ``gateway invoice
+verify-receipt`` against the key set the demo publishes.
+
 Everything happens in a temporary folder outside the source tree, so nothing can be imported
 from the checkout: a file the code reads at run time but the wheel lacks fails here. Exits
 non-zero, with the demo's output, at the first thing that does not hold.
@@ -151,6 +154,21 @@ def submit_an_example(base: str, guide: str, run_dir: Path) -> dict[str, object]
     return receipt
 
 
+def check_the_receipt(receipt: dict[str, object], jwks_url: str, venv: Path, run_dir: Path) -> None:
+    """The installed ``gateway invoice verify-receipt`` checks it against the published keys."""
+    saved = run_dir / "receipt.json"
+    saved.write_text(json.dumps(receipt), encoding="utf-8")
+    run(
+        venv / "bin" / "gateway",
+        "invoice",
+        "verify-receipt",
+        saved,
+        "--jwks",
+        jwks_url,
+        cwd=run_dir,
+    )
+
+
 def stop(demo: subprocess.Popen[bytes]) -> None:
     demo.send_signal(signal.SIGINT)
     try:
@@ -182,11 +200,12 @@ def smoke(work: Path) -> None:
         try:
             wait_until_healthy(base, demo)
             receipt = submit_an_example(base, log.read_text(encoding="utf-8"), run_dir)
+            check_the_receipt(receipt, f"{base}/.well-known/jwks.json", venv, run_dir)
         except (SmokeFailed, OSError, StopIteration) as failure:
             raise SmokeFailed(f"{failure}\n--- gateway demo said:\n{log.read_text()}") from None
         finally:
             stop(demo)
-    print(f"demo from the wheel accepted invoice {receipt['receiptId']}", flush=True)
+    print(f"demo from the wheel accepted and signed receipt {receipt['receiptId']}", flush=True)
     print(f"wheel smoke test passed in {time.monotonic() - started:.0f} s", flush=True)
 
 

@@ -13,7 +13,7 @@ from starlette.routing import Route
 from starlette.types import Scope
 
 from gateway.config import Settings, load_settings
-from gateway.http import admin, errors, export, health, intake, invoices
+from gateway.http import admin, errors, export, health, intake, invoices, keys
 from gateway.http.authn import Authenticator
 from gateway.http.graph import graphql_route
 from gateway.http.observe import HttpMetrics, ObserveRequests
@@ -40,6 +40,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/v1/invoices/{invoice_id}/receipt", invoices.get_receipt, methods=["GET"]),
         *admin.routes,
         *export.routes,
+        *keys.routes,
         graphql_route(settings, authenticator, windows),
     ]
     templates = {route.endpoint: route.path for route in routes}

@@ -178,6 +178,11 @@ class Settings:
     signing_cert: Path | None = setting(
         None, _path, "PEM certificate matching GATEWAY_SIGNING_KEY."
     )
+    signing_retired_certs: tuple[Path, ...] = setting(
+        (),
+        _paths,
+        "Comma-separated PEM certificates (each with its chain) of retired signing keys.",
+    )
     audit_checkpoint_seconds: int = setting(
         300,
         _int_between(0, 86_400),

@@ -1,8 +1,9 @@
 """Key material the gateway runs with: configured files, or a demo PKI made on first start.
 
-Production names its trust anchors, CRLs and the gateway's own signing key in settings. Demo
-and development modes, when those are not set, create a local demo certificate authority under
-``<data_dir>/pki`` once and reuse it on every later start.
+Production names its trust anchors, CRLs and the gateway's own signing key in settings, with
+the certificates of the keys it signed with before a rotation (published, so that what they
+signed still verifies). Demo and development modes, when those are not set, create a local demo
+certificate authority under ``<data_dir>/pki`` once and reuse it on every later start.
 """
 
 from __future__ import annotations
@@ -11,12 +12,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from gateway.config import ConfigError, Settings
 from integrations.einvoice.pki import CertificateAuthority, SignerIdentity, write_crl
 from integrations.einvoice.signature import TrustStore
 
 DEMO_CA_NAME = "Demo Signature CA (not for production)"
 GATEWAY_NAME = "Cổng dữ liệu hóa đơn điện tử (demo)"
+RETIRED_SETTING = "GATEWAY_SIGNING_RETIRED_CERTS"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +83,25 @@ class DemoPki:
 class KeyMaterial:
     trust: TrustStore
     signer: SignerIdentity
+    retired: tuple[tuple[x509.Certificate, ...], ...] = ()
+    """Certificate chains of the gateway's retired signing keys, leaf first."""
+
+
+def load_retired_certificates(paths: tuple[Path, ...]) -> tuple[tuple[x509.Certificate, ...], ...]:
+    """The chains in ``GATEWAY_SIGNING_RETIRED_CERTS``: one retired RSA key per file, its
+    certificate first, as in ``GATEWAY_SIGNING_CERT``."""
+    chains = []
+    for path in paths:
+        try:
+            chain = tuple(x509.load_pem_x509_certificates(path.read_bytes()))
+        except OSError as exc:
+            raise ConfigError(f"{RETIRED_SETTING}: cannot read {path}: {exc.strerror}") from None
+        except ValueError:
+            raise ConfigError(f"{RETIRED_SETTING}: {path} holds no PEM certificate") from None
+        if not isinstance(chain[0].public_key(), rsa.RSAPublicKey):
+            raise ConfigError(f"{RETIRED_SETTING}: {path} is not the certificate of an RSA key")
+        chains.append(chain)
+    return tuple(chains)
 
 
 def load_key_material(settings: Settings) -> KeyMaterial:
@@ -93,4 +117,8 @@ def load_key_material(settings: Settings) -> KeyMaterial:
         anchors = anchors or (pki.ca_files[1],)
         crls = crls or (pki.crl_file,)
         key, cert = (key, cert) if key and cert else pki.gateway_files
-    return KeyMaterial(TrustStore.from_files(anchors, crls), SignerIdentity.load(key, cert))
+    return KeyMaterial(
+        TrustStore.from_files(anchors, crls),
+        SignerIdentity.load(key, cert),
+        load_retired_certificates(settings.signing_retired_certs),
+    )

@@ -163,7 +163,7 @@ def build_intake(settings: Settings, cpu: CpuPool, upstreams: Upstreams) -> Inta
         registry=MerchantRegistry(),
         store=InvoiceStore(),
         linker=IdentityLinker(legacy_lookup),
-        signer=ReceiptSigner(keys.signer),
+        signer=ReceiptSigner(keys.signer, keys.retired),
         cpu=cpu,
     )
 

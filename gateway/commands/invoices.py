@@ -2,6 +2,7 @@
 
 ``verify`` runs the intake's CPU stages (parse, schema, signature, data, rules) offline with the
 gateway's trust anchors and prints every finding; the registry checks need the running gateway.
+``verify-receipt`` checks a saved JSON receipt against the gateway's published signing keys.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import click
 
 from gateway.commands.pki import demo_pki
-from gateway.config import Settings
+from gateway.config import ConfigError, Settings
+from gateway.keys import load_key_material
 from gateway.services import build_checker
 from integrations.einvoice import codes
 from integrations.einvoice.batches import CASH_REGISTER_BATCH, check_message
@@ -25,6 +28,14 @@ from integrations.einvoice.checks import Verdict
 from integrations.einvoice.findings import Finding, Rejection, Severity, has_errors
 from integrations.einvoice.parse import Limits, parse_document
 from integrations.einvoice.pki import SignerIdentity
+from integrations.einvoice.receipt_keys import (
+    ALGORITHM,
+    ReceiptInvalid,
+    ReceiptKeys,
+    ReceiptKeysInvalid,
+    key_set,
+)
+from integrations.einvoice.receipts import ReceiptSigner
 from integrations.einvoice.signature import TrustStore, TrustStoreError
 from integrations.einvoice.signing import SigningError, sign_envelope, sign_invoice
 
@@ -95,6 +106,40 @@ def verify(ctx: SettingsContext, file: Path) -> None:
         raise SystemExit(1)
 
 
+@commands.command(name="verify-receipt")
+@click.argument("file", type=readable_file)
+@click.option(
+    "--jwks",
+    "source",
+    metavar="URL_OR_FILE",
+    help="The gateway's key set: its /.well-known/jwks.json URL, or a saved copy "
+    "(default: the signing keys in the settings).",
+)
+@click.pass_obj
+def verify_receipt(ctx: SettingsContext, file: Path, source: str | None) -> None:
+    """Check a saved JSON receipt: its signature verifies with the key its kid names, and it
+    signs exactly the receipt's content; print what was checked; exit 1 when it does not hold."""
+    receipt = _json_of(file.read_bytes(), str(file))
+    keys, origin = _receipt_keys(ctx, source)
+    try:
+        checked = keys.verify(receipt)
+    except ReceiptInvalid as exc:
+        label = receipt.get("receiptId") if isinstance(receipt, dict) else None
+        click.echo(f"receipt {label or file}: INVALID")
+        click.echo(f"{exc.code}\n    {exc.message}\n    hint: {exc.hint}")
+        raise SystemExit(1) from None
+    click.echo(f"receipt {checked.receipt_id or file}: valid")
+    click.echo(f"    signature: {ALGORITHM} with key {checked.key.key_id}, from {origin}")
+    if checked.key.chain:
+        leaf = checked.key.chain[0]
+        click.echo(
+            f"    certificate: {leaf.subject.rfc4514_string()}, issued by "
+            f"{leaf.issuer.rfc4514_string()}, valid {leaf.not_valid_before_utc:%Y-%m-%d} "
+            f"to {leaf.not_valid_after_utc:%Y-%m-%d}"
+        )
+    click.echo(f"    content: all {checked.fields} fields are exactly what was signed")
+
+
 @commands.command()
 @click.argument("file", type=readable_file)
 @click.option("--url", required=True, help="Base URL of the gateway, e.g. http://127.0.0.1:8000")
@@ -129,6 +174,53 @@ def trust_store(ctx: SettingsContext, settings: Settings) -> TrustStore:
         return TrustStore.from_files(anchors, crls)
     except TrustStoreError as exc:
         raise click.ClickException(exc.message) from exc
+
+
+def _receipt_keys(ctx: SettingsContext, source: str | None) -> tuple[ReceiptKeys, str]:
+    """The key set to check against, and where it came from."""
+    if source is None:
+        settings = ctx.load()
+        try:
+            material = load_key_material(settings)
+        except ConfigError as exc:
+            raise click.UsageError(str(exc)) from exc
+        chains = ReceiptSigner(material.signer, material.retired).chains
+        document: Any = key_set(chains)
+        origin = "the signing keys in the settings"
+    elif urlsplit(source).scheme in ("http", "https"):
+        try:
+            document = _json_of(asyncio.run(_fetch(source)), source)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise click.ClickException(
+                f"cannot fetch {source}: {exc or type(exc).__name__}"
+            ) from exc
+        origin = source
+    else:
+        try:
+            document = _json_of(Path(source).read_bytes(), source)
+        except OSError as exc:
+            raise click.ClickException(f"cannot read {source}: {exc.strerror}") from exc
+        origin = source
+    try:
+        return ReceiptKeys.from_jwks(document), origin
+    except ReceiptKeysInvalid as exc:
+        raise click.ClickException(f"{origin}: {exc.message}") from exc
+
+
+def _json_of(raw: bytes, origin: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise click.ClickException(f"{origin} is not JSON: {exc}") from exc
+
+
+async def _fetch(url: str) -> bytes:
+    async with (
+        aiohttp.ClientSession(timeout=SUBMIT_TIMEOUT) as session,
+        session.get(url, headers={"Accept": "application/jwk-set+json, application/json"}) as got,
+    ):
+        got.raise_for_status()
+        return await got.read()
 
 
 def describe(finding: Finding) -> str:

@@ -21,12 +21,12 @@ from uuid import uuid4
 
 import jwt
 import orjson
-from cryptography.hazmat.primitives import hashes
+from cryptography import x509
 from lxml import etree
 
 from integrations.einvoice import codes
 from integrations.einvoice.findings import Finding
-from integrations.einvoice.pki import SignerIdentity
+from integrations.einvoice.pki import SignerIdentity, fingerprint
 from integrations.einvoice.signing import format_signing_time, sign_document
 
 GATEWAY_CODE = "TCT"
@@ -64,13 +64,25 @@ def canonical_json(body: dict[str, Any]) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class ReceiptSigner:
-    """Signs receipts with the gateway's identity."""
+    """Signs receipts with the gateway's identity.
+
+    ``retired`` holds the certificate chains of the keys it signed with before a rotation: they
+    are published with the current one, so that the receipts they signed still verify.
+    """
 
     identity: SignerIdentity
+    retired: tuple[tuple[x509.Certificate, ...], ...] = ()
 
     @property
     def key_id(self) -> str:
-        return self.identity.certificate.fingerprint(hashes.SHA256()).hex()
+        """The ``kid`` of its signatures: the certificate's SHA-256 fingerprint, stable across
+        restarts and the same one ``/.well-known/jwks.json`` publishes."""
+        return fingerprint(self.identity.certificate)
+
+    @property
+    def chains(self) -> list[tuple[x509.Certificate, ...]]:
+        """Every key's certificate chain, leaf first: the current key's, then the retired."""
+        return [tuple(self.identity.certificates), *self.retired]
 
     def seal(self, body: dict[str, Any]) -> dict[str, Any]:
         """The body with a ``signature`` field: a compact JWS whose payload is the body."""
