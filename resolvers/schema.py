@@ -12,12 +12,14 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from resolvers import access, citizen, invoices, officer, subscription, taxpayer
 from resolvers.access import AuditReads
-from resolvers.errors import CodeRaisedErrors
+from resolvers.errors import CodeRaisedErrors, public_extensions
 from resolvers.scalars import SCALARS
 
 Extension = type[SchemaExtension] | Callable[[], SchemaExtension]
@@ -50,9 +52,29 @@ class Subscription:
     invoice_accepted = strawberry.subscription(resolver=subscription.invoice_accepted)
 
 
+class GatewaySchema(strawberry.Schema):
+    """Logs only the errors nobody meant to raise. Refusals, bad input, agency failures and
+    parse or validation errors are answers to the client, not faults of the gateway: logging
+    their tracebacks would bury the faults."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        super().process_errors([e for e in errors if is_fault(e)], execution_context)
+
+
+def is_fault(error: GraphQLError) -> bool:
+    original = error.original_error
+    return (
+        original is not None
+        and not isinstance(original, GraphQLError)
+        and public_extensions(original) is None
+    )
+
+
 def build_schema(extensions: Iterable[Extension] = ()) -> strawberry.Schema:
     """The gateway's schema with ``extensions`` (classes or zero-argument factories) first."""
-    return strawberry.Schema(
+    return GatewaySchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
