@@ -37,6 +37,7 @@ async def _verify(data_dir: Path, token: str) -> Principal:
         pytest.param(["citizen", "079301000123", "--loa", "2"], Role.CITIZEN, id="citizen"),
         pytest.param(["app", "u-1", "--app-id", "budget"], Role.APP, id="app"),
         pytest.param(["merchant", "m-1", "--tax-code", "0100109106"], Role.MERCHANT, id="merchant"),
+        pytest.param(["merchant", "0100109106"], Role.MERCHANT, id="merchant-by-tax-code"),
         pytest.param(["officer", "off-1", "--scope", "read:phone"], Role.OFFICER, id="officer"),
         pytest.param(["admin", "root"], Role.ADMIN, id="admin"),
     ],
@@ -47,14 +48,21 @@ def test_a_printed_token_verifies_as_its_role(tmp_path: Path, args: list[str], r
     principal = asyncio.run(_verify(tmp_path, result.output.strip()))
     assert principal.role is role
     assert principal.subject == args[1]
+    if role is Role.MERCHANT:
+        assert principal.tax_code == "0100109106"
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        pytest.param(["citizen", "12345"], "valid identity", id="citizen-bad-id"),
-        pytest.param(["merchant", "m-1"], "valid identity", id="merchant-without-tax-code"),
-        pytest.param(["app", "u-1"], "client_id", id="app-without-id"),
+        pytest.param(["citizen", "12345"], "Invalid value for SUBJECT", id="citizen-bad-id"),
+        pytest.param(["merchant", "m-1"], "Invalid value for SUBJECT", id="merchant-bad-subject"),
+        pytest.param(
+            ["merchant", "m-1", "--tax-code", "123"],
+            "Invalid value for --tax-code",
+            id="bad-tax-code",
+        ),
+        pytest.param(["app", "u-1"], "needs --app-id", id="app-without-id"),
         pytest.param(["king", "x"], "Invalid value", id="unknown-role"),
     ],
 )
