@@ -18,6 +18,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from integrations.store.models import Invoice
 
 MICRO = 6
+# SQLite's CAST to INTEGER saturates at the 64-bit bounds, for columns and bounds alike.
+_SQLITE_INTEGERS = (-(2**63), 2**63 - 1)
 
 
 def connection() -> BaseDBAsyncClient:
@@ -50,7 +52,9 @@ class Sql:
         if self.postgres:
             return self.param(value)
         rounding = ROUND_CEILING if round_up else ROUND_FLOOR
-        return self.param(int(value.scaleb(MICRO).to_integral_value(rounding)))
+        micro = int(value.scaleb(MICRO).to_integral_value(rounding))
+        low, high = _SQLITE_INTEGERS
+        return self.param(min(max(micro, low), high))
 
     def month(self, column: str) -> str:
         if self.postgres:
