@@ -240,9 +240,21 @@ async def submit_invoice(info: Info, xml: str) -> SubmitInvoiceResult:
     if intake is None:
         raise PublicError("invoice intake is not offered here", code="SERVICE_UNAVAILABLE")
     access = info.context.access
-    result = await intake.submit_invoice(xml.encode(), "application/xml", access.submitter())
+    result = await intake.submit_invoice(_utf8(xml), "application/xml", access.submitter())
     readable = result.invoice is not None and await _readable(access, result.invoice)
     return SubmitInvoiceResult.of(result, readable=readable)
+
+
+def _utf8(xml: str) -> bytes:
+    """The document's bytes; a JSON string may carry an unpaired surrogate, which no bytes do."""
+    try:
+        return xml.encode()
+    except UnicodeEncodeError as exc:
+        raise PublicError(
+            f"xml holds an unpaired surrogate at character {exc.start}, which is not text",
+            code="BAD_USER_INPUT",
+            hint="Send the invoice document as Unicode text.",
+        ) from exc
 
 
 async def _readable(access: AccessSession, stored: StoredInvoice) -> bool:

@@ -21,6 +21,7 @@ from integrations.errors import GatewayError, IdentityError
 from integrations.identity import PersonalId, parse_taxpayer_id
 from integrations.risk import FlagCode
 from integrations.store.analytics import (
+    AnalyticsError,
     GroupBy,
     InvoiceFilter,
     InvoicePage,
@@ -85,7 +86,7 @@ class InvoiceSearch:
                 series=self.series,
                 flag=self.flag.value if self.flag else None,
             )
-        except IdentityError as exc:
+        except (IdentityError, AnalyticsError) as exc:
             raise refuse(exc) from exc
 
 

@@ -38,6 +38,7 @@ from integrations.store.analytics import (
     InvoiceSort,
     SortKey,
     csv_chunks,
+    filter_label,
 )
 from integrations.store.models import InvoiceKind, InvoiceStatus
 
@@ -76,10 +77,10 @@ _FILTER_PARAMS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "issuedTo": ("issued_to", date.fromisoformat),
     "amountMin": ("amount_min", parse_amount),
     "amountMax": ("amount_max", parse_amount),
-    "taxRate": ("tax_rate", str),
+    "taxRate": ("tax_rate", filter_label),
     "kind": ("kind", _choice(InvoiceKind)),
     "status": ("status", _choice(InvoiceStatus)),
-    "series": ("series", str),
+    "series": ("series", filter_label),
     "flag": ("flag", _choice(FlagCode)),
 }
 _SORT_PARAMS = ("sort", "order")

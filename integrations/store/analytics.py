@@ -14,7 +14,6 @@ turns the sums into Decimals.
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 import uuid
@@ -27,17 +26,17 @@ from typing import Any
 
 from integrations.errors import GatewayError
 from integrations.identity import parse_taxpayer_id
-from integrations.money import decimal_text
-from integrations.store import dialect
+from integrations.money import decimal_text, shown
+from integrations.store import cursors, dialect
 from integrations.store.dialect import Sql, read_date, read_datetime, read_decimal, read_uuid
 from integrations.store.models import InvoiceKind, InvoiceStatus
 
 
 class AnalyticsError(GatewayError, ValueError):
-    """A filter, sort or cursor an officer query cannot be run with."""
+    """A filter or sort an officer query cannot be run with (bad cursors are ``CursorInvalid``)."""
 
     code = "ANALYTICS_INVALID"
-    hint = "Check the filter values; cursors are only valid with the sort that issued them."
+    hint = "Check the filter values."
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +67,27 @@ class InvoiceFilter:
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, str(parse_taxpayer_id(value)))
+        for name, label in (("tax_rate", "tax rate"), ("series", "series")):
+            value = getattr(self, name)
+            if value is not None:
+                filter_label(value, label)
+
+
+def filter_label(text: str, label: str = "label") -> str:
+    """``text`` if SQL can carry it as a label filter (a series, a tax rate), else
+    ``AnalyticsError``.
+
+    PostgreSQL text holds no NUL character and neither backend takes an unpaired surrogate
+    (JSON can carry one, UTF-8 cannot); any other text is fine, and matches nothing if no label
+    is spelt so.
+    """
+    if "\x00" in text:
+        raise AnalyticsError(f"the {label} {shown(text)} holds a NUL character")
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise AnalyticsError(f"the {label} {shown(text)} holds an unpaired surrogate") from None
+    return text
 
 
 class SortKey(StrEnum):
@@ -421,21 +441,22 @@ def cursor_of(row: InvoiceRow, sort: InvoiceSort | None = None) -> str:
 
 
 def _encode_cursor(row: InvoiceRow, sort: InvoiceSort) -> str:
-    value = row.issued_on.isoformat() if sort.key is SortKey.ISSUED_ON else str(row.total_payable)
-    text = f"{sort.label}|{value}|{row.id}"
-    return base64.urlsafe_b64encode(text.encode()).decode()
+    if sort.key is SortKey.ISSUED_ON:
+        value = cursors.write_day(row.issued_on)
+    else:
+        value = cursors.write_amount(row.total_payable)
+    return cursors.encode(sort.label, value, cursors.write_id(row.id))
 
 
 def _decode_cursor(cursor: str, sort: InvoiceSort) -> tuple[date | Decimal, uuid.UUID]:
-    try:
-        label, value, invoice_id = base64.urlsafe_b64decode(cursor).decode().split("|")
-        position = date.fromisoformat(value) if sort.key is SortKey.ISSUED_ON else Decimal(value)
-        parsed = uuid.UUID(invoice_id)
-    except (ValueError, ArithmeticError) as exc:
-        raise AnalyticsError(f"cursor {cursor!r} is not one this gateway issued") from exc
+    label, value, invoice_id = cursors.decode(cursor, 3)
     if label != sort.label:
-        raise AnalyticsError(f"cursor was issued for sort {label}, not {sort.label}")
-    return position, parsed
+        raise cursors.invalid(cursor, f"was issued for another order than {sort.label}")
+    if sort.key is SortKey.ISSUED_ON:
+        position: date | Decimal = cursors.read_day(cursor, value)
+    else:
+        position = cursors.read_amount(cursor, value)
+    return position, cursors.read_id(cursor, invoice_id)
 
 
 CSV_COLUMNS = (

@@ -7,7 +7,6 @@ told which one won.
 
 from __future__ import annotations
 
-import base64
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -19,6 +18,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
+from integrations.store import cursors
 from integrations.store.classify import invoice_kind, province_of
 from integrations.store.models import (
     IdentityLink,
@@ -439,13 +439,10 @@ def _stored(row: Invoice, receipt_id: str) -> StoredInvoice:
 
 
 def encode_cursor(issued_on: date, invoice_id: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(f"{issued_on.isoformat()}|{invoice_id}".encode()).decode()
+    return cursors.encode(cursors.write_day(issued_on), cursors.write_id(invoice_id))
 
 
 def decode_cursor(cursor: str) -> tuple[date, uuid.UUID]:
-    try:
-        text = base64.urlsafe_b64decode(cursor.encode()).decode()
-        day, invoice_id = text.split("|", 1)
-        return date.fromisoformat(day), uuid.UUID(invoice_id)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError(f"cursor {cursor!r} is not one this gateway issued") from exc
+    """The position ``encode_cursor`` wrote into ``cursor``, else ``CursorInvalid``."""
+    day, invoice_id = cursors.decode(cursor, 2)
+    return cursors.read_day(cursor, day), cursors.read_id(cursor, invoice_id)

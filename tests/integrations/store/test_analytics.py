@@ -18,7 +18,6 @@ import pytest
 from integrations.errors import IdentityError
 from integrations.store.analytics import (
     CSV_COLUMNS,
-    AnalyticsError,
     GroupBy,
     InvoiceAnalytics,
     InvoiceFilter,
@@ -29,6 +28,7 @@ from integrations.store.analytics import (
     csv_chunks,
 )
 from integrations.store.classify import invoice_kind, province_of
+from integrations.store.cursors import CursorInvalid
 from integrations.store.invoices import InvoiceRecord, InvoiceStore, LinkRecord
 from integrations.store.models import Invoice, InvoiceFlag, InvoiceKind, InvoiceStatus, LinkState
 from tests.integrations.store.invoice_factory import (
@@ -272,11 +272,11 @@ async def test_a_cursor_only_works_with_the_sort_that_issued_it() -> None:
         await store.insert(make_record(number=number))
     analytics = InvoiceAnalytics()
     page = await analytics.search(InvoiceFilter(), first=1)
-    with pytest.raises(AnalyticsError):
+    with pytest.raises(CursorInvalid):
         await analytics.search(
             InvoiceFilter(), InvoiceSort(descending=False), after=page.end_cursor
         )
-    with pytest.raises(AnalyticsError):
+    with pytest.raises(CursorInvalid):
         await analytics.search(InvoiceFilter(), after="not-a-cursor")
 
 
