@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from gateway import demo_catalogue as catalogue
 from gateway.keys import DemoPki
-from integrations.einvoice import compose
-from integrations.einvoice.compose import InvoiceDraft
+from integrations.einvoice.compose import InvoiceDraft, compose_invoice, compose_message
 from integrations.einvoice.pki import SignerIdentity
 from integrations.einvoice.signing import sign_envelope, sign_invoice
 from integrations.simulators.known import MERCHANTS
@@ -28,7 +28,7 @@ HOTEL = "0319303270"
 SUPERMARKET = "0313032391"
 SUPERMARKET_BRANCH = "0313032391-001"
 HOUSEHOLD = "001190007777"
-PROVIDER = compose.PROVIDER_TAX_CODE
+PROVIDER = catalogue.PROVIDER_TAX_CODE
 PROVIDER_NAME = "Công ty Cổ phần Phần mềm Hóa đơn Việt"
 PROVIDER_ADDRESS = "1 Phạm Văn Bạch, Phường Cầu Giấy, Hà Nội"
 DEMO_MERCHANTS = (RESTAURANT, HOTEL, SUPERMARKET, SUPERMARKET_BRANCH, HOUSEHOLD)
@@ -69,15 +69,17 @@ async def seed_demo(registry: MerchantRegistry, pki: DemoPki) -> list[MerchantVi
 
 
 def write_signed_examples(folder: Path, pki: DemoPki) -> list[SignedExample]:
-    """Sign the example invoices (and one 206 batch) into ``folder``, in submission order.
+    """Sign the example invoices, the provider's and one 206 batch into ``folder``, in
+    submission order.
 
     Files already there are kept: signing again would give the same invoices new bytes, which
     a gateway that took the first ones answers with 409 instead of the original receipts.
     """
     pki.ensure()
     folder.mkdir(parents=True, exist_ok=True)
-    examples = [_invoice(folder, pki, name, make) for name, make in _SIGNED_INVOICES]
-    examples.append(_invoice(folder, pki, "restaurant-by-provider", _by_provider, PROVIDER))
+    examples = [_invoice(folder, pki, name, make) for name, make in catalogue.EXAMPLES.items()]
+    by_provider = catalogue.provider_signed_invoice
+    examples.append(_invoice(folder, pki, "restaurant-by-provider", by_provider, PROVIDER))
     examples.append(_batch(folder, pki))
     return examples
 
@@ -88,30 +90,6 @@ async def _register(
     await registry.ensure(tax_code, name, kind=kind, address=address)
     identity = pki.ensure_merchant(tax_code, name)
     await registry.add_certificate(tax_code, identity.certificate.public_bytes(Encoding.PEM))
-
-
-def _by_provider() -> InvoiceDraft:
-    """A restaurant invoice that its software provider signs with its own certificate."""
-    return replace(compose.restaurant_invoice(), number=4, dlhdon_id="DLHDon-SV-0000004")
-
-
-def _cash_register_batch() -> list[InvoiceDraft]:
-    """Two later sales from the household's cash register, sent the same day as one 206."""
-    first = compose.household_invoice()
-    return [
-        replace(first, number=number, cash_register_code=f"M2-26-QW7Z3-{number:011d}")
-        for number in (first.number + 1, first.number + 2)
-    ]
-
-
-_SIGNED_INVOICES: tuple[tuple[str, Callable[[], InvoiceDraft]], ...] = (
-    ("restaurant-vat-mixed", compose.restaurant_invoice),
-    ("replacement", compose.replacement_invoice),
-    ("adjustment", compose.adjustment_invoice),
-    ("hotel-usd", compose.hotel_invoice),
-    ("supermarket-sales", compose.supermarket_invoice),
-    ("household-cash-register", compose.household_invoice),
-)
 
 
 def _invoice(
@@ -126,7 +104,7 @@ def _invoice(
     path = folder / f"{name}.xml"
     if not path.exists():
         signer = _signer(pki, signer_tax_code or seller)
-        raw = compose.compose_invoice(draft)
+        raw = compose_invoice(draft)
         path.write_bytes(sign_invoice(raw, signer, signing_time=datetime.now(UTC)))
     return SignedExample(path, INVOICES, signer_tax_code or seller)
 
@@ -134,8 +112,8 @@ def _invoice(
 def _batch(folder: Path, pki: DemoPki) -> SignedExample:
     path = folder / "household-batch-206.xml"
     if not path.exists():
-        invoices = [compose.compose_invoice(draft) for draft in _cash_register_batch()]
-        message = compose.compose_message(206, invoices, sender=f"V{PROVIDER}", tax_code=HOUSEHOLD)
+        invoices = [compose_invoice(draft) for draft in catalogue.cash_register_batch()]
+        message = compose_message(206, invoices, sender=f"V{PROVIDER}", tax_code=HOUSEHOLD)
         signer = _signer(pki, HOUSEHOLD)
         path.write_bytes(sign_envelope(message, signer, signing_time=datetime.now(UTC)))
     return SignedExample(path, MESSAGES, HOUSEHOLD)

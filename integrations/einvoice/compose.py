@@ -1,26 +1,27 @@
 """Realistic unsigned invoices and message envelopes, built from small frozen drafts.
 
 The demo, the CLI, the tests and the benchmarks all make their invoices here, so every
-example has totals that add up, the fields its format version expects, and a compact
+invoice has totals that add up, the fields its format version expects, and a compact
 serialisation (no indentation) the size of real traffic. A draft with
-``override_totals`` makes deliberately wrong totals for the rules' tests.
+``override_totals`` makes deliberately wrong totals for the rules' tests. The demo's own
+invoices are drafts in ``gateway.demo_catalogue``.
 
->>> raw = compose_invoice(restaurant_invoice())
+>>> raw = compose_invoice(draft)
 >>> envelope = compose_message(200, [raw], sender="V0100109106", tax_code="0319303270")
 
-Totals follow the registry's rule (code 5008): per-rate blocks sum the goods lines (TChat 1,
-2 and 5), trade-discount lines (TChat 3) go to TTCKTMai, and
-TgTTTBSo = TgTCThue + TgTThue - TTCKTMai + fees.
+Totals are those the rules recompute (``docs/rules.md``): goods lines (TChat 1 and 5) add to
+their rate, trade-discount lines (TChat 3) subtract from it, promotions and notes carry no
+amount; TTCKTMai reports the trade discount, already taken off, and
+TgTTTBSo = TgTCThue + TgTThue + fees.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 
 from lxml import etree
 
@@ -30,6 +31,7 @@ from integrations.einvoice.schema import (
     is_cash_register_series,
     personal_id_allowed,
 )
+from integrations.einvoice.words import amount_in_words
 
 _TITLES = {
     "1": "Hóa đơn giá trị gia tăng",
@@ -37,13 +39,12 @@ _TITLES = {
     "5": "Tem, vé, thẻ điện tử",
     "7": "Hóa đơn thương mại điện tử",
 }
-_GOODS = frozenset({1, 2, 5})
 _TRADE_DISCOUNT = 3
 _NOTE = 4
+# How each line nature moves the amount of its rate; promotions and notes carry none.
+_SIGNS = {1: 1, 5: 1, _TRADE_DISCOUNT: -1}
 _ZERO_RATES = frozenset({"0%", "KCT", "KKKNT"})
 _TOTAL_TAGS = ("TgTCThue", "TgTThue", "TTCKTMai", "TgTTTBSo", "TgTTTBChu")
-_DIGITS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
-_CURRENCY_WORDS = {"VND": ("đồng", ""), "USD": ("đô la Mỹ", "xu"), "EUR": ("euro", "xu")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,10 +177,12 @@ def compute_totals(draft: InvoiceDraft) -> Totals:
     by_rate: dict[str, Decimal] = {}
     trade_discount = Decimal(0)
     for line in draft.lines:
-        if line.nature in _GOODS:
-            rate = line.tax_rate if draft.is_vat else ""
-            by_rate[rate] = by_rate.get(rate, Decimal(0)) + line.amount(quantum)
-        elif line.nature == _TRADE_DISCOUNT:
+        sign = _SIGNS.get(line.nature)
+        if sign is None:
+            continue
+        rate = line.tax_rate if draft.is_vat else ""
+        by_rate[rate] = by_rate.get(rate, Decimal(0)) + sign * line.amount(quantum)
+        if line.nature == _TRADE_DISCOUNT:
             trade_discount += line.amount(quantum)
     rates = tuple(
         RateTotal(rate, amount, _round(amount * _rate_value(rate), quantum))
@@ -188,7 +191,7 @@ def compute_totals(draft: InvoiceDraft) -> Totals:
     before_tax = sum((r.amount for r in rates), Decimal(0))
     tax = sum((r.tax for r in rates), Decimal(0))
     fees = draft.extra_fee.amount if draft.extra_fee else Decimal(0)
-    payable = before_tax + tax - trade_discount + fees
+    payable = before_tax + tax + fees
     return Totals(rates, before_tax, tax, trade_discount, fees, payable)
 
 
@@ -243,60 +246,6 @@ def compose_message(
     if message_type == 206:
         etree.SubElement(message, "CKSNNT")
     return etree.tostring(message, xml_declaration=True, encoding="UTF-8")
-
-
-def number_in_words(number: int) -> str:
-    """Vietnamese words for a whole number: 1250000 → "một triệu hai trăm năm mươi nghìn"."""
-    if number == 0:
-        return _DIGITS[0]
-    return " ".join(_number_words(number, leading=True))
-
-
-def amount_in_words(amount: Decimal, currency: str = "VND") -> str:
-    """TgTTTBChu: "Một triệu hai trăm năm mươi nghìn đồng"; other currencies name their unit."""
-    unit, cents_unit = _CURRENCY_WORDS.get(currency, (currency, ""))
-    whole, fraction = divmod(abs(amount), 1)
-    words = f"{number_in_words(int(whole))} {unit}"
-    cents = int((fraction * 100).quantize(Decimal(1), ROUND_HALF_UP))
-    if cents and cents_unit:
-        words += f" và {number_in_words(cents)} {cents_unit}"
-    if amount < 0:
-        words = f"âm {words}"
-    return words[0].upper() + words[1:]
-
-
-def _number_words(number: int, leading: bool) -> list[str]:
-    billions, rest = divmod(number, 1_000_000_000)
-    words: list[str] = []
-    if billions:
-        words += [*_number_words(billions, leading), "tỷ"]
-        leading = False
-    for scale, name in ((1_000_000, "triệu"), (1_000, "nghìn"), (1, "")):
-        group = rest // scale % 1000
-        if group:
-            words += _group_words(group, full=not leading)
-            words += [name] if name else []
-            leading = False
-    return words
-
-
-def _group_words(group: int, full: bool) -> list[str]:
-    """0..999; ``full`` when a higher group came first, so "không trăm" and "linh" are spoken."""
-    hundreds, tens, units = group // 100, group // 10 % 10, group % 10
-    words = [_DIGITS[hundreds], "trăm"] if full or hundreds else []
-    if tens == 1:
-        words.append("mười")
-    elif tens:
-        words += [_DIGITS[tens], "mươi"]
-    elif units and words:
-        words.append("linh")
-    if units == 1 and tens >= 2:
-        words.append("mốt")
-    elif units == 5 and tens:
-        words.append("lăm")
-    elif units:
-        words.append(_DIGITS[units])
-    return words
 
 
 def _check(draft: InvoiceDraft) -> None:
@@ -451,233 +400,3 @@ def _rate_value(rate: str) -> Decimal:
     if not rate or rate in _ZERO_RATES:
         return Decimal(0)
     return Decimal(rate.removeprefix("KHAC:").removesuffix("%")) / 100
-
-
-# Example shapes, checked in under examples/unsigned/ by ``write_examples``. Sellers and buyers
-# are the merchants and people of ``integrations.simulators.known``, so that the demo's agency
-# simulators know every party of every example invoice.
-
-PROVIDER_TAX_CODE = "0309612872"
-"""The invoice-software provider named in MSTTCGP, allowed to sign and submit for the restaurant."""
-_RESTAURANT = PartyDraft(
-    name="Công ty TNHH Nhà hàng Sen Hồ Tây",
-    tax_code="0100109106",
-    address="614 Lạc Long Quân, Phường Tây Hồ, Hà Nội",
-    phone="02437181234",
-    email="ketoan@senhotay.vn",
-    bank_account="0011001234567",
-    bank_name="Ngân hàng TMCP Ngoại thương Việt Nam - CN Hà Nội",
-    website="https://senhotay.vn",
-)
-_SUPERMARKET = PartyDraft(
-    name="Công ty TNHH Siêu thị Phương Nam",
-    tax_code="0313032391",
-    address="230 Điện Biên Phủ, Phường Xuân Hòa, TP Hồ Chí Minh",
-    phone="02839951234",
-    email="hoadon@sieuthiphuongnam.vn",
-)
-
-
-def restaurant_invoice() -> InvoiceDraft:
-    """A business dinner: food at the reduced 8 % rate, drinks at 10 %, a discounted wine."""
-    return InvoiceDraft(
-        seller=_RESTAURANT,
-        buyer=replace(
-            _SUPERMARKET, contact_name="Lê Minh Cường", phone=None, customer_code="KH00451"
-        ),
-        lines=(
-            LineDraft("Gỏi cuốn tôm thịt", Decimal(2), Decimal(85000), "8%", item_code="MA01"),
-            LineDraft("Phở bò tái chín", Decimal(4), Decimal(75000), "8%", "tô", item_code="MA02"),
-            LineDraft("Cá kho tộ", Decimal(1), Decimal(165000), "8%", item_code="MA03"),
-            LineDraft("Rau muống xào tỏi", Decimal(2), Decimal(55000), "8%", "đĩa"),
-            LineDraft("Cơm chiên hải sản", Decimal(2), Decimal(95000), "8%", "đĩa"),
-            LineDraft("Nước ép cam", Decimal(3), Decimal(45000), "8%", "ly"),
-            LineDraft("Bia Sài Gòn Special", Decimal(12), Decimal(28000), "10%", "lon"),
-            LineDraft(
-                "Rượu vang đỏ Đà Lạt",
-                Decimal(1),
-                Decimal(450000),
-                "10%",
-                "chai",
-                discount_rate=Decimal(10),
-            ),
-        ),
-        series="C26TSV",
-        number=1,
-        issued_on=date(2026, 11, 20),
-        provider_tax_code=PROVIDER_TAX_CODE,
-        dlhdon_id="DLHDon-SV-0000001",
-        extensions=(("Số bàn", "12"), ("Mã tra cứu", "SV26TQ8K4M2P")),
-    )
-
-
-def hotel_invoice() -> InvoiceDraft:
-    """A three-night business stay billed in US dollars, format 2.0.0, with an airport transfer."""
-    return InvoiceDraft(
-        seller=PartyDraft(
-            name="Công ty CP Khách sạn Sông Sài Gòn",
-            tax_code="0319303270",
-            address="19 Tôn Đức Thắng, Phường Sài Gòn, TP Hồ Chí Minh",
-            phone="02838291234",
-            email="frontdesk@songsaigonhotel.vn",
-        ),
-        buyer=replace(
-            _RESTAURANT,
-            contact_name="Nguyễn Văn An",
-            website=None,
-            bank_account=None,
-            bank_name=None,
-        ),
-        lines=(
-            LineDraft("Phòng Deluxe hướng sông", Decimal(3), Decimal("120.00"), "8%", "đêm"),
-            LineDraft("Ăn sáng buffet", Decimal(6), Decimal("12.50"), "8%", "suất"),
-            LineDraft("Giặt là", Decimal(1), Decimal("18.75"), "8%", "lần"),
-            LineDraft("Minibar: rượu vang", Decimal(2), Decimal("14.30"), "10%", "chai"),
-        ),
-        series="C26TSG",
-        number=318,
-        issued_on=date(2026, 11, 22),
-        version="2.0.0",
-        currency="USD",
-        exchange_rate=Decimal("25415.00"),
-        payment_method="CK",
-        provider_tax_code=PROVIDER_TAX_CODE,
-        extra_fee=FeeDraft("Phí đưa đón sân bay", Decimal("25.00")),
-    )
-
-
-def supermarket_invoice() -> InvoiceDraft:
-    """A sales invoice with line discounts, a free promotional item and a member discount."""
-    return InvoiceDraft(
-        seller=_SUPERMARKET,
-        buyer=PartyDraft(
-            name="Trần Thị Bình",
-            personal_id="079301000123",
-            address="45 Nguyễn Huệ, Phường Sài Gòn, TP Hồ Chí Minh",
-            phone="0903123456",
-        ),
-        lines=(
-            LineDraft("Gạo ST25 túi 5kg", Decimal(2), Decimal(189000), unit="túi"),
-            LineDraft(
-                "Dầu ăn Tường An 1L",
-                Decimal(3),
-                Decimal(52000),
-                unit="chai",
-                discount_rate=Decimal(10),
-            ),
-            LineDraft("Sữa tươi tiệt trùng 1L", Decimal(6), Decimal(33500), unit="hộp"),
-            LineDraft(
-                "Nước mắm Phú Quốc 500ml",
-                Decimal(2),
-                Decimal(68000),
-                unit="chai",
-                discount_amount=Decimal(10000),
-            ),
-            LineDraft("Ly thủy tinh (khuyến mại)", Decimal(1), Decimal(0), unit="cái", nature=2),
-            LineDraft("Chiết khấu thẻ thành viên", Decimal(1), Decimal(25000), unit="", nature=3),
-            LineDraft("Hàng khuyến mại không đổi trả", Decimal(0), Decimal(0), nature=4),
-        ),
-        template="2",
-        series="K26TPN",
-        number=20417,
-        issued_on=date(2026, 11, 23),
-        payment_method="Tiền mặt",
-        provider_tax_code=PROVIDER_TAX_CODE,
-    )
-
-
-def replacement_invoice() -> InvoiceDraft:
-    """Replaces the restaurant invoice whose buyer name was wrong."""
-    original = restaurant_invoice()
-    return replace(
-        original,
-        number=2,
-        issued_on=date(2026, 11, 21),
-        dlhdon_id="DLHDon-SV-0000002",
-        related=RelatedDraft(
-            nature=1,
-            template=original.template,
-            series=original.series,
-            number=original.number,
-            issued_on=original.issued_on,
-            note="Thay thế hóa đơn số 1 do sai tên người mua",
-        ),
-    )
-
-
-def adjustment_invoice() -> InvoiceDraft:
-    """Lowers the price of one dish on the restaurant invoice: negative amounts throughout."""
-    original = restaurant_invoice()
-    return replace(
-        original,
-        number=3,
-        issued_on=date(2026, 11, 24),
-        dlhdon_id="DLHDon-SV-0000003",
-        lines=(
-            LineDraft("Điều chỉnh giảm đơn giá Phở bò tái chín", Decimal(4), Decimal(-5000), "8%"),
-        ),
-        extensions=(),
-        related=RelatedDraft(
-            nature=2,
-            template=original.template,
-            series=original.series,
-            number=original.number,
-            issued_on=original.issued_on,
-            note="Điều chỉnh giảm đơn giá theo biên bản ngày 24/11/2026",
-        ),
-    )
-
-
-def household_invoice(version: str = "2.1.0") -> InvoiceDraft:
-    """A cash-register sales invoice from a household noodle shop; the buyer gives a CCCDan.
-
-    Since Circular 86/2024 the household business's tax code is its owner's personal ID number.
-    """
-    return InvoiceDraft(
-        seller=PartyDraft(
-            name="Hộ kinh doanh Phở Dung",
-            tax_code="001190007777",
-            address="27 Hàng Bạc, Phường Hoàn Kiếm, Hà Nội",
-        ),
-        buyer=PartyDraft(name="Nguyễn Văn An", personal_id="001099012345"),
-        lines=(
-            LineDraft("Phở bò đặc biệt", Decimal(2), Decimal(65000), unit="tô"),
-            LineDraft("Quẩy", Decimal(4), Decimal(5000), unit="cái"),
-            LineDraft("Trà đá", Decimal(2), Decimal(5000), unit="ly"),
-        ),
-        template="2",
-        series="C26MBT",
-        number=1542,
-        issued_on=date(2026, 11, 25),
-        version=version,
-        payment_method="Tiền mặt",
-        provider_tax_code=PROVIDER_TAX_CODE,
-        cash_register_code="M2-26-QW7Z3-00000001542",
-    )
-
-
-EXAMPLES: dict[str, Callable[[], InvoiceDraft]] = {
-    "restaurant-vat-mixed": restaurant_invoice,
-    "hotel-usd": hotel_invoice,
-    "supermarket-sales": supermarket_invoice,
-    "replacement": replacement_invoice,
-    "adjustment": adjustment_invoice,
-    "household-cash-register": household_invoice,
-    "household-cash-register-2.0.1": lambda: household_invoice("2.0.1"),
-}
-
-
-def demo_invoices() -> dict[str, InvoiceDraft]:
-    """Every example shape by name."""
-    return {name: make() for name, make in EXAMPLES.items()}
-
-
-def write_examples(folder: Path) -> list[Path]:
-    """Writes ``<name>.xml`` for every example; the test suite checks the files stay current."""
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, draft in demo_invoices().items():
-        path = folder / f"{name}.xml"
-        path.write_bytes(compose_invoice(draft))
-        written.append(path)
-    return written

@@ -32,9 +32,10 @@ class Flag:
 DESCRIPTIONS: dict[FlagCode, str] = {
     FlagCode.TOTALS_INCONSISTENT: (
         "The stored totals are not exactly what the stored lines give: the amount before tax"
-        " differs from the signed sum of the lines, or the tax differs from the lines' amount"
-        " times rate by more than the rounding of each line. The intake refuses larger"
-        " differences, so this catches rounding used to shave tax and invoices loaded in bulk."
+        " of a VAT invoice differs from the signed sum of the lines, or the tax differs from"
+        " the lines' amount times rate by more than the rounding of each line. The intake"
+        " refuses larger differences, so this catches rounding used to shave tax and invoices"
+        " loaded in bulk."
     ),
     FlagCode.BUYER_UNKNOWN: "The buyer's personal ID number is not on the population registry.",
     FlagCode.CERT_REVOKED: "The certificate that signed the invoice has since been revoked.",

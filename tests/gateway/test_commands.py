@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 from cryptography import x509
 
+from gateway import demo_catalogue as catalogue
 from gateway.app import create_app
 from gateway.cli import main
 from gateway.commands.pki import revocations
@@ -77,7 +78,7 @@ def issued(gateway: Gateway) -> Gateway:
 @pytest.fixture
 def restaurant_xml(tmp_path: Path) -> Path:
     path = tmp_path / "restaurant.xml"
-    path.write_bytes(compose.compose_invoice(compose.restaurant_invoice()))
+    path.write_bytes(compose.compose_invoice(catalogue.restaurant_invoice()))
     return path
 
 
@@ -161,7 +162,7 @@ def test_sha1_signature_verifies_with_a_warning(issued: Gateway, restaurant_xml:
 
 
 def test_rule_errors_are_listed_with_their_paths(issued: Gateway, tmp_path: Path) -> None:
-    wrong = compose.with_totals(compose.restaurant_invoice(), TgTTTBSo="1")
+    wrong = compose.with_totals(catalogue.restaurant_invoice(), TgTTTBSo="1")
     unsigned = tmp_path / "wrong.xml"
     unsigned.write_bytes(compose.compose_invoice(wrong))
     result = issued("invoice", "verify", issued.sign(unsigned, RESTAURANT))
@@ -195,14 +196,14 @@ def test_revoke_refuses_a_serial_that_is_not_hex(issued: Gateway) -> None:
 
 def test_cash_register_batch_is_signed_in_the_envelope(issued: Gateway, tmp_path: Path) -> None:
     issued.issue(HOUSEHOLD, "Hộ kinh doanh Phở Dung")
-    invoices = [compose.compose_invoice(compose.household_invoice())]
+    invoices = [compose.compose_invoice(catalogue.household_invoice())]
     batch = tmp_path / "batch.xml"
     batch.write_bytes(
         compose.compose_message(206, invoices, sender="V0309612872", tax_code=HOUSEHOLD)
     )
     output = issued.ok("invoice", "verify", issued.sign(batch, HOUSEHOLD))
     assert "message: valid envelope" in output
-    assert f"invoice 1 {HOUSEHOLD}/2/C26MBT/1542 signed by MST:{HOUSEHOLD}: valid" in output
+    assert f"invoice 1 {HOUSEHOLD}/2/C26MBT/1 signed by MST:{HOUSEHOLD}: valid" in output
     unsigned = issued("invoice", "verify", batch)
     assert unsigned.exit_code == 1
     assert "2014 error" in unsigned.output
@@ -213,7 +214,7 @@ def test_only_206_messages_are_signed_whole(issued: Gateway, tmp_path: Path) -> 
     message.write_bytes(
         compose.compose_message(
             200,
-            [compose.compose_invoice(compose.restaurant_invoice())],
+            [compose.compose_invoice(catalogue.restaurant_invoice())],
             sender="V0309612872",
             tax_code=RESTAURANT,
         )
@@ -310,10 +311,11 @@ async def test_submit_prints_the_receipt_or_every_error(tmp_path: Path) -> None:
     gateway = Gateway(tmp_path / "data")
     unsigned = tmp_path / "unsigned"
     unsigned.mkdir()
-    (unsigned / "restaurant.xml").write_bytes(compose.compose_invoice(compose.restaurant_invoice()))
+    restaurant = compose.compose_invoice(catalogue.restaurant_invoice())
+    (unsigned / "restaurant.xml").write_bytes(restaurant)
     batch = compose.compose_message(
         206,
-        [compose.compose_invoice(compose.household_invoice())],
+        [compose.compose_invoice(catalogue.household_invoice())],
         sender="V0309612872",
         tax_code=HOUSEHOLD,
     )

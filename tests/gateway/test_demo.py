@@ -3,28 +3,39 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client import CollectorRegistry
 
 from gateway import demo
 from gateway.app import create_app
 from gateway.config import Settings, load_settings
 from gateway.demo_tokens import ensure_demo_keys
 from gateway.keys import DemoPki
-from gateway.services import build_checker
+from gateway.services import (
+    agency_urls,
+    build_checker,
+    build_intake,
+    upstream_settings,
+    watch_risks,
+)
 from integrations.access.principal import Role
-from integrations.einvoice import compose
-from integrations.einvoice.batches import check_message
+from integrations.cpu import CpuPool
+from integrations.einvoice.batches import MessageIntake, check_message
+from integrations.einvoice.pipeline import Outcome, Submitter
 from integrations.einvoice.signature import TrustStore
-from integrations.identity import parse_taxpayer_id
-from integrations.simulators.known import MERCHANTS, PEOPLE
-from integrations.store.database import migrate, sqlite_url
+from integrations.store.database import migrate, open_database, sqlite_url
 from integrations.store.merchants import MerchantRegistry
+from integrations.store.messages import MessageStore
+from integrations.store.risk import RiskStore
+from integrations.upstreams import Upstreams
 from tests.gateway.test_admin import bearer, token
 from tests.support.servers import in_process_client
 
@@ -55,27 +66,6 @@ async def client(settings: Settings, pki: DemoPki) -> AsyncIterator[httpx.AsyncC
     async with in_process_client(create_app(settings)) as http:
         await demo.seed_demo(MerchantRegistry(), pki)
         yield http
-
-
-@pytest.mark.parametrize("name", sorted(compose.EXAMPLES))
-def test_example_parties_are_known_to_the_simulators(name: str) -> None:
-    draft = compose.EXAMPLES[name]()
-    seller = MERCHANTS[draft.seller.tax_code or ""]
-    assert draft.seller.name == seller.name
-    buyer = draft.buyer
-    assert buyer is not None
-    if buyer.personal_id:
-        assert PEOPLE[buyer.personal_id].full_name == buyer.name
-    else:
-        assert MERCHANTS[buyer.tax_code or ""].name == buyer.name
-    assert str(parse_taxpayer_id(draft.provider_tax_code or "")) == demo.PROVIDER
-
-
-def test_household_business_is_its_owners_personal_id() -> None:
-    household = MERCHANTS[demo.HOUSEHOLD]
-    assert household.kind == "household"
-    assert household.owner_id == demo.HOUSEHOLD
-    assert compose.household_invoice().seller.tax_code == demo.HOUSEHOLD
 
 
 async def test_seed_registers_merchants_certificates_and_the_provider(
@@ -162,3 +152,49 @@ def test_curl_command_posts_the_file_with_a_token(tmp_path: Path) -> None:
         "curl -sS -X POST http://127.0.0.1:8000/v1/invoices -H 'Content-Type: application/xml' "
         f"-H \"Authorization: Bearer $TOKEN\" --data-binary @'{tmp_path}/a b.xml'"
     )
+
+
+XML = "application/xml"
+README_EXAMPLE = re.compile(r"^\| `([\w.-]+\.xml)`.*\| ([A-Z_, ]+|none) \|$", re.MULTILINE)
+
+
+def readme_flags() -> dict[str, set[str]]:
+    """The README's table of example invoices: each file and the risk flags it says it shows."""
+    text = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    return {
+        name: set() if flags == "none" else {flag.strip() for flag in flags.split(",")}
+        for name, flags in README_EXAMPLE.findall(text)
+    }
+
+
+async def test_every_example_raises_exactly_the_flags_the_readme_names(
+    settings: Settings, pki: DemoPki
+) -> None:
+    """Signed by the demo, submitted in its order to the gateway's own intake, then assessed by
+    the gateway's own risk sweeper, against the agency simulators."""
+    examples = demo.write_signed_examples(settings.data_dir / "examples", pki)
+    assert readme_flags().keys() == {example.path.name for example in examples}
+    cpu = CpuPool()
+    async with (
+        open_database(settings.resolved_database_url),
+        agency_urls(settings) as urls,
+        Upstreams.open(upstream_settings(settings, urls), registry=CollectorRegistry()) as agencies,
+    ):
+        intake = build_intake(settings, cpu, agencies)
+        sweeper = watch_risks(intake, agencies)
+        await demo.seed_demo(intake.registry, pki)
+        messages = MessageIntake(intake, MessageStore())
+        held: dict[str, list[uuid.UUID]] = {}
+        for example in examples:
+            raw, submitter = example.path.read_bytes(), Submitter(example.submitter)
+            if example.endpoint == demo.MESSAGES:
+                items = (await messages.submit(raw, XML, submitter)).items
+            else:
+                items = [await intake.submit_invoice(raw, XML, submitter)]
+            assert [item.outcome for item in items] == [Outcome.ACCEPTED] * len(items), items
+            held[example.path.name] = [item.invoice.id for item in items if item.invoice]
+        assert await sweeper.sweep() == sum(len(ids) for ids in held.values())
+        flags = await RiskStore().flags_of([i for ids in held.values() for i in ids])
+    cpu.close()
+    raised = {name: {f.code for i in ids for f in flags.get(i, [])} for name, ids in held.items()}
+    assert raised == readme_flags()

@@ -20,6 +20,7 @@ from integrations.einvoice.schema import (
 )
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
+EXAMPLES_DIR = Path(__file__).resolve().parents[3] / "examples" / "unsigned"
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
@@ -32,12 +33,17 @@ def parse(raw: bytes) -> etree._Element:
     return etree.fromstring(raw, PARSER)
 
 
+def example(name: str) -> bytes:
+    """A checked-in example invoice (``examples/unsigned``), as the demo signs it."""
+    return (EXAMPLES_DIR / f"{name}.xml").read_bytes()
+
+
 def restaurant() -> bytes:
-    return compose.compose_invoice(compose.restaurant_invoice())
+    return example("restaurant-vat-mixed")
 
 
 def household(version: str = "2.1.0") -> bytes:
-    return compose.compose_invoice(compose.household_invoice(version))
+    return example("household-cash-register" + ("" if version == "2.1.0" else f"-{version}"))
 
 
 def pretty(raw: bytes) -> bytes:
@@ -49,10 +55,9 @@ def codes_of(findings: list[Finding]) -> list[str]:
     return [f.code for f in findings]
 
 
-@pytest.mark.parametrize("name", sorted(compose.EXAMPLES))
+@pytest.mark.parametrize("name", sorted(path.stem for path in EXAMPLES_DIR.glob("*.xml")))
 def test_every_example_is_valid(schemas: Schemas, name: str) -> None:
-    draft = compose.EXAMPLES[name]()
-    assert schemas.validate_invoice(parse(compose.compose_invoice(draft))) == []
+    assert schemas.validate_invoice(parse(example(name))) == []
 
 
 @pytest.mark.parametrize(
@@ -278,11 +283,9 @@ def test_unknown_extension_fields_pass(schemas: Schemas) -> None:
     assert schemas.validate_invoice(parse(raw)) == []
 
 
-@pytest.mark.parametrize(
-    "example", ["restaurant-vat-mixed", "replacement", "household-cash-register"]
-)
-def test_element_order_inside_records_is_free(schemas: Schemas, example: str) -> None:
-    root = parse(compose.compose_invoice(compose.EXAMPLES[example]()))
+@pytest.mark.parametrize("name", ["restaurant-vat-mixed", "replacement", "household-cash-register"])
+def test_element_order_inside_records_is_free(schemas: Schemas, name: str) -> None:
+    root = parse(example(name))
     records = ("HDon", "DLHDon", "TTChung", "TTHDLQuan", "NDHDon", "NBan", "NMua", "HHDVu",
                "TToan", "LTSuat", "TTin", "DSCKS")  # fmt: skip
     for element in root.iter(*records):
@@ -323,7 +326,7 @@ def test_signatures_are_let_through_unchecked(schemas: Schemas) -> None:
 
 
 def test_validation_does_not_change_the_document(schemas: Schemas) -> None:
-    raw = household().replace(b"<SHDon>1542</SHDon>", b"<SHDon>x</SHDon>")
+    raw = household().replace(b"<SHDon>1</SHDon>", b"<SHDon>x</SHDon>")
     root = parse(raw)
     before = etree.tostring(root)
     assert schemas.validate_invoice(root)
