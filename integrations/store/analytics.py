@@ -46,8 +46,9 @@ class InvoiceFilter:
     ``seller`` and ``buyer`` take a tax code or a personal ID number, normalised here. The
     buyer matches the invoice's buyer columns or a buyer identity link resolved to it (so a
     legacy personal tax code on the invoice still finds the person). ``amount_*`` bound the
-    total payable, inclusive. ``tax_rate`` is a line's rate label (``8%``, ``KCT``): an invoice
-    matches when any of its lines carries it. ``flag`` is an active risk flag code.
+    total payable, inclusive. ``tax_rate`` is a line's rate label (``8%``, ``KCT``; ``none``
+    for lines without one): an invoice matches when any of its lines carries it. ``flag`` is an
+    active risk flag code.
     """
 
     seller: str | None = None
@@ -174,6 +175,9 @@ _COLUMNS = (
     "i.total_tax, i.total_payable, i.kind, i.status, i.tax_authority_code, i.received_at"
 )
 _BUYER = "COALESCE(i.buyer_personal_id, i.buyer_tax_code)"
+NO_RATE = "none"
+"""The rate label of lines that carry no ``TSuat`` (sales and cash-register invoices): the
+format has no value for them, and KCT or KKKNT would say something else of the goods."""
 _SIGNED_LINE = "CASE WHEN l.nature = 3 THEN -{amount} ELSE {amount} END"
 # Goods (1), trade discount (3, written positive) and special goods (5) carry amounts.
 _LINE_JOIN = " JOIN invoice_lines l ON l.invoice_id = i.id AND l.nature IN (1, 3, 5)"
@@ -296,7 +300,7 @@ def _clauses(sql: Sql, where: InvoiceFilter) -> list[str]:
     if where.tax_rate is not None:
         clauses.append(
             "EXISTS (SELECT 1 FROM invoice_lines r WHERE r.invoice_id = i.id "
-            f"AND r.tax_rate = {sql.param(where.tax_rate)})"
+            f"AND r.tax_rate = {sql.param('' if where.tax_rate == NO_RATE else where.tax_rate)})"
         )
     if where.flag is not None:
         clauses.append(
@@ -335,7 +339,7 @@ def _dimension(sql: Sql, dim: GroupBy) -> str:
         GroupBy.MONTH: sql.month("i.issued_on"),
         GroupBy.SELLER: "i.seller_tax_code",
         GroupBy.BUYER: f"COALESCE({_BUYER}, '')",
-        GroupBy.TAX_RATE: "l.tax_rate",
+        GroupBy.TAX_RATE: f"COALESCE(NULLIF(l.tax_rate, ''), '{NO_RATE}')",
         GroupBy.SELLER_PROVINCE: "i.seller_province",
         GroupBy.BUYER_PROVINCE: "i.buyer_province",
         GroupBy.KIND: "i.kind",

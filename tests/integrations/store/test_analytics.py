@@ -18,6 +18,7 @@ import pytest
 from integrations.errors import IdentityError
 from integrations.store.analytics import (
     CSV_COLUMNS,
+    NO_RATE,
     GroupBy,
     InvoiceAnalytics,
     InvoiceFilter,
@@ -236,6 +237,22 @@ async def test_sums_are_exact_to_the_last_fraction_digit() -> None:
     [rate] = await InvoiceAnalytics().summarise(InvoiceFilter(), (GroupBy.TAX_RATE,))
     assert rate.total_before_tax == row.total_before_tax
     assert rate.total_tax == 0
+
+
+async def test_lines_without_a_rate_are_summed_and_found_under_a_name() -> None:
+    """A sales invoice's lines carry no TSuat: the group is named, never the empty string."""
+    store = InvoiceStore()
+    sales = make_record(number=1, template="2", lines=(Line("KCT", Decimal(50000)),))
+    lines = tuple(replace(line, tax_rate="", tax_percent=None) for line in sales.lines)
+    await store.insert(replace(sales, lines=lines))
+    await store.insert(make_record(number=2, lines=(Line("KCT", Decimal(7000)),)))
+    rows = await InvoiceAnalytics().summarise(InvoiceFilter(), (GroupBy.TAX_RATE,))
+    assert [(row.key, row.total_before_tax) for row in rows] == [
+        (("KCT",), Decimal(7000)),
+        ((NO_RATE,), Decimal(50000)),
+    ]
+    page = await InvoiceAnalytics().search(InvoiceFilter(tax_rate=NO_RATE))
+    assert [row.number for row in page.items] == [1]
 
 
 async def test_pages_neither_skip_nor_repeat_while_invoices_arrive() -> None:
