@@ -190,6 +190,13 @@ async def test_officers_need_a_case_merchants_their_own_sales_and_refusals_are_l
         pytest.param({"selller": SELLERS[0]}, "selller", id="misspelt"),
         pytest.param({"issuedFrom": "01/09/2026"}, "issuedFrom", id="date"),
         pytest.param({"amountMin": "1e6"}, "amountMin", id="exponent"),
+        pytest.param({"amountMin": "1e999999999"}, "amountMin", id="huge-exponent"),
+        pytest.param({"amountMin": "NaN"}, "amountMin", id="nan"),
+        pytest.param({"amountMax": "-Infinity"}, "amountMax", id="infinity"),
+        pytest.param({"amountMax": "9" * 40}, "amountMax", id="forty-digits"),
+        pytest.param({"amountMin": "0.0000001"}, "amountMin", id="seven-decimals"),
+        pytest.param({"taxRate": "8%\x00"}, "taxRate", id="nul-rate"),
+        pytest.param({"series": "\x00"}, "series", id="nul-series"),
         pytest.param({"kind": "invoice"}, "kind", id="kind"),
         pytest.param({"buyer": "12345"}, "buyer", id="buyer"),
         pytest.param({"order": "up"}, "order", id="order"),
@@ -203,6 +210,19 @@ async def test_bad_parameters_are_refused_before_anything_is_read(
     error = response.json()["errors"][0]
     assert (error["code"], error["path"]) == ("BAD_REQUEST", path)
     assert await AuditEvent.all().count() == 0
+
+
+async def test_amounts_past_64_bit_millionths_are_compared_not_refused(gateway: Gateway) -> None:
+    above = await gateway.http.get(
+        EXPORT, params={"amountMin": "9223372036855"}, headers=gateway.officer()
+    )
+    below = await gateway.http.get(
+        EXPORT, params={"amountMax": "99999999999999999.999999"}, headers=gateway.officer()
+    )
+
+    assert (above.status_code, below.status_code) == (200, 200)
+    assert rows_of(above) == []
+    assert len(rows_of(below)) == len(gateway.made)
 
 
 async def test_anonymous_callers_are_refused(gateway: Gateway) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Collection
@@ -372,3 +373,110 @@ async def test_officer_reads_name_their_subject_in_the_log(
     )
     [person] = (await graph.audit.for_subject(AN)).events
     assert person.purpose == OFFICER.purpose
+
+
+def cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+ANY_ID = "0b7e5a3c-2d1f-4f6a-9c8e-1a2b3c4d5e6f"
+BY_AMOUNT = {"key": "TOTAL_PAYABLE", "descending": True}
+BY_DAY = {"key": "ISSUED_ON", "descending": True}
+
+
+@pytest.mark.parametrize(
+    ("sort", "after"),
+    [
+        *(
+            pytest.param(BY_AMOUNT, cursor(f"total_payable:desc|{value}|{ANY_ID}"), id=value[:12])
+            for value in ("NaN", "sNaN", "Infinity", "-Infinity", "1e999999999", "9" * 40)
+        ),
+        pytest.param(BY_AMOUNT, cursor(f"total_payable:desc|1E+5|{ANY_ID}"), id="exponent"),
+        pytest.param(BY_DAY, cursor(f"issued_on:desc|2026-02-30|{ANY_ID}"), id="no-such-day"),
+        pytest.param(BY_DAY, cursor(f"issued_on:desc|20260201|{ANY_ID}"), id="basic-date"),
+        pytest.param(BY_DAY, cursor("issued_on:desc|2026-02-01|not-a-uuid"), id="bad-uuid"),
+        pytest.param(
+            BY_DAY, cursor(f"total_payable:desc|108000.000000|{ANY_ID}"), id="wrong-order"
+        ),
+        pytest.param(BY_DAY, "", id="empty"),
+        pytest.param(BY_DAY, "%%%", id="not-base64"),
+    ],
+)
+async def test_cursors_the_gateway_did_not_issue_are_cursor_errors(
+    graph: Graph, made: list[Generated], sort: dict[str, Any], after: str
+) -> None:
+    result = await graph.run(PAGE, OFFICER, {"sort": sort, "after": after})
+
+    assert codes(result) == [("CURSOR_INVALID", None)]
+    assert result.errors[0].message.startswith("after: cursor ")
+
+
+async def test_a_cursor_the_gateway_issued_pages_on_by_amount(
+    graph: Graph, made: list[Generated]
+) -> None:
+    first = await graph.run(PAGE, OFFICER, {"sort": BY_AMOUNT})
+    after = first.data["invoices"]["pageInfo"]["endCursor"]
+    assert base64.urlsafe_b64decode(after).decode().split("|")[1].endswith(".000000")
+
+    second = await graph.run(PAGE, OFFICER, {"sort": BY_AMOUNT, "after": after})
+
+    assert second.errors is None
+    assert second.data["invoices"]["edges"]
+
+
+@pytest.mark.parametrize(
+    ("bound", "value"),
+    [
+        pytest.param("amountMin", "9" * 40, id="forty-digits"),
+        pytest.param("amountMax", "100000000000000000", id="eighteen-digits"),
+        pytest.param("amountMin", "0.0000001", id="seven-decimals"),
+        pytest.param("amountMin", "1e999999999", id="exponent"),
+        pytest.param("amountMax", "NaN", id="nan"),
+        pytest.param("amountMax", "Infinity", id="infinity"),
+    ],
+)
+async def test_amount_filters_the_store_cannot_hold_are_user_errors(
+    graph: Graph, made: list[Generated], bound: str, value: str
+) -> None:
+    result = await graph.run(PAGE, OFFICER, {"filter": {bound: value}})
+
+    assert codes(result) == [("BAD_USER_INPUT", None)]
+    assert f"$filter' has invalid value at .{bound}:" in result.errors[0].message
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "1e999999999", '"NaN"', f'"{"9" * 40}"'])
+async def test_amounts_written_in_the_document_are_user_errors(graph: Graph, literal: str) -> None:
+    query = f"{{ invoices(filter: {{amountMin: {literal}}}) {{ edges {{ cursor }} }} }}"
+
+    result = await graph.run(query, OFFICER)
+
+    assert codes(result) == [("BAD_USER_INPUT", None)]
+
+
+@pytest.mark.parametrize("value", ["9223372036855", "99999999999999999.999999"])
+async def test_amounts_past_64_bit_millionths_are_compared_not_refused(
+    graph: Graph, made: list[Generated], value: str
+) -> None:
+    above = await graph.run(PAGE, OFFICER, {"filter": {"amountMin": value}})
+    below = await graph.run(PAGE, OFFICER, {"filter": {"amountMax": value}, "sort": BY_AMOUNT})
+
+    assert (above.errors, below.errors) == (None, None)
+    assert above.data["invoices"]["edges"] == []
+    assert len(below.data["invoices"]["edges"]) == 7
+
+
+@pytest.mark.parametrize(
+    "filter_",
+    [
+        pytest.param({"series": "C26\x00TAA"}, id="series-nul"),
+        pytest.param({"taxRate": "\x00"}, id="rate-nul"),
+        pytest.param({"taxRate": "8%\ud800"}, id="rate-surrogate"),
+    ],
+)
+async def test_labels_sql_cannot_carry_are_filter_errors(
+    graph: Graph, made: list[Generated], filter_: dict[str, str]
+) -> None:
+    result = await graph.run(SUMMARY, OFFICER, {"filter": filter_})
+
+    assert codes(result) == [("ANALYTICS_INVALID", None)]
+    assert ("series" if "series" in filter_ else "tax rate") in result.errors[0].message
