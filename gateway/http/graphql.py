@@ -10,14 +10,21 @@ cheapest checks first:
   ``application/json`` (also for ``*/*`` or no header); neither acceptable: 406;
 - POST bodies must be ``application/json`` (UTF-8), anything else 415: form and multipart
   posts, which a browser sends cross-site without a preflight, never reach the schema;
-- GET needs a ``GraphQL-Require-Preflight`` or ``X-Requested-With`` header (or a non-simple
-  content type), so a cross-site page cannot make a browser run a query (400);
+- GET needs a header that a browser sends cross-site only after a CORS preflight, so that a
+  cross-site page cannot make a browser run a query (400): ``GraphQL-Require-Preflight``,
+  ``X-Requested-With``, a bearer ``Authorization`` (a browser never adds one by itself: a
+  page must set it) or a non-simple content type;
 - the body is read up to the cap and no further (413);
 - batching is off: a JSON array is a request error. Each operation carries its own limits,
   cost, audit and trusted-document check; a batch would multiply them behind one request;
-- request errors (bad JSON, bad parameters, parse or validation failures, limits) answer
-  400 with ``application/graphql-response+json`` and 200 with ``application/json``, without a
-  ``data`` entry; an operation that ran answers 200.
+- a request that is not well-formed (a body that is not JSON, a parameter of the wrong type,
+  no query) answers 400 whatever the client accepts;
+- GraphQL request errors (parse or validation failures, variables that do not coerce, no
+  operation to run, limits) answer 400 with ``application/graphql-response+json`` and 200 with
+  ``application/json``, without a ``data`` entry; an operation that ran answers 200.
+
+``tests/gateway/test_graphql_http_audit.py`` runs graphql-http's audit suite against a live
+server, one test per audit.
 """
 
 from __future__ import annotations
@@ -63,6 +70,7 @@ _ALLOWED_OPERATIONS = {
     "POST": frozenset({OperationType.QUERY, OperationType.MUTATION}),
 }
 _PREFLIGHT_HEADERS = ("graphql-require-preflight", "x-requested-with")
+_BEARER = "bearer "
 _SIMPLE_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
 _STATUS_BY_CODE = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403}
 
@@ -81,7 +89,15 @@ class Refused(Exception):
 
 
 class MalformedRequest(PublicError):
-    """The body or query string is not a well-formed GraphQL-over-HTTP request."""
+    """The body or query string is not a well-formed GraphQL-over-HTTP request (400)."""
+
+    code = "BAD_REQUEST"
+    http_status = 400
+
+
+class RequestError(PublicError):
+    """A well-formed request whose document cannot run as sent: no operation of that name,
+    or an operation type the method does not run (a GraphQL request error)."""
 
     code = "BAD_REQUEST"
 
@@ -265,9 +281,9 @@ class GraphQLView(GraphQL[Any, None]):
             if method == "GET" and exc.operation_type is OperationType.MUTATION:
                 message = "Mutations must be sent with POST"
                 raise Refused(405, "METHOD_NOT_ALLOWED", message, {"Allow": "POST"}) from exc
-            raise MalformedRequest(exc.as_http_error_reason(method)) from exc
+            raise RequestError(exc.as_http_error_reason(method)) from exc
         except CannotGetOperationTypeError as exc:
-            raise MalformedRequest(exc.as_http_error_reason()) from exc
+            raise RequestError(exc.as_http_error_reason()) from exc
         except MissingQueryError as exc:
             raise MalformedRequest("No GraphQL query found in the request") from exc
 
@@ -319,13 +335,17 @@ def _check_preflight(request: Request) -> None:
     headers = request.headers
     if any(name in headers for name in _PREFLIGHT_HEADERS):
         return
+    # Not Basic or Digest: a browser adds those by itself, cross-site and without a preflight.
+    if headers.get("authorization", "")[: len(_BEARER)].lower() == _BEARER:
+        return
     content_type = _media_type(headers.get("content-type", ""))
     if content_type and content_type not in _SIMPLE_CONTENT_TYPES:
         return
     raise Refused(
         400,
         "CSRF_PREFLIGHT_REQUIRED",
-        "GET requests need a GraphQL-Require-Preflight or X-Requested-With header",
+        "GET requests need a GraphQL-Require-Preflight, X-Requested-With or bearer "
+        "Authorization header",
     )
 
 

@@ -269,52 +269,104 @@ async def test_get_without_preflight_header_is_refused(
     assert response.status_code == 200
 
 
-# Request errors: 400 with graphql-response+json, 200 with application/json, never data
+@pytest.mark.parametrize(
+    ("authorization", "status"),
+    [
+        pytest.param("Bearer a.b.c", 200, id="bearer"),
+        pytest.param("bearer a.b.c", 200, id="bearer-any-case"),
+        pytest.param("Basic dXNlcjpwYXNz", 400, id="basic"),
+        pytest.param("Bearer", 400, id="no-token"),
+    ],
+)
+async def test_a_bearer_token_forces_the_preflight_itself(
+    client: httpx.AsyncClient, authorization: str, status: int
+) -> None:
+    """5A70: MAY accept application/x-www-form-urlencoded formatted GET requests. A page must
+    set a bearer Authorization header itself, which forces a CORS preflight, so such a GET
+    needs no other header; Basic credentials a browser adds on its own do not count."""
+    headers = {"authorization": authorization}
+    response = await client.get("/graphql", params={"query": "{ hello }"}, headers=headers)
+    assert response.status_code == status
+
+
+# Malformed requests: 400 whatever the client accepts, never data
+
+
+MALFORMED = [
+    pytest.param(b'{ "not a JSON', id="BCF8-B7N8-json-parse"),
+    pytest.param(b"", id="A5BF-empty-body"),
+    pytest.param(json.dumps({"qeury": "{ hello }"}).encode(), id="3E3A-8764-423L-no-query"),
+    pytest.param(json.dumps({"query": 0}).encode(), id="LKJ1-query-number"),
+    pytest.param(json.dumps({"query": ["{ hello }"]}).encode(), id="LKJ3-query-array"),
+    pytest.param(
+        json.dumps({"query": "{ hello }", "operationName": {}}).encode(), id="6C00-operation"
+    ),
+    pytest.param(json.dumps({"query": "{ hello }", "variables": "x"}).encode(), id="4760-vars"),
+    pytest.param(json.dumps({"query": "{ hello }", "extensions": []}).encode(), id="58B3-ext"),
+]
+
+
+@pytest.mark.parametrize("accept", [GRAPHQL_RESPONSE, "application/json"])
+@pytest.mark.parametrize("body", MALFORMED)
+async def test_malformed_requests_are_400_without_data(
+    client: httpx.AsyncClient, harness: Harness, body: bytes, accept: str
+) -> None:
+    """SHOULD use 400 status code on JSON parsing failure when accepting application/json
+    (BCF8) or application/graphql-response+json (B7N8); MAY use 400 status code if parameters
+    are invalid (3E3A), on a missing body (A5BF) or on a {query}, {operationName},
+    {variables} or {extensions} parameter of the wrong type (LKJ*, 6C0*, 476*, 58B*)."""
+    response = await client.post("/graphql", content=body, headers={**JSON_BODY, "accept": accept})
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith(accept)
+    payload = response.json()
+    assert "data" not in payload
+    assert payload["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert harness.calls == []
+
+
+# GraphQL request errors: 400 with graphql-response+json, 200 with application/json, never data
 
 
 REQUEST_ERRORS = [
-    pytest.param(b'{ "not a JSON', id="2163-D477-json-parse"),
-    pytest.param(json.dumps({"qeury": "{ hello }"}).encode(), id="17C5-F5AF-missing-query"),
-    pytest.param(json.dumps({"query": 0}).encode(), id="4F51-query-number"),
-    pytest.param(json.dumps({"query": ["{ hello }"]}).encode(), id="4F53-query-list"),
+    pytest.param({"query": "{"}, id="556A-572B-document-parse"),
+    pytest.param({"query": "{ nope }"}, id="74FF-FDE2-validation"),
     pytest.param(
-        json.dumps({"query": "{ hello }", "operationName": {}}).encode(), id="E3E0-operation"
+        {"query": "query($id: ID!) { __typename }", "variables": {"id": None}},
+        id="86EE-7B9B-variable-coercion",
     ),
-    pytest.param(json.dumps({"query": "{ hello }", "variables": "x"}).encode(), id="69B0-vars"),
-    pytest.param(json.dumps({"query": "{ hello }", "extensions": []}).encode(), id="9043-ext"),
-    pytest.param(json.dumps({"query": "{"}).encode(), id="556A-572B-document-parse"),
-    pytest.param(json.dumps({"query": "{ nope }"}).encode(), id="74FF-FDE2-validation"),
-    pytest.param(json.dumps({"query": "{ hello }", "operationName": "X"}).encode(), id="op-name"),
-    pytest.param(b"", id="7267-empty-body"),
+    pytest.param({"query": "{ hello }", "operationName": "X"}, id="no-such-operation"),
 ]
 
 
 @pytest.mark.parametrize("body", REQUEST_ERRORS)
 async def test_request_errors_are_400_without_data_for_graphql_response_json(
-    client: httpx.AsyncClient, body: bytes
+    client: httpx.AsyncClient, harness: Harness, body: dict[str, Any]
 ) -> None:
-    """SHOULD use 400 status code on JSON parsing failure / invalid parameters / document
-    parsing failure / document validation failure when accepting
-    application/graphql-response+json, and SHOULD not contain the data entry (34D6, D586,
-    5E5B)."""
-    response = await client.post("/graphql", content=body, headers=WANTS_GRAPHQL)
+    """SHOULD use 400 status code on document parsing failure (556A), document validation
+    failure (74FF) or variable coercion failure (86EE) when accepting
+    application/graphql-response+json, and SHOULD not contain the data entry (D586, 5E5B)."""
+    response = await post(client, body, WANTS_GRAPHQL)
     assert response.status_code == 400
     assert response.headers["content-type"].startswith(GRAPHQL_RESPONSE)
     payload = response.json()
     assert "data" not in payload
-    assert payload["errors"][0]["extensions"]["code"]
+    assert payload["errors"][0]["message"]
+    assert harness.calls == []
 
 
 @pytest.mark.parametrize("body", REQUEST_ERRORS)
 async def test_request_errors_are_200_with_errors_for_application_json(
-    client: httpx.AsyncClient, body: bytes
+    client: httpx.AsyncClient, harness: Harness, body: dict[str, Any]
 ) -> None:
-    """SHOULD use 200 status code with errors field ... when accepting application/json
-    (3715, 9FE0-3, FB90-3, F050-3, 3680-3, D477, F5AF, 572B, FDE2)."""
-    response = await client.post("/graphql", content=body, headers=WANTS_JSON)
+    """SHOULD use 200 status code on document parsing failure (572B), document validation
+    failure (FDE2) or variable coercion failure (7B9B) when accepting application/json."""
+    response = await post(client, body, WANTS_JSON)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
-    assert response.json()["errors"]
+    payload = response.json()
+    assert "data" not in payload
+    assert payload["errors"]
+    assert harness.calls == []
 
 
 @pytest.mark.parametrize("name", ["variables", "operationName", "extensions"])
