@@ -11,21 +11,16 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.http.errors import error_response
-from gateway.http.intake import BodyTooLarge, read_body
+from gateway.http.bodies import read_capped
+from gateway.http.errors import Refusal
 from gateway.http.responses import json_response
 from gateway.state import services_of
-from integrations.access.principal import Role
-from integrations.store.merchants import (
-    MerchantNotFound,
-    MerchantRegistry,
-    RegistryError,
-    normalise_tax_code,
-)
+from integrations.access import may_administer, require
+from integrations.store.merchants import MerchantRegistry, normalise_tax_code
 from integrations.store.models import MerchantStatus
 
 MAX_BODY = 64 * 1024
@@ -35,33 +30,20 @@ STATUSES = tuple(s.value for s in MerchantStatus)
 Handler = Callable[[Request, MerchantRegistry], Awaitable[Response]]
 
 
-class InvalidField(Exception):
-    """A body field is missing or has the wrong type or value; answered 422."""
+class InvalidField(Refusal):
+    """A body field is missing or has the wrong type or value: 422."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+        super().__init__(422, "INVALID_FIELD", message, path=field)
 
 
 def admin_only(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Authenticate, require the admin role, and map registry refusals to statuses."""
+    """Authenticate and ask the access service; registry refusals reach the one handler."""
 
     async def endpoint(request: Request) -> Response:
         services = services_of(request)
-        principal = await services.authenticate(request)
-        if isinstance(principal, Response):
-            return principal
-        if principal.role is not Role.ADMIN:
-            return error_response(403, "FORBIDDEN", "Only operators manage the merchant registry")
-        try:
-            return await handler(request, services.registry)
-        except InvalidField as exc:
-            return error_response(422, "INVALID_FIELD", exc.message, path=exc.field)
-        except MerchantNotFound as exc:
-            return error_response(404, exc.code, exc.message, hint=exc.hint)
-        except RegistryError as exc:
-            return error_response(422, exc.code, exc.message, hint=exc.hint)
+        require(may_administer(await services.authenticate.caller(request)))
+        return await handler(request, services.registry)
 
     endpoint.__name__ = handler.__name__
     return endpoint
@@ -75,11 +57,9 @@ async def list_merchants(request: Request, registry: MerchantRegistry) -> Respon
 @admin_only
 async def add_merchant(request: Request, registry: MerchantRegistry) -> Response:
     body = await _json_object(request)
-    if isinstance(body, Response):
-        return body
     tax_code = normalise_tax_code(_text(body, "taxCode"))
     if await registry.find(tax_code) is not None:
-        return error_response(409, "MERCHANT_EXISTS", f"merchant {tax_code} is already registered")
+        raise Refusal(409, "MERCHANT_EXISTS", f"merchant {tax_code} is already registered")
     kind = _text(body, "kind", default="business")
     if len(kind) > MAX_KIND:
         raise InvalidField("kind", f"kind is at most {MAX_KIND} characters")
@@ -98,8 +78,6 @@ async def get_merchant(request: Request, registry: MerchantRegistry) -> Response
 @admin_only
 async def set_status(request: Request, registry: MerchantRegistry) -> Response:
     body = await _json_object(request)
-    if isinstance(body, Response):
-        return body
     status = _text(body, "status")
     if status not in STATUSES:
         raise InvalidField("status", f"status is one of {', '.join(STATUSES)}")
@@ -110,8 +88,6 @@ async def set_status(request: Request, registry: MerchantRegistry) -> Response:
 @admin_only
 async def set_pinning(request: Request, registry: MerchantRegistry) -> Response:
     body = await _json_object(request)
-    if isinstance(body, Response):
-        return body
     only = _flag(body, "certificatesOnly", default=None)
     view = await registry.pin(request.path_params["tax_code"], certificates_only=only)
     return json_response(view.as_dict())
@@ -119,9 +95,7 @@ async def set_pinning(request: Request, registry: MerchantRegistry) -> Response:
 
 @admin_only
 async def add_certificate(request: Request, registry: MerchantRegistry) -> Response:
-    pem = await _body(request)
-    if isinstance(pem, Response):
-        return pem
+    pem = await read_capped(request, MAX_BODY)
     certificate = await registry.add_certificate(request.path_params["tax_code"], pem)
     return json_response(
         {
@@ -139,8 +113,6 @@ async def add_certificate(request: Request, registry: MerchantRegistry) -> Respo
 @admin_only
 async def grant_provider(request: Request, registry: MerchantRegistry) -> Response:
     body = await _json_object(request)
-    if isinstance(body, Response):
-        return body
     tax_code = request.path_params["tax_code"]
     await registry.grant(
         tax_code,
@@ -162,27 +134,15 @@ routes = [
 ]
 
 
-async def _body(request: Request) -> bytes | Response:
-    try:
-        return await read_body(request, MAX_BODY)
-    except BodyTooLarge:
-        return error_response(413, "BODY_TOO_LARGE", f"Admin bodies are at most {MAX_BODY} bytes")
-    except ClientDisconnect:
-        return error_response(400, "BODY_INCOMPLETE", "The client went away mid-body")
-
-
-async def _json_object(request: Request) -> dict[str, Any] | Response:
-    raw = await _body(request)
-    if isinstance(raw, Response):
-        return raw
+async def _json_object(request: Request) -> dict[str, Any]:
+    raw = await read_capped(request, MAX_BODY)
     try:
         body = json.loads(raw)
     except ValueError as exc:
-        return error_response(
-            400, "BAD_JSON", f"The body is not JSON: {exc}", hint="Send a JSON object."
-        )
+        hint = "Send a JSON object."
+        raise Refusal(400, "BAD_JSON", f"The body is not JSON: {exc}", hint=hint) from exc
     if not isinstance(body, dict):
-        return error_response(400, "BAD_JSON", "The body must be a JSON object")
+        raise Refusal(400, "BAD_JSON", "The body must be a JSON object")
     return body
 
 

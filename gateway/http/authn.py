@@ -8,11 +8,9 @@ verifier when the lifespan starts.
 from __future__ import annotations
 
 from starlette.requests import HTTPConnection
-from starlette.responses import Response
 from starlette.types import Scope
 
 from gateway.auth import TokenVerifier, require
-from gateway.http.errors import Refusal
 from integrations.access.errors import AccessError, AuthenticationError
 from integrations.access.principal import Principal
 
@@ -31,15 +29,9 @@ class Authenticator:
         return await self.verifier.authenticate(scope)
 
     async def caller(self, connection: HTTPConnection) -> Principal:
-        """For routes: the caller; raises the ``AccessError`` that says why there is none."""
+        """For routes: the caller; raises the ``AccessError`` that says why there is none
+        (the app's handler answers it with its status)."""
         return require(await self.principal(connection.scope))
-
-    async def __call__(self, connection: HTTPConnection) -> Principal | Response:
-        """The caller, or the error response that says why there is none."""
-        try:
-            return await self.caller(connection)
-        except AccessError as exc:
-            return Refusal.of(exc).response()
 
     async def identify(self, scope: Scope) -> str | None:
         """For rate limits: the caller's name; a bad token counts against its address only."""

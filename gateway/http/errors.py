@@ -28,6 +28,7 @@ from integrations.access.errors import (
     RequestContextInvalid,
 )
 from integrations.errors import GatewayError, IdentityError, StoreError
+from integrations.store.merchants import MerchantNotFound, RegistryError
 
 STATUS_BY_ERROR: Final[tuple[tuple[type[GatewayError], int], ...]] = (
     (AuthenticationError, 401),
@@ -40,6 +41,8 @@ STATUS_BY_ERROR: Final[tuple[tuple[type[GatewayError], int], ...]] = (
     (ConsentInvalid, 400),
     (ConsentNotFound, 404),
     (IdentityError, 400),
+    (MerchantNotFound, 404),
+    (RegistryError, 422),
     (StoreError, 503),
 )
 """The status of an integration error, by the most specific type listed first."""

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.http.errors import error_body, error_response
+from gateway.http.bodies import BodyTooLarge, read_capped
+from gateway.http.errors import Refusal, error_body, status_of_finding
 from gateway.http.replies import invoice_reply, message_reply
 from gateway.http.responses import json_response
 from gateway.state import Services, services_of
-from integrations.access.principal import Role
 from integrations.einvoice import codes
 from integrations.einvoice.batches import MessageResult
 from integrations.einvoice.findings import Finding, listed
@@ -21,40 +21,12 @@ OUTCOME_STATUS = {
     Outcome.REPLAYED: 200,
     Outcome.CONFLICT: 409,
 }
-TRANSPORT_STATUS = {"1001": 413, "1002": 400, "1003": 415}
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused as soon as it exceeds ``limit`` bytes."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def status_for(findings: list[Finding]) -> int:
     """The HTTP status of a rejection: its first error's family decides."""
     first = next((f for f in findings if f.is_error), None)
-    if first is None:
-        return 422
-    if first.code in TRANSPORT_STATUS:
-        return TRANSPORT_STATUS[first.code]
-    if first.code.startswith("1"):
-        return 400
-    if first.code == codes.SUBMITTER_NOT_AUTHORISED.code:
-        return 403
-    return 422
+    return 422 if first is None else status_of_finding(first.code)
 
 
 def wants_xml(request: Request) -> bool:
@@ -62,24 +34,8 @@ def wants_xml(request: Request) -> bool:
     return any(kind in accept for kind in XML_TYPES) and "json" not in accept
 
 
-async def submitter_for(request: Request, services: Services) -> Submitter | Response:
-    principal = await services.authenticate(request)
-    if isinstance(principal, Response):
-        return principal
-    if principal.role is Role.ADMIN:
-        return Submitter(None, principal.actor)
-    if principal.role is Role.MERCHANT and principal.tax_code:
-        return Submitter(principal.tax_code, principal.actor)
-    return error_response(
-        403, "FORBIDDEN", "Only merchants, their providers and operators submit invoices"
-    )
-
-
 async def submit_invoice(request: Request) -> Response:
-    taken = await _take(request)
-    if isinstance(taken, Response):
-        return taken
-    services, submitter, raw = taken
+    services, submitter, raw = await _take(request)
     result = await services.intake.submit_invoice(raw, _content_type(request), submitter)
     if wants_xml(request):
         reply = await services.cpu.run(invoice_reply, services.receipt_signer, result, submitter)
@@ -89,10 +45,7 @@ async def submit_invoice(request: Request) -> Response:
 
 
 async def submit_message(request: Request) -> Response:
-    taken = await _take(request)
-    if isinstance(taken, Response):
-        return taken
-    services, submitter, raw = taken
+    services, submitter, raw = await _take(request)
     result = await services.messages.submit(raw, _content_type(request), submitter)
     if wants_xml(request):
         reply = await services.cpu.run(message_reply, services.receipt_signer, result, submitter)
@@ -100,15 +53,17 @@ async def submit_message(request: Request) -> Response:
     return _message_json(result)
 
 
-async def _take(request: Request) -> tuple[Services, Submitter, bytes] | Response:
-    """Who submits, and the body read within the size cap; or the response refusing it."""
+async def _take(request: Request) -> tuple[Services, Submitter, bytes]:
+    """Who submits, as the access service knows them, and the body read within the cap."""
     services = services_of(request)
-    submitter = await submitter_for(request, services)
-    if isinstance(submitter, Response):
-        return submitter
-    raw = await _body(request, services)
-    if isinstance(raw, Response):
-        return raw
+    principal = await services.authenticate.caller(request)
+    submitter = services.access.open(principal).submitter()
+    limit = services.settings.max_body_bytes
+    try:
+        raw = await read_capped(request, limit)
+    except BodyTooLarge as exc:
+        finding = codes.TOO_LARGE.finding(f"more than {exc.limit} bytes")
+        raise Refusal(413, finding.code, finding.message, hint=finding.hint) from exc
     return services, submitter, raw
 
 
@@ -122,17 +77,6 @@ def result_status(result: MessageResult) -> int:
     if result.outcome is Outcome.REJECTED:
         return 422
     return OUTCOME_STATUS[result.outcome]
-
-
-async def _body(request: Request, services: Services) -> bytes | Response:
-    limit = services.settings.max_body_bytes
-    try:
-        return await read_body(request, limit)
-    except BodyTooLarge:
-        finding = codes.TOO_LARGE.finding(f"more than {limit} bytes")
-        return json_response(error_body([finding.as_dict()]), status=413)
-    except ClientDisconnect:
-        return error_response(400, "BODY_INCOMPLETE", "The client went away mid-body")
 
 
 def _json_reply(result: IntakeResult) -> Response:

@@ -224,7 +224,7 @@ async def test_oversized_body_is_413(client: httpx.AsyncClient) -> None:
         f"{BASE}/{RESTAURANT}/certificates", content=b"-" * (admin.MAX_BODY + 1)
     )
     assert response.status_code == 413
-    assert error_of(response)["code"] == "BODY_TOO_LARGE"
+    assert error_of(response)["code"] == "PAYLOAD_TOO_LARGE"
 
 
 def test_every_route_is_exported() -> None:
