@@ -3,11 +3,14 @@
 Production names its trust anchors, CRLs and the gateway's own signing key in settings, with
 the certificates of the keys it signed with before a rotation (published, so that what they
 signed still verifies). Demo and development modes, when those are not set, create a local demo
-certificate authority under ``<data_dir>/pki`` once and reuse it on every later start.
+certificate authority under ``<data_dir>/pki`` once and reuse it on every later start. The CRL
+files are read again whenever one of them changes (``CrlWatch``), since revocations come after
+the start: ``gateway pki revoke`` rewrites the demo's, a fetcher the production ones.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from gateway.config import ConfigError, Settings
 from integrations.einvoice.pki import CertificateAuthority, SignerIdentity, write_crl
-from integrations.einvoice.signature import TrustStore
+from integrations.einvoice.signature import Revocation, TrustStore, read_crls
 
 DEMO_CA_NAME = "Demo Signature CA (not for production)"
 GATEWAY_NAME = "Cổng dữ liệu hóa đơn điện tử (demo)"
@@ -79,10 +82,53 @@ class DemoPki:
         return SignerIdentity.load(key_path, cert_path)
 
 
+Stamp = tuple[int, int] | None
+"""A file's modification time (ns) and size, or None while it is missing."""
+
+
+class CrlWatch:
+    """The CRL files a trust store was read from, read again into it when one of them changes.
+
+    Each worker looks at the files' modification times and sizes on its own; a file that cannot
+    be read or parsed now (half written, say) is tried again at the next look.
+    """
+
+    def __init__(self, paths: Sequence[Path], trust: TrustStore, seen: Sequence[Stamp]) -> None:
+        self.paths = tuple(paths)
+        self.trust = trust
+        self._seen = tuple(seen)
+
+    @staticmethod
+    def stamps(paths: Sequence[Path]) -> tuple[Stamp, ...]:
+        return tuple(_stamp(path) for path in paths)
+
+    def reload(self) -> set[Revocation]:
+        """The certificates revoked anew, once a file changed since the last look (else none).
+
+        Raises ``TrustStoreError`` when a changed file cannot be used; the lists held stay.
+        """
+        stamps = self.stamps(self.paths)
+        if stamps == self._seen:
+            return set()
+        revoked = self.trust.reload(read_crls(self.paths))
+        self._seen = stamps
+        return revoked
+
+
+def _stamp(path: Path) -> Stamp:
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_size
+
+
 @dataclass(frozen=True, slots=True)
 class KeyMaterial:
     trust: TrustStore
     signer: SignerIdentity
+    crls: CrlWatch
+    """The CRL files behind ``trust``, to read again when they change."""
     retired: tuple[tuple[x509.Certificate, ...], ...] = ()
     """Certificate chains of the gateway's retired signing keys, leaf first."""
 
@@ -117,8 +163,12 @@ def load_key_material(settings: Settings) -> KeyMaterial:
         anchors = anchors or (pki.ca_files[1],)
         crls = crls or (pki.crl_file,)
         key, cert = (key, cert) if key and cert else pki.gateway_files
+    # Stamped before reading, so that a change made meanwhile is read at the first look.
+    seen = CrlWatch.stamps(crls)
+    trust = TrustStore.from_files(anchors, crls)
     return KeyMaterial(
-        TrustStore.from_files(anchors, crls),
+        trust,
         SignerIdentity.load(key, cert),
+        CrlWatch(crls, trust, seen),
         load_retired_certificates(settings.signing_retired_certs),
     )

@@ -1,8 +1,9 @@
 """Building the long-lived services once per process, in the order they depend on each other.
 
 The database, one HTTP session (token keys and agency calls share it), the agencies (the
-simulators in-process, or the real ones), the intake and its background retry of pending
-identity links. Everything is closed in reverse order when the app stops.
+simulators in-process, or the real ones), the intake and its background work: the retry of
+pending identity links, the risk sweeper, and a look at the CRL files for new revocations.
+Everything is closed in reverse order when the app stops.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from prometheus_client import CollectorRegistry
 from gateway.auth import TokenVerifier
 from gateway.config import Settings
 from gateway.http.authn import Authenticator
-from gateway.keys import load_key_material
+from gateway.keys import CrlWatch, KeyMaterial, load_key_material
 from gateway.state import ReadinessCheck, Services
 from integrations.access.audit import AuditLog
 from integrations.access.consents import ConsentStore
@@ -50,6 +51,7 @@ from integrations.upstreams import AiohttpTransport, Upstreams, UpstreamSettings
 log = logging.getLogger("gateway.services")
 
 LINK_RETRY_SECONDS = 60.0
+CRL_RELOAD_SECONDS = 30.0
 INTAKE_SCOPE = "intake"
 """The cache scope of the intake's own registry lookups: it reads no person's data."""
 
@@ -71,7 +73,8 @@ async def running_services(
             registry=registry,
             transport=AiohttpTransport(session),
         )
-        intake = build_intake(settings, cpu, upstreams)
+        keys = load_key_material(settings)
+        intake = build_intake(settings, cpu, upstreams, keys)
         sweeper = watch_risks(intake, upstreams)
         broadcaster = InvoiceBroadcaster()
         intake.events.accepted.append(broadcaster.publish)
@@ -98,6 +101,7 @@ async def running_services(
         background = [
             asyncio.create_task(_retry_links_forever(intake)),
             asyncio.create_task(sweeper.run()),
+            asyncio.create_task(_reload_crls_forever(keys.crls, sweeper, cpu)),
         ]
         if settings.audit_checkpoint_seconds:
             checkpoints = _checkpoint_forever(
@@ -151,8 +155,10 @@ def build_checker(settings: Settings, trust: TrustStore) -> Checker:
     )
 
 
-def build_intake(settings: Settings, cpu: CpuPool, upstreams: Upstreams) -> Intake:
-    keys = load_key_material(settings)
+def build_intake(
+    settings: Settings, cpu: CpuPool, upstreams: Upstreams, keys: KeyMaterial | None = None
+) -> Intake:
+    keys = keys or load_key_material(settings)
     checker = build_checker(settings, keys.trust)
 
     async def legacy_lookup(codes: Sequence[str]) -> dict[str, str | None]:
@@ -204,6 +210,29 @@ def _breaker_check(upstreams: Upstreams, name: str) -> ReadinessCheck:
         return True, f"circuit {upstreams.services[name].health().breaker.value}"
 
     return check
+
+
+async def reload_revocations(crls: CrlWatch, sweeper: RiskSweeper, cpu: CpuPool) -> int:
+    """Read the CRL files again if one changed, and have the sweeper assess again the invoices
+    the certificates revoked anew may have signed; returns how many were marked.
+
+    A licensed CA's list can run to megabytes, so it is parsed and verified off the loop."""
+    revoked = await cpu.run(crls.reload)
+    if not revoked:
+        return 0
+    marked = await sweeper.store.reassess_signed_with(revoked)
+    sweeper.poke()
+    log.info("revocation lists reloaded", extra={"revoked": len(revoked), "marked": marked})
+    return marked
+
+
+async def _reload_crls_forever(crls: CrlWatch, sweeper: RiskSweeper, cpu: CpuPool) -> None:
+    while True:
+        await asyncio.sleep(CRL_RELOAD_SECONDS)
+        try:
+            await reload_revocations(crls, sweeper, cpu)
+        except Exception:
+            log.exception("reloading the revocation lists failed")
 
 
 async def _retry_links_forever(intake: Intake) -> None:

@@ -74,11 +74,15 @@ class SignaturePolicy:
     local_zone: tzinfo = VIETNAM_TIME
 
 
+Revocation = tuple[str, int]
+"""A revoked certificate: its issuer (RFC 4514) and its serial number."""
+
+
 class TrustStore:
     """Trust anchors (the licensed CAs) and their CRLs, parsed once and shared by all checks.
 
     Each CRL must be signed by one of the anchors; an unverifiable CRL is a configuration
-    error, never silently ignored.
+    error, never silently ignored. New CRLs replace the held ones with ``reload``.
     """
 
     def __init__(
@@ -90,9 +94,7 @@ class TrustStore:
             raise TrustStoreError("at least one trust anchor is required")
         self.anchors = tuple(anchors)
         self.store = x509.verification.Store(list(self.anchors))
-        self._revoked: dict[tuple[bytes, int], datetime] = {}
-        for crl in crls:
-            self._add_crl(crl)
+        self._revoked = self._revocations(crls)
 
     @classmethod
     def from_files(cls, anchor_paths: Iterable[Path], crl_paths: Iterable[Path] = ()) -> TrustStore:
@@ -100,10 +102,25 @@ class TrustStore:
             anchors = [
                 c for p in anchor_paths for c in x509.load_pem_x509_certificates(p.read_bytes())
             ]
-            crls = [_load_crl(p.read_bytes()) for p in crl_paths]
         except (OSError, ValueError) as exc:
             raise TrustStoreError(f"cannot read trust material: {exc}") from exc
-        return cls(anchors, crls)
+        return cls(anchors, read_crls(crl_paths))
+
+    def reload(self, crls: Sequence[x509.CertificateRevocationList]) -> set[Revocation]:
+        """Hold these CRLs in place of the current ones; returns the certificates revoked anew.
+
+        Checks running meanwhile see the old lists or the new ones whole, never a mix; a list
+        no anchor signed raises ``TrustStoreError`` and the old ones stay.
+        """
+        revoked = self._revocations(crls)
+        fresh = revoked.keys() - self._revoked.keys()
+        self._revoked = revoked
+        return {
+            (crl.issuer.rfc4514_string(), entry.serial_number)
+            for crl in crls
+            for entry in crl
+            if (crl.issuer.public_bytes(), entry.serial_number) in fresh
+        }
 
     def untrusted_reason(
         self,
@@ -135,18 +152,25 @@ class TrustStore:
         revoked_at = self._revoked.get(key)
         return revoked_at is not None and revoked_at <= at
 
-    def _add_crl(self, crl: x509.CertificateRevocationList) -> None:
-        if not any(
-            a.subject == crl.issuer and crl.is_signature_valid(a.public_key()) for a in self.anchors
-        ):
-            raise TrustStoreError(
-                f"CRL of {crl.issuer.rfc4514_string()} is not signed by an anchor"
-            )
-        issuer = crl.issuer.public_bytes()
-        for entry in crl:
-            previous = self._revoked.get((issuer, entry.serial_number))
-            when = entry.revocation_date_utc
-            self._revoked[(issuer, entry.serial_number)] = min(when, previous or when)
+    def _revocations(
+        self, crls: Iterable[x509.CertificateRevocationList]
+    ) -> dict[tuple[bytes, int], datetime]:
+        """When each certificate the CRLs list was revoked, keyed by issuer and serial."""
+        revoked: dict[tuple[bytes, int], datetime] = {}
+        for crl in crls:
+            if not any(
+                a.subject == crl.issuer and crl.is_signature_valid(a.public_key())
+                for a in self.anchors
+            ):
+                raise TrustStoreError(
+                    f"CRL of {crl.issuer.rfc4514_string()} is not signed by an anchor"
+                )
+            issuer = crl.issuer.public_bytes()
+            for entry in crl:
+                previous = revoked.get((issuer, entry.serial_number))
+                when = entry.revocation_date_utc
+                revoked[(issuer, entry.serial_number)] = min(when, previous or when)
+        return revoked
 
 
 @dataclass(frozen=True, slots=True)
@@ -539,6 +563,14 @@ class _Verifier(InScopeC14N, XMLVerifier):
 def _parser() -> etree.XMLParser:
     # Received bytes must digest as received: nothing is stripped or resolved.
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+
+
+def read_crls(paths: Iterable[Path]) -> list[x509.CertificateRevocationList]:
+    """The CRLs in these files, PEM or DER; raises ``TrustStoreError`` naming the problem."""
+    try:
+        return [_load_crl(path.read_bytes()) for path in paths]
+    except (OSError, ValueError) as exc:
+        raise TrustStoreError(f"cannot read trust material: {exc}") from exc
 
 
 def _load_crl(data: bytes) -> x509.CertificateRevocationList:

@@ -1,9 +1,10 @@
 """The risk assessor: computes, stores and refreshes the flags of accepted invoices.
 
-The intake calls ``assess`` after an invoice's transaction has committed, and
-``record_duplicate_attempt`` when it answers 409. Registry changes call ``refresh_seller``
-(tax status, certificates revoked) or ``refresh_buyer`` (population record), which re-run only
-the checks those facts feed, over every invoice of that party.
+The sweeper calls ``assess`` for each invoice waiting (new, or marked again because registry
+data changed: a merchant's status, a certificate revoked by a new CRL), and the intake calls
+``record_duplicate_attempt`` when it answers 409. ``refresh_seller`` (tax status, certificates
+revoked) and ``refresh_buyer`` (population record) re-run at once only the checks those facts
+feed, over every invoice of that party.
 
     >>> assessor = RiskAssessor(store=RiskStore(), population=population, tax=tax,
     ...                         revocations=trust_store)

@@ -16,6 +16,7 @@ from integrations.einvoice.pki import fingerprint
 from integrations.errors import GatewayError
 from integrations.identity import parse_taxpayer_id
 from integrations.store.models import Certificate, Merchant, MerchantStatus, ProviderGrant
+from integrations.store.risk import RiskStore
 
 
 class RegistryError(GatewayError):
@@ -144,9 +145,14 @@ class MerchantRegistry:
         return await self.get(code)
 
     async def set_status(self, tax_code: str, status: MerchantStatus) -> MerchantView:
+        """Change the status; a change also marks the merchant's invoices for the risk sweeper,
+        since a seller suspended or closed is often one whose tax registration has ceased."""
         merchant = await self._merchant(tax_code)
-        merchant.status = status
-        await merchant.save(update_fields=["status"])
+        if MerchantStatus(merchant.status) is not status:
+            async with in_transaction():
+                merchant.status = status
+                await merchant.save(update_fields=["status"])
+                await RiskStore().reassess_sold_by([merchant.tax_code])
         return await self.get(merchant.tax_code)
 
     async def pin(self, tax_code: str, *, certificates_only: bool) -> MerchantView:

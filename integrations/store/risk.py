@@ -3,6 +3,11 @@
 A flag is raised by adding a row and cleared by stamping ``cleared_at``; a flag raised again
 later is a new row, so the history of every flag stays readable. Codes are plain strings here;
 their registry lives with the checks (``integrations.risk.flags``).
+
+An invoice waits for the sweeper while ``risk_assessed_at`` is empty. When registry data its
+flags depend on changes (a seller's status, a certificate revoked), the invoices concerned are
+marked so again (``reassess_*``): the mark is a column, so it survives a restart, and an
+assessment that was already running when the mark was made does not erase it.
 """
 
 from __future__ import annotations
@@ -19,12 +24,14 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from integrations.store.models import (
+    Certificate,
     DuplicateAttempt,
     IdentityLink,
     Invoice,
     InvoiceDocument,
     InvoiceFlag,
     InvoiceLine,
+    ProviderGrant,
 )
 
 
@@ -190,7 +197,11 @@ class RiskStore:
         clear what it found yesterday.
         """
         async with in_transaction():
-            await Invoice.filter(id=invoice_id).update(risk_assessed_at=at)
+            # An invoice marked for re-assessment meanwhile stays marked: this one ran on the
+            # data from before the change.
+            await Invoice.filter(id=invoice_id, risk_assessed_at__isnull=False).update(
+                risk_assessed_at=at
+            )
             active = await self.active(invoice_id)
             for code in checked:
                 if code in raised and code not in active:
@@ -201,6 +212,30 @@ class RiskStore:
                     await InvoiceFlag.filter(
                         invoice_id=invoice_id, code=code, cleared_at__isnull=True
                     ).update(cleared_at=at)
+
+    async def reassess_sold_by(self, sellers: Collection[str]) -> int:
+        """Mark every invoice of these sellers for the sweeper to assess again; how many."""
+        if not sellers:
+            return 0
+        return await Invoice.filter(seller_tax_code__in=list(sellers)).update(risk_assessed_at=None)
+
+    async def reassess_signed_with(self, revoked: Collection[tuple[str, int]]) -> int:
+        """Mark the invoices that certificates revoked anew, given as (issuer, serial), may
+        have signed; how many.
+
+        Those are the invoices of the merchant each certificate is registered to, and of the
+        sellers that let that merchant sign for them. A certificate registered to nobody names
+        its holder only in its own subject, which no revocation list carries: the invoices it
+        signed are flagged when they are next assessed for another reason.
+        """
+        holders: set[str] = set()
+        for issuer, serial in revoked:
+            certificates = Certificate.filter(issuer=issuer, serial=format(serial, "x"))
+            holders.update(await certificates.values_list("merchant__tax_code", flat=True))
+        granting = await ProviderGrant.filter(
+            provider_tax_code__in=list(holders), can_sign=True
+        ).values_list("merchant__tax_code", flat=True)
+        return await self.reassess_sold_by(holders | set(granting))
 
     async def sold_by(self, tax_code: str, *, chunk: int = 500) -> AsyncIterator[uuid.UUID]:
         """Every invoice of a seller, in id order a chunk at a time."""

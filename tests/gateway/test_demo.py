@@ -12,31 +12,22 @@ from pathlib import Path
 
 import httpx
 import pytest
-from prometheus_client import CollectorRegistry
 
 from gateway import demo
 from gateway.app import create_app
 from gateway.config import Settings, load_settings
 from gateway.demo_tokens import ensure_demo_keys
 from gateway.keys import DemoPki
-from gateway.services import (
-    agency_urls,
-    build_checker,
-    build_intake,
-    upstream_settings,
-    watch_risks,
-)
+from gateway.services import build_checker
 from integrations.access.principal import Role
-from integrations.cpu import CpuPool
-from integrations.einvoice.batches import MessageIntake, check_message
+from integrations.einvoice.batches import check_message
 from integrations.einvoice.pipeline import Outcome, Submitter
 from integrations.einvoice.signature import TrustStore
-from integrations.store.database import migrate, open_database, sqlite_url
+from integrations.store.database import migrate, sqlite_url
 from integrations.store.merchants import MerchantRegistry
-from integrations.store.messages import MessageStore
 from integrations.store.risk import RiskStore
-from integrations.upstreams import Upstreams
 from tests.gateway.test_admin import bearer, token
+from tests.support.intake import running_intake
 from tests.support.servers import in_process_client
 
 
@@ -174,27 +165,18 @@ async def test_every_example_raises_exactly_the_flags_the_readme_names(
     the gateway's own risk sweeper, against the agency simulators."""
     examples = demo.write_signed_examples(settings.data_dir / "examples", pki)
     assert readme_flags().keys() == {example.path.name for example in examples}
-    cpu = CpuPool()
-    async with (
-        open_database(settings.resolved_database_url),
-        agency_urls(settings) as urls,
-        Upstreams.open(upstream_settings(settings, urls), registry=CollectorRegistry()) as agencies,
-    ):
-        intake = build_intake(settings, cpu, agencies)
-        sweeper = watch_risks(intake, agencies)
-        await demo.seed_demo(intake.registry, pki)
-        messages = MessageIntake(intake, MessageStore())
+    async with running_intake(settings) as running:
+        await demo.seed_demo(running.intake.registry, pki)
         held: dict[str, list[uuid.UUID]] = {}
         for example in examples:
             raw, submitter = example.path.read_bytes(), Submitter(example.submitter)
             if example.endpoint == demo.MESSAGES:
-                items = (await messages.submit(raw, XML, submitter)).items
+                items = (await running.messages.submit(raw, XML, submitter)).items
             else:
-                items = [await intake.submit_invoice(raw, XML, submitter)]
+                items = [await running.intake.submit_invoice(raw, XML, submitter)]
             assert [item.outcome for item in items] == [Outcome.ACCEPTED] * len(items), items
             held[example.path.name] = [item.invoice.id for item in items if item.invoice]
-        assert await sweeper.sweep() == sum(len(ids) for ids in held.values())
+        assert await running.sweeper.sweep() == sum(len(ids) for ids in held.values())
         flags = await RiskStore().flags_of([i for ids in held.values() for i in ids])
-    cpu.close()
     raised = {name: {f.code for i in ids for f in flags.get(i, [])} for name, ids in held.items()}
     assert raised == readme_flags()

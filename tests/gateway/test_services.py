@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
+from gateway import demo
 from gateway.app import create_app
 from gateway.config import Settings
-from gateway.keys import load_key_material
-from gateway.services import upstream_settings
+from gateway.keys import DemoPki, load_key_material
+from gateway.services import reload_revocations, upstream_settings
 from integrations.access.audit import AuditLog, AuditRecord, Outcome
 from integrations.access.checkpoints import CheckpointKeys
+from integrations.einvoice.pipeline import Submitter
+from integrations.einvoice.pki import write_crl
 from integrations.store.audit import Checkpoint
 from integrations.store.database import Database
+from integrations.store.risk import RiskStore
+from tests.support.intake import running_intake
 from tests.support.servers import in_process_client
 
 
@@ -46,3 +52,29 @@ def test_one_agency_call_has_one_time_budget_for_every_attempt(settings: Setting
     settings = settings.with_values(upstream_timeout_seconds=2.0)
     (population, *_) = upstream_settings(settings, {"population": "http://agency"}).values()
     assert population.deadline == population.total_timeout == 2.0
+
+
+async def test_a_crl_rewritten_while_the_gateway_runs_flags_what_the_revoked_key_signed(
+    settings: Settings,
+) -> None:
+    pki = DemoPki(settings.data_dir / "pki")
+    async with running_intake(settings) as running:
+        await demo.seed_demo(running.intake.registry, pki)
+        (hotel,) = [
+            example
+            for example in demo.write_signed_examples(settings.data_dir / "examples", pki)
+            if example.submitter == demo.HOTEL
+        ]
+        raw = hotel.path.read_bytes()
+        accepted = await running.intake.submit_invoice(
+            raw, "application/xml", Submitter(demo.HOTEL)
+        )
+        assert await running.sweeper.sweep() == 1
+        assert await reload_revocations(running.keys.crls, running.sweeper, running.intake.cpu) == 0
+        key = pki.ensure_merchant(demo.HOTEL, "Khách sạn")
+        revoking = pki.authority().revoke([key.serial_number], revoked_at=datetime.now(UTC))
+        write_crl(revoking, pki.crl_file)
+        assert await reload_revocations(running.keys.crls, running.sweeper, running.intake.cpu) == 1
+        assert await running.sweeper.sweep() == 1
+        flags = await RiskStore().active(accepted.invoice.id)
+    assert set(flags) == {"CERT_REVOKED"}

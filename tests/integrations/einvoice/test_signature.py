@@ -424,6 +424,24 @@ def test_trust_store_refuses_a_crl_from_an_unknown_issuer(pki: Pki) -> None:
         TrustStore([pki.ca.certificate], [crl])
 
 
+def test_trust_store_reload_takes_new_crls_whole_and_names_what_they_revoke_anew(pki: Pki) -> None:
+    trust = TrustStore(
+        [pki.ca.certificate], [pki.ca.revoke([pki.revoked.serial_number], revoked_at=NOW)]
+    )
+    serials = [pki.revoked.serial_number, pki.seller.serial_number]
+    issuer = pki.ca.certificate.subject.rfc4514_string()
+    assert trust.reload([pki.ca.revoke(serials, revoked_at=NOW)]) == {
+        (issuer, pki.seller.serial_number)
+    }
+    assert trust.is_revoked(pki.seller.certificate, NOW)
+    assert trust.reload([pki.ca.revoke(serials, revoked_at=NOW)]) == set()
+    with pytest.raises(TrustStoreError, match="not signed by an anchor"):
+        trust.reload([pki.stranger_ca.revoke([1], revoked_at=NOW)])
+    assert trust.is_revoked(pki.seller.certificate, NOW), "a refused list leaves the old ones"
+    assert trust.reload([]) == set()
+    assert not trust.is_revoked(pki.revoked.certificate, NOW)
+
+
 def test_trust_store_needs_anchors(tmp_path: Path) -> None:
     with pytest.raises(TrustStoreError):
         TrustStore([])

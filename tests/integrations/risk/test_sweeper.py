@@ -1,14 +1,40 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 
+import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from integrations.einvoice.pki import SignerIdentity
+from integrations.einvoice.signature import TrustStore
 from integrations.risk import FlagCode, RiskAssessor
 from integrations.risk.sweeper import RiskSweeper
 from integrations.simulators.known import UNREGISTERED_PERSON
-from integrations.store.invoices import InvoiceStore
-from integrations.store.models import Invoice, InvoiceFlag
+from integrations.store.invoices import InvoiceRecord, InvoiceStore
+from integrations.store.merchants import MerchantRegistry
+from integrations.store.models import Invoice, InvoiceFlag, MerchantStatus
 from integrations.store.risk import RiskStore
-from tests.integrations.store.invoice_factory import make_record
+from integrations.upstreams import Upstreams
+from integrations.upstreams.tax import Taxpayer, TaxpayerKind, TaxStatus
+from tests.integrations.store.invoice_factory import SELLERS, make_record
+from tests.support.invoices import HOTEL, RESTAURANT, Keys, draft, signed
+
+
+@pytest.fixture
+def trust(intake_keys: Keys) -> TrustStore:
+    return TrustStore.from_files([intake_keys.anchor_file], [intake_keys.crl_file])
+
+
+def signed_record(seller: str, signer: SignerIdentity) -> InvoiceRecord:
+    """A stored invoice of ``seller`` that ``signer`` signed, so the certificate check reads it."""
+    raw = signed(draft(1, seller=seller), signer)
+    record = make_record(seller=seller, issued_on=date.today(), original=raw)
+    return replace(record, sha256=hashlib.sha256(raw).hexdigest())
 
 
 async def test_sweep_assesses_every_waiting_invoice_once(assessor: RiskAssessor) -> None:
@@ -47,3 +73,105 @@ async def test_two_sweepers_share_the_work_without_assessing_twice(assessor: Ris
     done = await asyncio.gather(first.sweep(), second.sweep())
     assert sum(done) == 10
     assert await InvoiceFlag.filter(code=FlagCode.BUYER_UNKNOWN.value).count() == 10
+
+
+class TaxRegistry:
+    """The tax registry as a stand-in whose answer the test changes, as a real one changes."""
+
+    def __init__(self) -> None:
+        self.ceased: dict[str, date] = {}
+
+    async def taxpayers(self, codes: Sequence[str], *, scope: str) -> dict[str, Taxpayer | None]:
+        return {code: self._taxpayer(code) for code in codes}
+
+    def _taxpayer(self, code: str) -> Taxpayer:
+        ceased = self.ceased.get(code)
+        status = TaxStatus.CEASED if ceased else TaxStatus.ACTIVE
+        return Taxpayer(code, TaxpayerKind.BUSINESS, "Nhà hàng", None, None, None, "Thuế Hà Nội",
+                        status, ceased, "Hà Nội")  # fmt: skip
+
+
+async def active_flags(invoice_id: uuid.UUID) -> set[str]:
+    return set((await RiskStore().active(invoice_id)).keys())
+
+
+async def test_a_status_change_has_the_sellers_invoices_assessed_again(
+    upstreams: Upstreams, trust: TrustStore, db: None
+) -> None:
+    """Suspending a seller whose tax registration has ceased flags what it issued after; making
+    it active again, registration restored, clears the flags."""
+    tax = TaxRegistry()
+    assessor = RiskAssessor(
+        store=RiskStore(), population=upstreams.population, tax=tax, revocations=trust
+    )
+    sweeper, registry = RiskSweeper(assessor, RiskStore()), MerchantRegistry()
+    await registry.add(SELLERS[0], "Nhà hàng Sen Hồ Tây")
+    store = InvoiceStore()
+    before, after = (
+        make_record(seller=SELLERS[0], number=n, issued_on=date(2026, 9, d))
+        for n, d in ((1, 1), (2, 20))
+    )
+    other = make_record(seller=SELLERS[1], number=1, issued_on=date(2026, 9, 20))
+    for record in (before, after, other):
+        await store.insert(record)
+    assert await sweeper.sweep() == 3
+    tax.ceased[SELLERS[0]] = tax.ceased[SELLERS[1]] = date(2026, 9, 10)
+    assert await sweeper.sweep() == 0
+    await registry.set_status(SELLERS[0], MerchantStatus.SUSPENDED)
+    assert await sweeper.sweep() == 2
+    assert await active_flags(after.id) == {FlagCode.ISSUED_AFTER_CEASED.value}
+    assert await active_flags(before.id) == set()
+    assert await active_flags(other.id) == set(), "another seller's invoices stay as they were"
+    await registry.set_status(SELLERS[0], MerchantStatus.SUSPENDED)
+    assert await sweeper.sweep() == 0, "no change, nothing to assess again"
+    del tax.ceased[SELLERS[0]]
+    await registry.set_status(SELLERS[0], MerchantStatus.ACTIVE)
+    assert await sweeper.sweep() == 2
+    assert await active_flags(after.id) == set()
+
+
+async def test_a_certificate_revoked_by_a_new_crl_flags_what_it_signed(
+    upstreams: Upstreams, trust: TrustStore, intake_keys: Keys, db: None
+) -> None:
+    """The restaurant's registered certificate is revoked in a new CRL: its invoices, and those
+    of a seller that lets it sign for them, are assessed again; what it signed is flagged."""
+    registry = MerchantRegistry()
+    for code, signer in ((RESTAURANT, intake_keys.restaurant), (HOTEL, intake_keys.hotel)):
+        await registry.add(code, code)
+        await registry.add_certificate(code, signer.certificate.public_bytes(Encoding.PEM))
+    await registry.add(SELLERS[2], "Siêu thị")
+    await registry.grant(SELLERS[2], RESTAURANT, can_sign=True, can_submit=True)
+    signed_by_it = [
+        signed_record(RESTAURANT, intake_keys.restaurant),
+        signed_record(SELLERS[2], intake_keys.restaurant),
+    ]
+    hotel = signed_record(HOTEL, intake_keys.hotel)
+    for record in (*signed_by_it, hotel):
+        await InvoiceStore().insert(record)
+    assessor = RiskAssessor(
+        store=RiskStore(), population=upstreams.population, tax=upstreams.tax, revocations=trust
+    )
+    sweeper = RiskSweeper(assessor, RiskStore())
+    assert await sweeper.sweep() == 3
+    crl = intake_keys.ca.revoke(
+        [intake_keys.revoked.serial_number, intake_keys.restaurant.serial_number],
+        revoked_at=datetime.now(UTC) - timedelta(minutes=1),
+    )
+    revoked = trust.reload([crl])
+    assert revoked == {
+        (intake_keys.ca.certificate.subject.rfc4514_string(), intake_keys.restaurant.serial_number)
+    }
+    assert await RiskStore().reassess_signed_with(revoked) == 2
+    assert await sweeper.sweep() == 2
+    for record in signed_by_it:
+        assert await active_flags(record.id) == {FlagCode.CERT_REVOKED.value}
+    assert await active_flags(hotel.id) == set()
+
+
+async def test_a_mark_made_while_an_assessment_runs_is_kept(assessor: RiskAssessor) -> None:
+    record = make_record(number=1)
+    await InvoiceStore().insert(record)
+    [claimed] = await RiskStore().claim_unassessed(limit=1, at=datetime.now(UTC))
+    await RiskStore().reassess_sold_by([record.key.seller_tax_code])
+    await assessor.assess(claimed)
+    assert await RiskSweeper(assessor, RiskStore()).sweep() == 1
