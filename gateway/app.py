@@ -13,7 +13,7 @@ from starlette.routing import Route
 from starlette.types import Scope
 
 from gateway.config import Settings, load_settings
-from gateway.http import admin, errors, export, health, intake, invoices, keys
+from gateway.http import admin, errors, export, health, intake, invoices, keys, openapi
 from gateway.http.authn import Authenticator
 from gateway.http.graph import graphql_route
 from gateway.http.observe import HttpMetrics, ObserveRequests
@@ -33,6 +33,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
         Route("/metrics", health.metrics, methods=["GET"]),
+        Route(openapi.PATH, openapi.document, methods=["GET"]),
         Route("/v1/invoices", intake.submit_invoice, methods=["POST"]),
         Route("/v1/messages", intake.submit_message, methods=["POST"]),
         Route("/v1/invoices/{invoice_id}", invoices.get_invoice, methods=["GET"]),

@@ -89,9 +89,11 @@ _ORDERS = {"desc": True, "asc": False}
 
 def export_query(params: Mapping[str, str]) -> tuple[InvoiceFilter, InvoiceSort]:
     """The filter and order named by the query parameters, or ``BadExportQuery``."""
-    unknown = sorted(set(params) - set(_FILTER_PARAMS) - set(_SORT_PARAMS))
+    allowed = (*_FILTER_PARAMS, *_SORT_PARAMS)
+    unknown = sorted(set(params) - set(allowed))
     if unknown:
-        raise BadExportQuery(unknown[0], f"unknown parameter {unknown[0]!r}")
+        message = f"unknown parameter {unknown[0]!r}; the parameters are {', '.join(allowed)}"
+        raise BadExportQuery(unknown[0], message)
     values: dict[str, Any] = {}
     for name, text in params.items():
         if name in _FILTER_PARAMS:

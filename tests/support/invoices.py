@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from gateway.config import Settings
 from integrations.einvoice.compose import (
     InvoiceDraft,
     LineDraft,
@@ -42,6 +43,16 @@ class Keys:
     crl_file: Path
     gateway_key: Path
     gateway_cert: Path
+
+
+def intake_ready(settings: Settings, keys: Keys) -> Settings:
+    """``settings`` with the test CA as trust anchor, its CRL, and the gateway's signing key."""
+    return settings.with_values(
+        trust_anchors=(keys.anchor_file,),
+        crl_files=(keys.crl_file,),
+        signing_key=keys.gateway_key,
+        signing_cert=keys.gateway_cert,
+    )
 
 
 def make_keys(folder: Path) -> Keys:
