@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -77,13 +78,21 @@ async def _truncate(url: str) -> None:
         await conn.close()
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file to copy: migrating costs far more than copying."""
+    path = tmp_path_factory.mktemp("template") / "gateway.sqlite3"
+    asyncio.run(migrate(f"sqlite://{path}"))
+    return path
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A migrated, empty database of each backend."""
     if request.param == "sqlite":
-        url = f"sqlite://{tmp_path / 'gateway.sqlite3'}"
-        asyncio.run(migrate(url))
-        return url
+        path = tmp_path / "gateway.sqlite3"
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), path)
+        return f"sqlite://{path}"
     url: str = request.getfixturevalue("postgres_database")
     asyncio.run(_truncate(url))
     return url

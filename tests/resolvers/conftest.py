@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import shutil
 import uuid
@@ -25,7 +24,7 @@ from strawberry.types import ExecutionResult
 from integrations.access import AuditLog, ConsentStore, Principal, Role
 from integrations.einvoice.pipeline import Intake
 from integrations.simulators import RunningSimulators, SimulatorOptions, run_simulators
-from integrations.store.database import Database, migrate, open_database
+from integrations.store.database import Database, open_database
 from integrations.store.invoices import (
     InvoiceKey,
     InvoiceRecord,
@@ -93,14 +92,6 @@ async def open_upstreams(sims: RunningSimulators) -> AsyncIterator[OpenUpstreams
     yield open_
     for upstreams in opened:
         await upstreams.close()
-
-
-@pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated SQLite file to copy: migrating costs far more than copying."""
-    path = tmp_path_factory.mktemp("graph") / "template.sqlite3"
-    asyncio.run(migrate(f"sqlite://{path}"))
-    return path
 
 
 @pytest_asyncio.fixture
