@@ -27,6 +27,7 @@ from integrations.einvoice.findings import Finding as FindingRecord
 from integrations.einvoice.pipeline import IntakeResult
 from integrations.einvoice.pipeline import Outcome as IntakeOutcome
 from integrations.risk import DESCRIPTIONS, FlagCode
+from integrations.store.invoices import InvoiceKey as StoredKey
 from integrations.store.invoices import Page, StoredInvoice, decode_cursor, encode_cursor
 from integrations.store.models import InvoiceStatus
 from integrations.store.risk import FlagView
@@ -61,54 +62,145 @@ class RiskFlag:
         )
 
 
-@strawberry.type(description="An accepted e-invoice as stored; amounts in its own currency.")
+@strawberry.type(description="An invoice's key: unique per seller for all time.")
+class InvoiceKey:
+    seller_tax_code: str = strawberry.field(description="NBan/MST: the seller's tax code.")
+    template: str = strawberry.field(description="KHMSHDon: the template number.")
+    series: str = strawberry.field(description="KHHDon: the series symbol.")
+    number: int = strawberry.field(description="SHDon: the invoice number.")
+
+    @classmethod
+    def of(cls, key: StoredKey) -> InvoiceKey:
+        return cls(
+            seller_tax_code=key.seller_tax_code,
+            template=key.template,
+            series=key.series,
+            number=key.number,
+        )
+
+
+@strawberry.type(description="A fee or charge outside VAT (TToan/DSLPhi/LPhi), in the total.")
+class Fee:
+    name: str | None = strawberry.field(description="TLPhi: the fee's name.")
+    amount: Decimal | None = strawberry.field(description="TPhi: its amount.")
+
+
+@strawberry.type(
+    description=(
+        "An accepted e-invoice as stored; amounts in its own currency. Field descriptions name"
+        " the element of the invoice format each field shows (docs/invoice-fields.md); fields"
+        " kept since a later release are null on invoices stored before it."
+    )
+)
 class Invoice:
     id: strawberry.ID
+    format_version: str = strawberry.field(
+        description="PBan: the format version, as received (2.0.0, 2.0.1, 2.1.0)."
+    )
     seller_tax_code: str
     template: str
     series: str
     number: int
     issued_on: date
-    currency: str
+    currency: str = strawberry.field(
+        description="DVTTe: the ISO 4217 code the amounts are in (the symbol đ reads as VND)."
+    )
+    exchange_rate: Decimal | None = strawberry.field(
+        description="TGia: dong per unit of the currency, as stated; null when none is."
+    )
+    payment_method: str | None = strawberry.field(
+        description="HTTToan: the payment method as written, such as TM/CK."
+    )
     seller_name: str
     buyer_name: str
     buyer_tax_code: str | None
     buyer_personal_id: str | None
+    buyer_passport: str | None = strawberry.field(
+        description="NMua/SHChieu: the buyer's passport or entry-exit document number."
+    )
+    buyer_budget_unit_code: str | None = strawberry.field(
+        description="NMua/MDVQHNSach: the buyer's budget-relation unit code."
+    )
     total_before_tax: Decimal
     total_tax: Decimal
+    total_trade_discount: Decimal | None = strawberry.field(
+        description="TToan/TTCKTMai: the trade discount, already taken off; null if unstated."
+    )
+    fees: list[Fee] | None = strawberry.field(
+        description="TToan/DSLPhi: each fee, in the order written."
+    )
+    total_fees: Decimal | None = strawberry.field(
+        description="The sum of the fees (TPhi), part of the total payable."
+    )
     total_payable: Decimal
     status: InvoiceStatus
     tax_authority_code: str | None
+    cash_register_code: str | None = strawberry.field(
+        description="MCCQT of a cash-register (M-series) invoice: the code its register made."
+    )
     is_cash_register: bool
+    signer_subject: str | None = strawberry.field(
+        description="DSCKS/NBan (or the batch's CKSNNT): the signing certificate's subject."
+    )
+    signer_serial: str | None = strawberry.field(
+        description="The signing certificate's serial number, in hexadecimal."
+    )
+    signer_issuer: str | None = strawberry.field(
+        description="The signing certificate's issuer, the signature authority."
+    )
+    signing_provider_tax_code: str | None = strawberry.field(
+        description=(
+            "The tax code the signing certificate names when it is not the seller's: the"
+            " provider that signed for the seller. Null when the seller signed."
+        )
+    )
     received_at: datetime
     receipt_id: str
     relation: str | None
     related_id: strawberry.ID | None
+    related_key: InvoiceKey | None = strawberry.field(
+        description="TTHDLQuan: the key of the invoice this replacement or adjustment corrects."
+    )
 
     @classmethod
     def of(cls, stored: StoredInvoice) -> Invoice:
+        signer, related, fees = stored.signer, stored.related_key, stored.fees
         return cls(
             id=strawberry.ID(str(stored.id)),
+            format_version=stored.version,
             seller_tax_code=stored.key.seller_tax_code,
             template=stored.key.template,
             series=stored.key.series,
             number=stored.key.number,
             issued_on=stored.issued_on,
             currency=stored.currency,
+            exchange_rate=stored.exchange_rate,
+            payment_method=stored.payment_method,
             seller_name=stored.seller_name,
             buyer_name=stored.buyer_name,
             buyer_tax_code=stored.buyer_tax_code,
             buyer_personal_id=stored.buyer_personal_id,
+            buyer_passport=stored.buyer_passport,
+            buyer_budget_unit_code=stored.buyer_budget_unit_code,
             total_before_tax=stored.total_before_tax,
             total_tax=stored.total_tax,
+            total_trade_discount=stored.total_trade_discount,
+            fees=None if fees is None else [Fee(name=f.name, amount=f.amount) for f in fees],
+            total_fees=stored.total_fees,
             total_payable=stored.total_payable,
             status=stored.status,
             tax_authority_code=stored.tax_authority_code,
+            cash_register_code=stored.cash_register_code,
             is_cash_register=stored.is_cash_register,
+            signer_subject=signer.subject if signer else None,
+            signer_serial=signer.serial if signer else None,
+            signer_issuer=signer.issuer if signer else None,
+            signing_provider_tax_code=signer.provider_tax_code if signer else None,
             received_at=stored.received_at,
             receipt_id=stored.receipt_id,
             relation=stored.relation,
             related_id=strawberry.ID(str(stored.related_id)) if stored.related_id else None,
+            related_key=InvoiceKey.of(related) if related else None,
         )
 
     @strawberry.field(description="The seller's registration in the tax registry.")

@@ -102,13 +102,34 @@ class InvoiceGroupKey:
     value: str
 
 
-@strawberry.type(description="One group of a summary: its count and exact sums.")
+@strawberry.type(
+    description=(
+        "One group of a summary in one currency: its count and exact sums. A group whose"
+        " invoices are in several currencies comes once per currency; amounts are never added"
+        " across currencies, and the *Vnd sums give each in dong at its invoices' own rates."
+    )
+)
 class InvoiceGroup:
     key: list[InvoiceGroupKey]
+    currency: str = strawberry.field(
+        description="DVTTe: the ISO 4217 code of the group's amounts (VND, USD...)."
+    )
     count: int
     total_before_tax: Decimal
     total_tax: Decimal
     total_payable: Decimal
+    total_before_tax_vnd: Decimal | None = strawberry.field(
+        description=(
+            "totalBeforeTax in dong: the sum of each invoice's amount times its own exchange"
+            " rate (TGia; 1 for VND), exact. Null when an invoice of the group states no rate."
+        )
+    )
+    total_tax_vnd: Decimal | None = strawberry.field(
+        description="totalTax in dong, as totalBeforeTaxVnd."
+    )
+    total_payable_vnd: Decimal | None = strawberry.field(
+        description="totalPayable in dong, as totalBeforeTaxVnd."
+    )
     buyers: int | None = strawberry.field(
         description="Distinct identified buyers, where the view counts them."
     )
@@ -120,10 +141,14 @@ class InvoiceGroup:
         ]
         return cls(
             key=key,
+            currency=row.currency,
             count=row.count,
             total_before_tax=row.total_before_tax,
             total_tax=row.total_tax,
             total_payable=row.total_payable,
+            total_before_tax_vnd=row.total_before_tax_vnd,
+            total_tax_vnd=row.total_tax_vnd,
+            total_payable_vnd=row.total_payable_vnd,
             buyers=row.buyers,
         )
 
@@ -147,7 +172,7 @@ async def _summary(
 class PersonPurchases:
     id_number: str
 
-    @strawberry.field(description="Purchases by month (YYYY-MM), oldest first.")
+    @strawberry.field(description="Purchases by month (YYYY-MM) and currency, oldest first.")
     async def months(self, info: Info) -> list[InvoiceGroup]:
         return await _summary(info, InvoiceFilter(buyer=self.id_number), (GroupBy.MONTH,))
 
@@ -160,20 +185,22 @@ class PersonPurchases:
 class MerchantSales:
     tax_code: str
 
-    @strawberry.field(description="Sales by month (YYYY-MM), with distinct buyers each month.")
+    @strawberry.field(
+        description="Sales by month (YYYY-MM) and currency, with the distinct buyers of each."
+    )
     async def months(self, info: Info) -> list[InvoiceGroup]:
         where = InvoiceFilter(seller=self.tax_code)
         return await _summary(info, where, (GroupBy.MONTH,), distinct_buyers=True)
 
-    @strawberry.field(description="Amounts and tax by line rate, computed from the lines.")
+    @strawberry.field(
+        description="Amounts and tax by line rate and currency, computed from the lines."
+    )
     async def tax_by_rate(self, info: Info) -> list[InvoiceGroup]:
         return await _summary(info, InvoiceFilter(seller=self.tax_code), (GroupBy.TAX_RATE,))
 
     @strawberry.field(description="Distinct identified buyers over all the merchant's sales.")
     async def distinct_buyers(self, info: Info) -> int:
-        where = InvoiceFilter(seller=self.tax_code)
-        total = await _summary(info, where, (), distinct_buyers=True)
-        return (total[0].buyers or 0) if total else 0
+        return await info.context.analytics.count_buyers(InvoiceFilter(seller=self.tax_code))
 
     @strawberry.field(description="The merchant's registration in the tax registry.")
     async def taxpayer(self, info: Info) -> Taxpayer | None:
@@ -216,7 +243,8 @@ async def _connection(
 async def invoice_summary(
     info: Info, filter: InvoiceSearch | None = None, group_by: list[GroupBy] | None = None
 ) -> list[InvoiceGroup]:
-    """Counts and exact sums (decimal strings) per group, grouped in the database."""
+    """Counts and exact sums (decimal strings) per group and currency, grouped in the
+    database, with the sums in dong at each invoice's own rate."""
     where = filter.to_filter() if filter else InvoiceFilter()
     access = info.context.access
     decision = access.workbench(search_subject(where), "invoiceSummary")

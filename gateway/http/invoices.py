@@ -82,9 +82,12 @@ async def get_receipt(request: Request) -> Response:
 
 
 def invoice_summary(invoice: StoredInvoice) -> dict[str, object]:
+    """The invoice as JSON; keys as the GraphQL ``Invoice`` names them (docs/invoice-fields.md)."""
+    signer, related, fees = invoice.signer, invoice.related_key, invoice.fees
     return {
         "id": str(invoice.id),
         "status": invoice.status.value,
+        "formatVersion": invoice.version,
         "sellerTaxCode": invoice.key.seller_tax_code,
         "sellerName": invoice.seller_name,
         "template": invoice.key.template,
@@ -92,18 +95,38 @@ def invoice_summary(invoice: StoredInvoice) -> dict[str, object]:
         "number": invoice.key.number,
         "issuedOn": invoice.issued_on.isoformat(),
         "currency": invoice.currency,
+        "exchangeRate": invoice.exchange_rate,
+        "paymentMethod": invoice.payment_method,
         "buyerName": invoice.buyer_name,
         "buyerTaxCode": invoice.buyer_tax_code,
         "buyerPersonalId": invoice.buyer_personal_id,
+        "buyerPassport": invoice.buyer_passport,
+        "buyerBudgetUnitCode": invoice.buyer_budget_unit_code,
         "totalBeforeTax": invoice.total_before_tax,
         "totalTax": invoice.total_tax,
+        "totalTradeDiscount": invoice.total_trade_discount,
+        "fees": None if fees is None else [{"name": f.name, "amount": f.amount} for f in fees],
+        "totalFees": invoice.total_fees,
         "totalPayable": invoice.total_payable,
         "taxAuthorityCode": invoice.tax_authority_code,
+        "cashRegisterCode": invoice.cash_register_code,
+        "signerSubject": signer.subject if signer else None,
+        "signerSerial": signer.serial if signer else None,
+        "signerIssuer": signer.issuer if signer else None,
+        "signingProviderTaxCode": signer.provider_tax_code if signer else None,
         "sha256": invoice.sha256,
         "receiptId": invoice.receipt_id,
         "receivedAt": invoice.received_at.isoformat(),
         "relation": invoice.relation,
         "relatedId": str(invoice.related_id) if invoice.related_id else None,
+        "relatedKey": None
+        if related is None
+        else {
+            "sellerTaxCode": related.seller_tax_code,
+            "template": related.template,
+            "series": related.series,
+            "number": related.number,
+        },
     }
 
 

@@ -84,8 +84,10 @@ class Checker:
         findings += read
         findings += check_rules(document, self.settings.rules, now=now)
         findings += check_identities(document, now=now)
+        cash_register_code = None
         if document.is_cash_register:
-            findings += _cash_register_code(root, document)
+            cash_register_code = (root.findtext("MCCQT") or "").strip() or None
+            findings += _cash_register_code(cash_register_code, document)
         elif root.find("MCCQT") is not None:
             # Outside the seller's signature: anyone could have written it.
             findings.append(codes.AUTHORITY_CODE_UNEXPECTED.finding(path="/HDon/MCCQT"))
@@ -94,18 +96,22 @@ class Checker:
             findings=findings,
             document=document,
             certificate=certificate,
+            cash_register_code=cash_register_code,
         )
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """What the CPU stages found; ``certificate`` is the one whose signature vouches for the
-    invoice (its own, or its batch's), which the registries then bind to the seller."""
+    invoice (its own, or its batch's), which the registries then bind to the seller.
+    ``cash_register_code`` is the ``MCCQT`` of a cash-register invoice, which sits outside
+    the signed ``DLHDon`` the document is read from."""
 
     raw: bytes
     findings: list[Finding] = field(default_factory=list)
     document: InvoiceDocument | None = None
     certificate: x509.Certificate | None = None
+    cash_register_code: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -120,10 +126,7 @@ class Verdict:
         return fingerprint(self.certificate) if self.certificate else None
 
 
-def _cash_register_code(root: etree._Element, document: InvoiceDocument) -> list[Finding]:
-    code = root.findtext("MCCQT")
+def _cash_register_code(code: str | None, document: InvoiceDocument) -> list[Finding]:
     if not code:
         return [codes.CASH_REGISTER_CODE.finding("MCCQT is missing", path="HDon/MCCQT")]
-    return check_cash_register_code(
-        code.strip(), template=document.template, series=document.series
-    )
+    return check_cash_register_code(code, template=document.template, series=document.series)

@@ -74,11 +74,14 @@ class LineDraft:
 
 @dataclass(frozen=True, slots=True)
 class PartyDraft:
-    """A seller or buyer. ``personal_id`` is the 12-digit CCCDan of an individual buyer."""
+    """A seller or buyer. ``personal_id`` is the 12-digit CCCDan of an individual buyer;
+    ``passport`` (SHChieu) and ``budget_unit_code`` (MDVQHNSach) identify other buyers."""
 
     name: str
     tax_code: str | None = None
     personal_id: str | None = None
+    passport: str | None = None
+    budget_unit_code: str | None = None
     address: str = ""
     phone: str | None = None
     email: str | None = None
@@ -303,8 +306,10 @@ def _party(
     _text(block, "MST", party.tax_code)
     _text(block, "DChi", party.address or None)
     if not seller:
+        _text(block, "MDVQHNSach", party.budget_unit_code)
         _text(block, "MKHang", party.customer_code)
         _text(block, "CCCDan", party.personal_id)
+        _text(block, "SHChieu", party.passport)
         _text(block, "HVTNMHang", party.contact_name)
     _text(block, "SDThoai", party.phone)
     _text(block, "DCTDTu", party.email)

@@ -36,6 +36,8 @@ _DATE: Final = re.compile(r"\A\d{4}-\d{2}-\d{2}\Z")
 _PERCENT_RATES: Final = {"0%": Decimal(0), "5%": Decimal(5), "8%": Decimal(8), "10%": Decimal(10)}
 _UNTAXED_RATES: Final = frozenset({"KCT", "KKKNT"})
 _OTHER_RATE: Final = re.compile(r"\AKHAC(?::?(?P<percent>\d{1,2}(?:\.\d{1,2})?)%?)?\Z")
+VND_SYMBOLS: Final = frozenset({"đ", "Đ", "VNĐ", "VNđ"})
+"""The dong's symbol, which real invoices write in ``DVTTe`` instead of the code VND."""
 
 
 class LineNature(IntEnum):
@@ -133,6 +135,14 @@ class RateTotal:
 
 
 @dataclass(frozen=True, slots=True)
+class Fee:
+    """One ``DSLPhi/LPhi``: a fee or charge outside VAT, added to the total payable."""
+
+    name: str | None
+    amount: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
 class RelatedInvoice:
     """``TTHDLQuan``: the invoice a replacement (1) or adjustment (2) refers to."""
 
@@ -166,10 +176,20 @@ class InvoiceDocument:
     total_before_tax: Decimal | None
     total_tax: Decimal | None
     total_discount: Decimal | None
-    total_fees: Decimal
+    fees: tuple[Fee, ...]
     total_payable: Decimal | None
     total_in_words: str | None
     related: RelatedInvoice | None
+
+    @property
+    def amount_currency(self) -> str | None:
+        """The ISO code the amounts are in: ``DVTTe``, with the dong's symbol read as VND."""
+        return "VND" if self.currency in VND_SYMBOLS else self.currency
+
+    @property
+    def total_fees(self) -> Decimal:
+        """The fees' sum; a fee whose amount could not be read adds nothing (it is a finding)."""
+        return sum((fee.amount for fee in self.fees if fee.amount is not None), Decimal(0))
 
     @property
     def is_coded(self) -> bool:
@@ -343,7 +363,7 @@ def extract_invoice(dlhdon: etree._Element) -> tuple[InvoiceDocument, list[Findi
         total_before_tax=reader.decimal(totals, "TgTCThue"),
         total_tax=reader.decimal(totals, "TgTThue"),
         total_discount=reader.decimal(totals, "TTCKTMai"),
-        total_fees=_total_fees(totals, reader),
+        fees=_fees(totals, reader),
         total_payable=reader.decimal(totals, "TgTTTBSo"),
         total_in_words=reader.text(totals, "TgTTTBChu"),
         related=_related(general.child("TTHDLQuan"), reader),
@@ -417,12 +437,14 @@ def _rate_totals(totals: _Node | None, reader: _Reader) -> tuple[RateTotal, ...]
     )
 
 
-def _total_fees(totals: _Node | None, reader: _Reader) -> Decimal:
+def _fees(totals: _Node | None, reader: _Reader) -> tuple[Fee, ...]:
     block = totals.child("DSLPhi") if totals is not None else None
     if block is None:
-        return Decimal(0)
-    fees = (reader.decimal(node, "TPhi") for node in block.children("LPhi"))
-    return sum((fee for fee in fees if fee is not None), Decimal(0))
+        return ()
+    return tuple(
+        Fee(name=node.text("TLPhi"), amount=reader.decimal(node, "TPhi"))
+        for node in block.children("LPhi")
+    )
 
 
 def _related(node: _Node | None, reader: _Reader) -> RelatedInvoice | None:

@@ -32,11 +32,13 @@ from integrations.identity import parse_taxpayer_id
 from integrations.money import decimal_text
 from integrations.store.invoices import (
     DuplicateInvoice,
+    Fee,
     InvoiceKey,
     InvoiceRecord,
     InvoiceStore,
     LineRecord,
     ReceiptRecord,
+    Signer,
     StoredInvoice,
 )
 from integrations.store.merchants import MerchantRegistry, MerchantView
@@ -326,7 +328,7 @@ class Intake:
             version=document.version or "",
             name=document.name or "",
             issued_on=document.issued_on,
-            currency=document.currency or "VND",
+            currency=document.amount_currency or "VND",
             exchange_rate=document.exchange_rate,
             seller_name=document.seller.name or "",
             buyer_name=(buyer.name or "") if buyer else "",
@@ -344,7 +346,15 @@ class Intake:
             tax_authority_code=code,
             related_id=related.id if related else None,
             relation=_relation(document) if related else None,
+            related_key=related.key if related else None,
             message_id=message_id,
+            payment_method=document.payment_method,
+            buyer_passport=buyer.passport if buyer else None,
+            buyer_budget_unit_code=buyer.budget_unit_code if buyer else None,
+            cash_register_code=verdict.cash_register_code,
+            fees=tuple(Fee(fee.name, fee.amount) for fee in document.fees),
+            total_trade_discount=document.total_discount,
+            signer=_signer(verdict, key.seller_tax_code),
         )
 
 
@@ -413,6 +423,20 @@ def _canonical(value: str | None) -> str | None:
         return str(parse_taxpayer_id(value))
     except IdentityError:
         return None
+
+
+def _signer(verdict: Verdict, seller: str) -> Signer | None:
+    """Who signed: the certificate, and the provider it names when that is not the seller."""
+    certificate = verdict.certificate
+    if certificate is None:
+        return None
+    named = _canonical(verdict.signer_tax_code)
+    return Signer(
+        subject=certificate.subject.rfc4514_string(),
+        serial=format(certificate.serial_number, "x"),
+        issuer=certificate.issuer.rfc4514_string(),
+        provider_tax_code=named if named is not None and named != seller else None,
+    )
 
 
 def _relation(document: InvoiceDocument) -> str | None:

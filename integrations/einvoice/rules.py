@@ -32,7 +32,13 @@ from integrations.einvoice.codes import (
     TAX_RATE,
     TOTAL_IN_WORDS,
 )
-from integrations.einvoice.document import InvoiceDocument, Line, LineNature, TaxRate
+from integrations.einvoice.document import (
+    VND_SYMBOLS,
+    InvoiceDocument,
+    Line,
+    LineNature,
+    TaxRate,
+)
 from integrations.einvoice.findings import Finding
 
 VIETNAM_TIME: Final = timezone(timedelta(hours=7), "ICT")
@@ -47,7 +53,6 @@ DEFAULT_CURRENCIES: Final = frozenset(
 )  # fmt: skip
 # ISO 4217 minor-unit digits where they differ from the usual two.
 _MINOR_UNITS: Final = MappingProxyType({"VND": 0, "JPY": 0, "KRW": 0, "KWD": 3})
-_VND_SYMBOLS: Final = frozenset({"đ", "Đ", "VNĐ", "VNđ"})
 
 _SERIES: Final = re.compile(r"\A[CK]\d{2}[TDLMNBGHXF][A-Z0-9]{2}\Z")
 _PRICED: Final = frozenset({LineNature.GOODS, LineNature.SPECIAL_GOODS})
@@ -138,7 +143,7 @@ def _currency(doc: InvoiceDocument, settings: RuleSettings) -> tuple[str, list[F
     written = doc.currency
     if written is None:
         return "VND", [CURRENCY.finding("DVTTe is missing", path=path)]
-    if written in _VND_SYMBOLS:
+    if written in VND_SYMBOLS:
         return "VND", [CURRENCY_SYMBOL.finding(f"{written!r} read as VND", path=path)]
     if written not in settings.allowed_currencies:
         return "VND", [CURRENCY.finding(f"{written!r} is not an accepted code", path=path)]

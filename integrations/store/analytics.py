@@ -138,6 +138,21 @@ class InvoiceRow:
     status: InvoiceStatus
     tax_authority_code: str | None
     received_at: datetime
+    version: str
+    exchange_rate: Decimal | None
+    payment_method: str | None
+    buyer_passport: str | None
+    buyer_budget_unit_code: str | None
+    total_trade_discount: Decimal | None
+    total_fees: Decimal | None
+    cash_register_code: str | None
+    signer_subject: str | None
+    signer_serial: str | None
+    signer_issuer: str | None
+    signing_provider_tax_code: str | None
+    related_template: str | None
+    related_series: str | None
+    related_number: int | None
     flags: tuple[str, ...] = ()
 
 
@@ -153,32 +168,43 @@ PageHook = Callable[[Sequence[InvoiceRow]], Awaitable[None]]
 
 @dataclass(frozen=True, slots=True)
 class SummaryRow:
-    """One group: ``key`` holds the group values in the order of ``group_by``.
+    """One group in one currency: ``key`` holds the group values in the order of ``group_by``.
 
-    Grouped by tax rate, amounts come from the lines at that rate (trade discount lines
-    subtracted) and the tax is their amount times the rate, exact; otherwise they are the
-    invoices' own totals. ``buyers`` counts distinct identified buyers when asked for, else
-    is None. Grouped by buyer, invoices without an identified buyer share the key "".
+    Amounts are in ``currency``; the ``*_vnd`` sums are the same amounts in dong, each
+    invoice's at its own rate (``TGia``; 1 for VND), or None when an invoice of the group
+    states no rate. Grouped by tax rate, amounts come from the lines at that rate (trade
+    discount lines subtracted) and the tax is their amount times the rate, exact; otherwise
+    they are the invoices' own totals. ``buyers`` counts distinct identified buyers when asked
+    for, else is None. Grouped by buyer, invoices without an identified buyer share the key "".
     """
 
     key: tuple[str, ...]
+    currency: str
     count: int
     total_before_tax: Decimal
     total_tax: Decimal
     total_payable: Decimal
+    total_before_tax_vnd: Decimal | None
+    total_tax_vnd: Decimal | None
+    total_payable_vnd: Decimal | None
     buyers: int | None = None
 
 
 _COLUMNS = (
     "i.id, i.seller_tax_code, i.seller_name, i.template, i.series, i.number, i.issued_on, "
     "i.buyer_name, i.buyer_tax_code, i.buyer_personal_id, i.currency, i.total_before_tax, "
-    "i.total_tax, i.total_payable, i.kind, i.status, i.tax_authority_code, i.received_at"
+    "i.total_tax, i.total_payable, i.kind, i.status, i.tax_authority_code, i.received_at, "
+    "i.version, i.exchange_rate, i.payment_method, i.buyer_passport, i.buyer_budget_unit_code, "
+    "i.total_trade_discount, i.total_fees, i.cash_register_code, i.signer_subject, "
+    "i.signer_serial, i.signer_issuer, i.signing_provider_tax_code, i.related_template, "
+    "i.related_series, i.related_number"
 )
 _BUYER = "COALESCE(i.buyer_personal_id, i.buyer_tax_code)"
 NO_RATE = "none"
 """The rate label of lines that carry no ``TSuat`` (sales and cash-register invoices): the
 format has no value for them, and KCT or KKKNT would say something else of the goods."""
-_SIGNED_LINE = "CASE WHEN l.nature = 3 THEN -{amount} ELSE {amount} END"
+_SIGNED_LINE = "CASE WHEN l.nature = 3 THEN -({amount}) ELSE {amount} END"
+_TOTALS = ("total_before_tax", "total_tax", "total_payable")
 # Goods (1), trade discount (3, written positive) and special goods (5) carry amounts.
 _LINE_JOIN = " JOIN invoice_lines l ON l.invoice_id = i.id AND l.nature IN (1, 3, 5)"
 
@@ -219,7 +245,8 @@ class InvoiceAnalytics:
         *,
         distinct_buyers: bool = False,
     ) -> list[SummaryRow]:
-        """Counts and exact sums per group, ordered by the group values.
+        """Counts and exact sums per group and currency, ordered by the group values, then
+        the currency: amounts in different currencies are never added together.
 
         ``distinct_buyers`` also counts the distinct buyers of each group. It is opt-in: a
         distinct count keeps PostgreSQL from aggregating in parallel, about 4x slower over
@@ -228,22 +255,31 @@ class InvoiceAnalytics:
         group_by = tuple(dict.fromkeys(group_by))
         sql = _sql()
         by_rate = GroupBy.TAX_RATE in group_by
-        dims = [_dimension(sql, dim) for dim in group_by]
+        dims = [*(_dimension(sql, dim) for dim in group_by), "i.currency"]
         if by_rate:
             # The percent rides along so the tax of each group is amount x rate, exact.
             dims.append("l.tax_percent")
         clauses = _clauses(sql, where)
         select = [f"{dim} AS g{index}" for index, dim in enumerate(dims)]
+        ordinals = ", ".join(str(n) for n in range(1, len(dims) + 1))
         statement = (
             f"SELECT {', '.join([*select, *_measures(sql, by_rate, distinct_buyers)])} "
-            f"FROM invoices i{_LINE_JOIN if by_rate else ''}{_where(clauses)}"
+            f"FROM invoices i{_LINE_JOIN if by_rate else ''}{_where(clauses)} "
+            f"GROUP BY {ordinals} ORDER BY {ordinals}"
         )
-        if dims:
-            ordinals = ", ".join(str(n) for n in range(1, len(dims) + 1))
-            statement += f" GROUP BY {ordinals} ORDER BY {ordinals}"
         records = await dialect.connection().execute_query_dict(statement, sql.values)
         rows = [_summary(record, len(group_by), by_rate, sql.postgres) for record in records]
         return _merge_percents(rows) if by_rate else [row for row, _ in rows]
+
+    async def count_buyers(self, where: InvoiceFilter) -> int:
+        """Distinct identified buyers of the matching invoices, whatever their currency."""
+        sql = _sql()
+        statement = (
+            f"SELECT COUNT(DISTINCT {_BUYER}) AS buyers FROM invoices i"
+            f"{_where(_clauses(sql, where))}"
+        )
+        records = await dialect.connection().execute_query_dict(statement, sql.values)
+        return int(records[0]["buyers"])
 
     async def export_rows(
         self,
@@ -347,57 +383,87 @@ def _dimension(sql: Sql, dim: GroupBy) -> str:
 
 
 def _measures(sql: Sql, by_rate: bool, distinct_buyers: bool) -> list[str]:
-    buyers = [f"COUNT(DISTINCT {_BUYER}) AS buyers"] if distinct_buyers else []
-    if by_rate:
-        amount = _SIGNED_LINE.format(amount=sql.money("l.amount"))
-        return ["COUNT(DISTINCT i.id) AS n", f"SUM({amount}) AS before_tax", *buyers]
-    return [
-        "COUNT(*) AS n",
-        f"SUM({sql.money('i.total_before_tax')}) AS before_tax",
-        f"SUM({sql.money('i.total_tax')}) AS tax",
-        f"SUM({sql.money('i.total_payable')}) AS payable",
-        *buyers,
+    """The count, the sums in the invoices' currency, and the same sums in dong
+    (``vnd_<measure>_<part>``, ``Sql.exchanged``) with a mark for groups lacking a rate."""
+    rate = sql.rate("i.exchange_rate", one_when="i.currency = 'VND'")
+    measures = [
+        "COUNT(DISTINCT i.id) AS n" if by_rate else "COUNT(*) AS n",
+        f"MAX(CASE WHEN {rate} IS NULL THEN 1 ELSE 0 END) AS unrated",
     ]
+    if distinct_buyers:
+        measures.append(f"COUNT(DISTINCT {_BUYER}) AS buyers")
+    amounts = (
+        [_SIGNED_LINE.format(amount=sql.money("l.amount"))]
+        if by_rate
+        else [sql.money(f"i.{column}") for column in _TOTALS]
+    )
+    for index, amount in enumerate(amounts):
+        measures.append(f"SUM({amount}) AS sum_{index}")
+        exchanged = sql.exchanged(amount, rate)
+        measures += [f"{part} AS vnd_{index}_{n}" for n, part in enumerate(exchanged)]
+    return measures
+
+
+def _sums(record: dict[str, Any], index: int, postgres: bool) -> tuple[Decimal, Decimal | None]:
+    """Measure ``index`` of ``_measures``: in the currency, and in dong unless unrated."""
+    amount = dialect.read_sum(record[f"sum_{index}"], postgres=postgres)
+    if record["unrated"]:
+        return amount, None
+    prefix = f"vnd_{index}_"
+    parts = [record[name] for name in sorted(record) if name.startswith(prefix)]
+    return amount, dialect.read_exchanged(parts, postgres=postgres)
 
 
 def _summary(
     record: dict[str, Any], width: int, by_rate: bool, postgres: bool
 ) -> tuple[SummaryRow, Decimal]:
     key = tuple(str(record[f"g{index}"] or "") for index in range(width))
-    before = dialect.read_sum(record["before_tax"], postgres=postgres)
+    currency = str(record[f"g{width}"])
     if by_rate:
-        percent = record[f"g{width}"]
+        percent = record[f"g{width + 1}"]
         rate = read_decimal(percent) / 100 if percent is not None else Decimal(0)
-        tax = before * rate
-        payable = before + tax
+        before, before_vnd = _sums(record, 0, postgres)
+        tax, tax_vnd = before * rate, None if before_vnd is None else before_vnd * rate
+        payable_vnd = None if before_vnd is None or tax_vnd is None else before_vnd + tax_vnd
+        totals = (before, tax, before + tax, before_vnd, tax_vnd, payable_vnd)
     else:
         rate = Decimal(0)
-        tax = dialect.read_sum(record["tax"], postgres=postgres)
-        payable = dialect.read_sum(record["payable"], postgres=postgres)
+        (before, before_vnd), (tax, tax_vnd), (payable, payable_vnd) = (
+            _sums(record, index, postgres) for index in range(len(_TOTALS))
+        )
+        totals = (before, tax, payable, before_vnd, tax_vnd, payable_vnd)
     buyers = record.get("buyers")
     count = int(record["n"])
-    row = SummaryRow(key, count, before, tax, payable, None if buyers is None else int(buyers))
+    row = SummaryRow(key, currency, count, *totals, None if buyers is None else int(buyers))
     return row, rate
 
 
 def _merge_percents(rows: list[tuple[SummaryRow, Decimal]]) -> list[SummaryRow]:
     """Fold groups that differ only by percent (a label always carries one percent)."""
-    merged: dict[tuple[str, ...], SummaryRow] = {}
+    merged: dict[tuple[tuple[str, ...], str], SummaryRow] = {}
     for row, _ in rows:
-        seen = merged.get(row.key)
-        merged[row.key] = row if seen is None else _add(seen, row)
+        seen = merged.get((row.key, row.currency))
+        merged[row.key, row.currency] = row if seen is None else _add(seen, row)
     return list(merged.values())
 
 
 def _add(a: SummaryRow, b: SummaryRow) -> SummaryRow:
     return SummaryRow(
         a.key,
+        a.currency,
         a.count + b.count,
         a.total_before_tax + b.total_before_tax,
         a.total_tax + b.total_tax,
         a.total_payable + b.total_payable,
+        _add_optional(a.total_before_tax_vnd, b.total_before_tax_vnd),
+        _add_optional(a.total_tax_vnd, b.total_tax_vnd),
+        _add_optional(a.total_payable_vnd, b.total_payable_vnd),
         None if a.buyers is None or b.buyers is None else a.buyers + b.buyers,
     )
+
+
+def _add_optional(a: Decimal | None, b: Decimal | None) -> Decimal | None:
+    return None if a is None or b is None else a + b
 
 
 def _row(record: dict[str, Any]) -> InvoiceRow:
@@ -420,7 +486,26 @@ def _row(record: dict[str, Any]) -> InvoiceRow:
         status=InvoiceStatus(record["status"]),
         tax_authority_code=record["tax_authority_code"],
         received_at=read_datetime(record["received_at"]),
+        version=record["version"],
+        exchange_rate=_optional_decimal(record["exchange_rate"]),
+        payment_method=record["payment_method"],
+        buyer_passport=record["buyer_passport"],
+        buyer_budget_unit_code=record["buyer_budget_unit_code"],
+        total_trade_discount=_optional_decimal(record["total_trade_discount"]),
+        total_fees=_optional_decimal(record["total_fees"]),
+        cash_register_code=record["cash_register_code"],
+        signer_subject=record["signer_subject"],
+        signer_serial=record["signer_serial"],
+        signer_issuer=record["signer_issuer"],
+        signing_provider_tax_code=record["signing_provider_tax_code"],
+        related_template=record["related_template"],
+        related_series=record["related_series"],
+        related_number=None if record["related_number"] is None else int(record["related_number"]),
     )
+
+
+def _optional_decimal(value: Any) -> Decimal | None:
+    return None if value is None else read_decimal(value)
 
 
 async def _with_flags(rows: list[InvoiceRow]) -> list[InvoiceRow]:
@@ -467,7 +552,12 @@ CSV_COLUMNS = (
     "id", "seller_tax_code", "seller_name", "template", "series", "number", "issued_on",
     "buyer_tax_code", "buyer_personal_id", "buyer_name", "currency", "total_before_tax",
     "total_tax", "total_payable", "kind", "status", "tax_authority_code", "received_at", "flags",
+    "format_version", "exchange_rate", "payment_method", "buyer_passport",
+    "buyer_budget_unit_code", "total_trade_discount", "total_fees", "cash_register_code",
+    "signer_subject", "signer_serial", "signer_issuer", "signing_provider_tax_code",
+    "related_seller_tax_code", "related_template", "related_series", "related_number",
 )  # fmt: skip
+"""The export's columns; those after ``flags`` came later, so earlier positions never move."""
 # Names come from merchants: a leading =, +, - or @ would run as a formula in a spreadsheet.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -511,7 +601,27 @@ def _csv_fields(row: InvoiceRow) -> list[str]:
         row.tax_authority_code or "",
         row.received_at.isoformat(),
         " ".join(row.flags),
+        row.version,
+        _amount(row.exchange_rate),
+        _text(row.payment_method or ""),
+        _text(row.buyer_passport or ""),
+        _text(row.buyer_budget_unit_code or ""),
+        _amount(row.total_trade_discount),
+        _amount(row.total_fees),
+        row.cash_register_code or "",
+        _text(row.signer_subject or ""),
+        row.signer_serial or "",
+        _text(row.signer_issuer or ""),
+        row.signing_provider_tax_code or "",
+        row.seller_tax_code if row.related_number is not None else "",
+        row.related_template or "",
+        row.related_series or "",
+        "" if row.related_number is None else str(row.related_number),
     ]
+
+
+def _amount(value: Decimal | None) -> str:
+    return "" if value is None else decimal_text(value)
 
 
 def _text(value: str) -> str:

@@ -9,15 +9,19 @@ overflow error past 9.2 trillion dong, rather than rounding). PostgreSQL keeps `
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from integrations.errors import StoreError
 from integrations.store.models import Invoice
 
 MICRO = 6
+RATE_PLACES = 4
+"""Digits after the point of the exchange-rate column (``Invoice.exchange_rate``)."""
 # SQLite's CAST to INTEGER saturates at the 64-bit bounds, for columns and bounds alike.
 _SQLITE_INTEGERS = (-(2**63), 2**63 - 1)
 
@@ -56,6 +60,32 @@ class Sql:
         low, high = _SQLITE_INTEGERS
         return self.param(min(max(micro, low), high))
 
+    def rate(self, column: str, *, one_when: str) -> str:
+        """An exchange-rate column as ``exchanged`` multiplies by it; 1 where ``one_when`` holds.
+
+        SQLite keeps the rate as text with four fraction digits, read here in ten-thousandths.
+        """
+        if self.postgres:
+            return f"CASE WHEN {one_when} THEN 1 ELSE {column} END"
+        one, rate = 10**RATE_PLACES, f"CAST(REPLACE({column}, '.', '') AS INTEGER)"
+        return f"CASE WHEN {one_when} THEN {one} ELSE {rate} END"
+
+    def exchanged(self, amount: str, rate: str) -> list[str]:
+        """SUMs that ``read_exchanged`` adds up to the sum of amount x rate, exactly.
+
+        ``amount`` is a ``money`` expression, ``rate`` a ``rate`` one; a row whose rate is null
+        adds nothing. PostgreSQL multiplies numerics. SQLite multiplies 64-bit integers, and
+        answers an overflowing product with a float instead of an error; so each factor is
+        split into its whole units and its fraction and the four partial products are summed
+        apart, none of which can overflow: whole units stay under 2^63 / 10^6, a rate under
+        10^5 (TGia has five digits before the point), the fractions under 10^6 and 10^4.
+        """
+        if self.postgres:
+            return [f"SUM(({amount}) * ({rate}))"]
+        amounts = (f"(({amount}) / {10**MICRO})", f"(({amount}) % {10**MICRO})")
+        rates = (f"(({rate}) / {10**RATE_PLACES})", f"(({rate}) % {10**RATE_PLACES})")
+        return [f"SUM({a} * {r})" for a in amounts for r in rates]
+
     def month(self, column: str) -> str:
         if self.postgres:
             return f"to_char({column}, 'YYYY-MM')"
@@ -69,6 +99,19 @@ def read_sum(value: Any, *, postgres: bool) -> Decimal:
     if postgres:
         return Decimal(value).quantize(Decimal(1).scaleb(-MICRO))
     return Decimal(int(value)).scaleb(-MICRO)
+
+
+def read_exchanged(values: Sequence[Any], *, postgres: bool) -> Decimal:
+    """The sum the ``Sql.exchanged`` columns ``values`` hold, in the order it wrote them."""
+    if postgres:
+        return Decimal(values[0] or 0)
+    scales = (0, -RATE_PLACES, -MICRO, -MICRO - RATE_PLACES)
+    total = Decimal(0)
+    for value, scale in zip(values, scales, strict=True):
+        if value is not None and not isinstance(value, int):
+            raise StoreError(f"a sum of amounts times rates came back inexact ({value!r})")
+        total += Decimal(value or 0).scaleb(scale)
+    return total
 
 
 def read_decimal(value: Any) -> Decimal:

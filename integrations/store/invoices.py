@@ -18,6 +18,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
+from integrations.money import decimal_text
 from integrations.store import cursors
 from integrations.store.classify import invoice_kind, province_of
 from integrations.store.models import (
@@ -74,8 +75,33 @@ class ReceiptRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Signer:
+    """The certificate whose signature vouches for an invoice (its own, or its batch's).
+
+    ``provider_tax_code`` is the taxpayer the certificate names when that is not the seller:
+    the software provider that signed for it.
+    """
+
+    subject: str
+    serial: str
+    issuer: str
+    provider_tax_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fee:
+    """One fee or charge outside VAT (``DSLPhi/LPhi``), as the invoice names it."""
+
+    name: str | None
+    amount: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
 class InvoiceRecord:
-    """Everything stored for one accepted invoice."""
+    """Everything stored for one accepted invoice.
+
+    ``related_key`` is the key of the invoice a replacement or adjustment corrects.
+    """
 
     id: uuid.UUID
     key: InvoiceKey
@@ -102,11 +128,26 @@ class InvoiceRecord:
     tax_authority_code: str | None = None
     related_id: uuid.UUID | None = None
     relation: str | None = None
+    related_key: InvoiceKey | None = None
     message_id: str | None = None
+    payment_method: str | None = None
+    buyer_passport: str | None = None
+    buyer_budget_unit_code: str | None = None
+    cash_register_code: str | None = None
+    fees: tuple[Fee, ...] = ()
+    total_trade_discount: Decimal | None = None
+    signer: Signer | None = None
+
+    @property
+    def total_fees(self) -> Decimal:
+        return sum((fee.amount for fee in self.fees if fee.amount is not None), Decimal(0))
 
 
 @dataclass(frozen=True, slots=True)
 class StoredInvoice:
+    """An invoice as held. What was added to the store later (``exchange_rate`` aside) is
+    None on invoices stored before it: ``fees`` None means not recorded, () none stated."""
+
     id: uuid.UUID
     key: InvoiceKey
     sha256: str
@@ -127,6 +168,16 @@ class StoredInvoice:
     receipt_id: str
     relation: str | None = None
     related_id: uuid.UUID | None = None
+    related_key: InvoiceKey | None = None
+    exchange_rate: Decimal | None = None
+    payment_method: str | None = None
+    buyer_passport: str | None = None
+    buyer_budget_unit_code: str | None = None
+    cash_register_code: str | None = None
+    fees: tuple[Fee, ...] | None = None
+    total_fees: Decimal | None = None
+    total_trade_discount: Decimal | None = None
+    signer: Signer | None = None
     lines: tuple[LineRecord, ...] = field(default=())
 
 
@@ -348,6 +399,20 @@ def _invoice_row(record: InvoiceRecord, received_at: datetime) -> Invoice:
         is_cash_register=record.is_cash_register,
         relation=record.relation,
         related_id=record.related_id,
+        related_template=record.related_key.template if record.related_key else None,
+        related_series=record.related_key.series if record.related_key else None,
+        related_number=record.related_key.number if record.related_key else None,
+        payment_method=record.payment_method,
+        buyer_passport=record.buyer_passport,
+        buyer_budget_unit_code=record.buyer_budget_unit_code,
+        cash_register_code=record.cash_register_code,
+        fees=[_fee_json(fee) for fee in record.fees],
+        total_fees=record.total_fees,
+        total_trade_discount=record.total_trade_discount,
+        signer_subject=record.signer.subject if record.signer else None,
+        signer_serial=record.signer.serial if record.signer else None,
+        signer_issuer=record.signer.issuer if record.signer else None,
+        signing_provider_tax_code=record.signer.provider_tax_code if record.signer else None,
         submitter=record.submitter,
         message_id=record.message_id,
         received_at=received_at,
@@ -435,7 +500,46 @@ def _stored(row: Invoice, receipt_id: str) -> StoredInvoice:
         receipt_id=receipt_id,
         relation=row.relation,
         related_id=row.related_id,
+        related_key=_related_key(row),
+        exchange_rate=row.exchange_rate,
+        payment_method=row.payment_method,
+        buyer_passport=row.buyer_passport,
+        buyer_budget_unit_code=row.buyer_budget_unit_code,
+        cash_register_code=row.cash_register_code,
+        fees=None if row.fees is None else tuple(_fee(entry) for entry in row.fees),
+        total_fees=row.total_fees,
+        total_trade_discount=row.total_trade_discount,
+        signer=_signer(row),
     )
+
+
+def _related_key(row: Invoice) -> InvoiceKey | None:
+    """A correction's original: the same seller's invoice under the template, series, number."""
+    if row.related_template is None or row.related_series is None or row.related_number is None:
+        return None
+    return InvoiceKey(
+        row.seller_tax_code, row.related_template, row.related_series, row.related_number
+    )
+
+
+def _signer(row: Invoice) -> Signer | None:
+    if row.signer_subject is None or row.signer_serial is None or row.signer_issuer is None:
+        return None
+    return Signer(
+        row.signer_subject, row.signer_serial, row.signer_issuer, row.signing_provider_tax_code
+    )
+
+
+def _fee_json(fee: Fee) -> dict[str, str | None]:
+    return {
+        "name": fee.name,
+        "amount": decimal_text(fee.amount) if fee.amount is not None else None,
+    }
+
+
+def _fee(entry: dict[str, str | None]) -> Fee:
+    amount = entry.get("amount")
+    return Fee(entry.get("name"), Decimal(amount) if amount is not None else None)
 
 
 def encode_cursor(issued_on: date, invoice_id: uuid.UUID) -> str:

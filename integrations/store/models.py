@@ -94,6 +94,8 @@ class ProviderGrant(Model):
         unique_together = (("merchant", "provider_tax_code"),)
 
 
+# Columns added with 0005 (payment method, fees, signer and the like) are null on invoices
+# stored before it: their bytes still hold what they said.
 class Invoice(Model):
     id = fields.UUIDField(primary_key=True)
     seller_tax_code = fields.CharField(max_length=14)
@@ -115,10 +117,24 @@ class Invoice(Model):
     total_tax = fields.DecimalField(**MONEY)
     total_payable = fields.DecimalField(**MONEY)
     is_cash_register = fields.BooleanField(default=False)
+    cash_register_code = fields.CharField(max_length=34, null=True)
+    payment_method = fields.CharField(max_length=50, null=True)
+    buyer_passport = fields.CharField(max_length=20, null=True)
+    buyer_budget_unit_code = fields.CharField(max_length=7, null=True)
+    fees = fields.JSONField(null=True)
+    total_fees = fields.DecimalField(**MONEY, null=True)
+    total_trade_discount = fields.DecimalField(**MONEY, null=True)
+    signer_subject = fields.TextField(null=True)
+    signer_serial = fields.CharField(max_length=64, null=True)
+    signer_issuer = fields.TextField(null=True)
+    signing_provider_tax_code = fields.CharField(max_length=14, null=True)
     relation = fields.CharField(max_length=16, null=True)
     related: fields.ForeignKeyNullableRelation[Invoice] = fields.ForeignKeyField(
         "gateway.Invoice", related_name="corrections", null=True
     )
+    related_template = fields.CharField(max_length=11, null=True)
+    related_series = fields.CharField(max_length=8, null=True)
+    related_number = fields.BigIntField(null=True)
     status = fields.CharEnumField(InvoiceStatus, default=InvoiceStatus.ACCEPTED)
     submitter = fields.CharField(max_length=64, default="")
     message_id = fields.CharField(max_length=46, null=True)
@@ -140,6 +156,8 @@ class Invoice(Model):
                 "seller_tax_code",
                 "issued_on",
                 "id",
+                "currency",
+                "exchange_rate",
                 "total_before_tax",
                 "total_tax",
                 "total_payable",

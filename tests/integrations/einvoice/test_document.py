@@ -350,3 +350,30 @@ def test_rate_groups_merge_spellings_of_one_rate() -> None:
     assert TaxRate.parse("8%").group == "8%"
     assert TaxRate.parse("KCT").is_untaxed
     assert not TaxRate.parse("0%").is_untaxed
+
+
+def test_each_fee_is_kept_with_its_name_beside_their_total() -> None:
+    one = "<DSLPhi><LPhi><TLPhi>Phí phục vụ</TLPhi><TPhi>5000</TPhi></LPhi></DSLPhi>"
+    two = one.replace(
+        "</DSLPhi>", "<LPhi><TLPhi>Phụ thu Tết</TLPhi><TPhi>2500.5</TPhi></LPhi></DSLPhi>"
+    )
+    doc, _ = extract(invoice_xml(totals_tail=TOTALS_TAIL.replace(one, two)))
+    assert [(fee.name, fee.amount) for fee in doc.fees] == [
+        ("Phí phục vụ", Decimal(5000)),
+        ("Phụ thu Tết", Decimal("2500.5")),
+    ]
+    assert doc.total_fees == Decimal("7500.5")
+    none, _ = extract(invoice_xml(totals_tail=TOTALS_TAIL.replace(one, "")))
+    assert (none.fees, none.total_fees) == ((), Decimal(0))
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [("VND", "VND"), ("đ", "VND"), ("VNĐ", "VND"), ("USD", "USD"), (None, None)],
+)
+def test_the_currency_of_the_amounts_reads_the_dong_symbol_as_vnd(
+    written: str | None, read: str | None
+) -> None:
+    general = GENERAL.replace("<DVTTe>VND</DVTTe>", f"<DVTTe>{written}</DVTTe>" if written else "")
+    doc, _ = extract(invoice_xml(general=general))
+    assert (doc.currency, doc.amount_currency) == (written, read)

@@ -53,6 +53,8 @@ def make_record(
     original: bytes | None = None,
     total_before_tax: Decimal | None = None,
     links: tuple[LinkRecord, ...] | None = None,
+    currency: str = "VND",
+    exchange_rate: Decimal | None = None,
 ) -> InvoiceRecord:
     before = sum((signed(line) for line in lines), Decimal(0))
     tax = sum((line_tax(line) for line in lines), Decimal(0))
@@ -73,8 +75,8 @@ def make_record(
         version="2.1.0",
         name="Hóa đơn",
         issued_on=issued_on,
-        currency="VND",
-        exchange_rate=None,
+        currency=currency,
+        exchange_rate=exchange_rate,
         seller_name=f"Người bán {seller}",
         buyer_name=f"Người mua {buyer}" if buyer else "",
         buyer_tax_code=tax_code,
@@ -100,14 +102,24 @@ def make_record(
     )
 
 
+USD_RATES = (Decimal("25430.5"), Decimal(25450), Decimal("26012.75"), Decimal("99999.99"))
+"""Rates a USD invoice states (TGia): cents, whole dong, and the largest TGia can write."""
+
+
 @dataclass(frozen=True, slots=True)
 class Generated:
     record: InvoiceRecord
     lines: tuple[Line, ...]
 
+    @property
+    def rate(self) -> Decimal:
+        """Dong per unit of the invoice's currency: its own TGia, 1 for VND."""
+        return self.record.exchange_rate if self.record.currency != "VND" else Decimal(1)
 
-def generate(count: int, *, seed: int = 7) -> list[Generated]:
-    """A varied, reproducible set: every seller, buyer kind, template, rate and month."""
+
+def generate(count: int, *, seed: int = 7, foreign: float = 0.0) -> list[Generated]:
+    """A varied, reproducible set: every seller, buyer kind, template, rate and month; a
+    ``foreign`` share of the invoices is in USD, in cents, at one of ``USD_RATES``."""
     rng = random.Random(seed)
     numbers: dict[tuple[str, str], int] = {}
     made = []
@@ -117,8 +129,10 @@ def generate(count: int, *, seed: int = 7) -> list[Generated]:
             (("1", "C26TAA", False), ("2", "C26TBB", False), ("1", "C26MCC", True))
         )
         numbers[seller, series] = number = numbers.get((seller, series), 0) + 1
+        usd = foreign > 0 and rng.random() < foreign
+        amount = _cents if usd else _amount
         lines = tuple(
-            Line(rng.choice(tuple(PERCENTS)), _amount(rng)) for _ in range(rng.randint(1, 3))
+            Line(rng.choice(tuple(PERCENTS)), amount(rng)) for _ in range(rng.randint(1, 3))
         )
         if rng.random() < 0.2:
             lines += (Line(lines[0].rate, Decimal(rng.randint(1, 50)) * 100, nature=3),)
@@ -131,6 +145,8 @@ def generate(count: int, *, seed: int = 7) -> list[Generated]:
             buyer=rng.choice(BUYERS),
             lines=lines,
             cash_register=cash,
+            currency="USD" if usd else "VND",
+            exchange_rate=rng.choice(USD_RATES) if usd else None,
         )
         made.append(Generated(record, lines))
     return made
@@ -139,3 +155,7 @@ def generate(count: int, *, seed: int = 7) -> list[Generated]:
 def _amount(rng: random.Random) -> Decimal:
     whole = Decimal(rng.randint(1, 400) * 5000)
     return whole + Decimal("0.5") if rng.random() < 0.1 else whole
+
+
+def _cents(rng: random.Random) -> Decimal:
+    return Decimal(rng.randint(1, 400_000)).scaleb(-2)

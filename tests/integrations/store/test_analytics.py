@@ -47,8 +47,8 @@ REPLACED_EVERY = 9
 FLAGGED_EVERY = 7
 
 
-async def _load(count: int = 160) -> list[Generated]:
-    made = generate(count)
+async def _load(count: int = 160, *, foreign: float = 0.0) -> list[Generated]:
+    made = generate(count, foreign=foreign)
     store = InvoiceStore()
     for item in made:
         await store.insert(item.record)
@@ -166,27 +166,36 @@ async def test_buyer_matches_a_link_subject_as_well_as_the_buyer_columns() -> No
     assert {row.id for row in page.items} == {legacy.id, direct.id}
 
 
+Group = tuple[tuple[str, ...], str]
+
+
 def _expected_summary(
     chosen: list[Generated], group_by: tuple[GroupBy, ...]
-) -> dict[tuple[str, ...], SummaryRow]:
-    groups: dict[tuple[str, ...], list[tuple[Generated, Line | None]]] = defaultdict(list)
+) -> dict[Group, SummaryRow]:
+    """Per group and currency: the sums in the currency, and in dong at each invoice's rate."""
+    groups: dict[Group, list[tuple[Generated, Line | None]]] = defaultdict(list)
     for g in chosen:
         pairs = [(g, line) for line in g.lines] if GroupBy.TAX_RATE in group_by else [(g, None)]
         for pair in pairs:
-            groups[tuple(_value(pair, dim) for dim in group_by)].append(pair)
+            key = tuple(_value(pair, dim) for dim in group_by)
+            groups[key, g.record.currency].append(pair)
     summary = {}
-    for key, pairs in groups.items():
+    for (key, currency), pairs in groups.items():
         invoices = {g.record.id: g for g, _ in pairs}
         if GroupBy.TAX_RATE in group_by:
-            before = sum((signed(line) for _, line in pairs if line), Decimal(0))
-            tax = sum((line_tax(line) for _, line in pairs if line), Decimal(0))
-            payable = before + tax
+            amounts = [(signed(line), line_tax(line), g.rate) for g, line in pairs if line]
+            amounts = [(before, tax, before + tax, rate) for before, tax, rate in amounts]
         else:
-            before = sum((g.record.total_before_tax for g in invoices.values()), Decimal(0))
-            tax = sum((g.record.total_tax for g in invoices.values()), Decimal(0))
-            payable = sum((g.record.total_payable for g in invoices.values()), Decimal(0))
+            amounts = [
+                (g.record.total_before_tax, g.record.total_tax, g.record.total_payable, g.rate)
+                for g in invoices.values()
+            ]
+        before, tax, payable = (sum((a[i] for a in amounts), Decimal(0)) for i in range(3))
+        in_dong = (sum((a[i] * a[3] for a in amounts), Decimal(0)) for i in range(3))
         buyers = {_buyer(g.record) for g in invoices.values()} - {None}
-        summary[key] = SummaryRow(key, len(invoices), before, tax, payable, len(buyers))
+        summary[key, currency] = SummaryRow(
+            key, currency, len(invoices), before, tax, payable, *in_dong, len(buyers)
+        )
     return summary
 
 
@@ -212,7 +221,9 @@ GROUPINGS = [
 
 
 async def test_summaries_match_an_independent_computation() -> None:
-    made = await _load()
+    """VND and USD invoices side by side: no group adds one currency to the other, and each
+    group's sums in dong are exact against each invoice's own rate."""
+    made = await _load(foreign=0.3)
     analytics = InvoiceAnalytics()
     for where, keep in _cases(made)[:8]:
         chosen = [g for g in made if keep(g)]
@@ -220,10 +231,81 @@ async def test_summaries_match_an_independent_computation() -> None:
             group_by = param.values[0]
             rows = await analytics.summarise(where, group_by, distinct_buyers=True)
             expected = _expected_summary(chosen, group_by)
-            if not group_by and not chosen:
-                expected = {(): SummaryRow((), 0, Decimal(0), Decimal(0), Decimal(0), 0)}
-            assert {row.key: row for row in rows} == expected, (where, group_by)
-            assert [row.key for row in rows] == sorted(row.key for row in rows)
+            assert {(row.key, row.currency): row for row in rows} == expected, (where, group_by)
+            order = [(row.key, row.currency) for row in rows]
+            assert order == sorted(order)
+    both = await analytics.summarise(InvoiceFilter(), (GroupBy.MONTH, GroupBy.KIND))
+    assert {row.currency for row in both} == {"USD", "VND"}
+    assert len({row.key for row in both}) < len(both), "some group holds both currencies"
+
+
+async def test_the_trial_case_keeps_dollars_and_dong_apart() -> None:
+    """546.51 USD and 5,890,500 VND in one month and kind were once added up as 5,891,046.51."""
+    store = InvoiceStore()
+    usd = make_record(
+        number=1,
+        lines=(Line("KCT", Decimal("546.51")),),
+        currency="USD",
+        exchange_rate=Decimal("25430.5"),
+    )
+    await store.insert(usd)
+    await store.insert(make_record(number=2, lines=(Line("KCT", Decimal(5890500)),)))
+    rows = await InvoiceAnalytics().summarise(InvoiceFilter(), (GroupBy.MONTH, GroupBy.KIND))
+    assert [
+        (row.key, row.currency, row.count, row.total_payable, row.total_payable_vnd) for row in rows
+    ] == [
+        (("2026-09", "vat"), "USD", 1, Decimal("546.51"), Decimal("13898022.555")),
+        (("2026-09", "vat"), "VND", 1, Decimal(5890500), Decimal(5890500)),
+    ]
+
+
+async def test_sums_in_dong_are_exact_at_the_largest_amounts_and_rates() -> None:
+    """Amounts with six decimals at the largest rate TGia can state, summed many times."""
+    store = InvoiceStore()
+    amounts = [Decimal("9000000000.999999"), Decimal("0.000001"), Decimal("-123456.654321")]
+    rates = [Decimal("99999.99"), Decimal("0.01"), Decimal("25430.5")]
+    records = [
+        make_record(number=n, lines=(Line("KCT", amount),), currency="USD", exchange_rate=rate)
+        for n, (amount, rate) in enumerate(itertools.product(amounts * 4, rates), 1)
+    ]
+    for record in records:
+        await store.insert(record)
+    [row] = await InvoiceAnalytics().summarise(InvoiceFilter())
+    expected = sum((r.total_payable * r.exchange_rate for r in records), Decimal(0))
+    assert row.total_payable_vnd == expected == Decimal("4515436059582202.759238")
+    assert row.total_before_tax_vnd == expected
+    assert row.total_tax_vnd == 0
+    [by_rate] = await InvoiceAnalytics().summarise(InvoiceFilter(), (GroupBy.TAX_RATE,))
+    assert by_rate.total_payable_vnd == expected
+
+
+async def test_a_foreign_invoice_without_a_rate_has_no_sum_in_dong() -> None:
+    """Only older or hand-made rows lack one (the rules refuse it): the dong sum is unknown,
+    never the sum of the others."""
+    store = InvoiceStore()
+    await store.insert(make_record(number=1, currency="USD", exchange_rate=Decimal(25000)))
+    await store.insert(make_record(number=2, currency="USD", exchange_rate=None))
+    for group_by in ((), (GroupBy.TAX_RATE,)):
+        [row] = await InvoiceAnalytics().summarise(InvoiceFilter(), group_by)
+        assert (row.currency, row.count, row.total_before_tax) == ("USD", 2, Decimal(200000))
+        assert (row.total_before_tax_vnd, row.total_tax_vnd, row.total_payable_vnd) == (
+            None,
+            None,
+            None,
+        )
+
+
+async def test_buyers_are_counted_once_across_currencies() -> None:
+    store = InvoiceStore()
+    await store.insert(make_record(number=1, buyer="001099012345"))
+    await store.insert(
+        make_record(number=2, buyer="001099012345", currency="USD", exchange_rate=Decimal(25000))
+    )
+    await store.insert(make_record(number=3, buyer="079301000123"))
+    rows = await InvoiceAnalytics().summarise(InvoiceFilter(), distinct_buyers=True)
+    assert [(row.currency, row.buyers) for row in rows] == [("USD", 1), ("VND", 2)]
+    assert await InvoiceAnalytics().count_buyers(InvoiceFilter()) == 2
+    assert await InvoiceAnalytics().summarise(InvoiceFilter(seller="0319303270")) == []
 
 
 async def test_sums_are_exact_to_the_last_fraction_digit() -> None:
