@@ -30,7 +30,6 @@ from gateway.http.openapi_shapes import (
     AMOUNT,
     SCHEMAS,
     TAX_CODE,
-    TAXPAYER_ID,
     Schema,
     enum_of,
     json_object,
@@ -47,7 +46,7 @@ ROLES_KEY: Final = "x-roles"
 """Each operation lists the roles that may call it (none: public) under this extension."""
 
 _SCHEMA_OF_PARSER: Final[dict[Callable[[str], Any], Schema]] = {
-    export._party: TAXPAYER_ID,
+    export._party: TAX_CODE,
     date.fromisoformat: {"type": "string", "format": "date"},
     parse_amount: AMOUNT,
     filter_label: {"type": "string"},

@@ -15,13 +15,12 @@ from integrations.store.models import InvoiceStatus, MerchantStatus
 
 Schema = dict[str, Any]
 
-TAXPAYER_ID: Final[Schema] = {
+TAX_CODE: Final[Schema] = {
     "type": "string",
     "pattern": r"^(\d{10}(-\d{3})?|\d{12})$",
-    "description": "A tax code (10 digits, or 13 with a branch suffix) or a personal ID number "
-    "(12 digits)",
+    "description": "A tax code: 10 digits, 13 with a branch suffix, or a household's or "
+    "person's 12-digit personal ID number",
 }
-TAX_CODE: Final[Schema] = {"type": "string", "pattern": r"^\d{10}(-\d{3})?$"}
 AMOUNT: Final[Schema] = {
     "type": "string",
     "pattern": r"^-?\d+(\.\d+)?$",

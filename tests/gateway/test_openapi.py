@@ -34,8 +34,10 @@ from starlette.routing import Mount, Route
 
 from gateway.app import create_app
 from gateway.config import Settings, load_settings
+from gateway.demo import seed_demo
 from gateway.http.export import BadExportQuery, export_query
 from gateway.http.openapi import OPERATIONS, ROLES_KEY, export_parameters, openapi_document
+from gateway.keys import DemoPki
 from integrations.access.principal import Role
 from integrations.risk import FlagCode
 from integrations.store.analytics import SortKey
@@ -285,14 +287,15 @@ SUBJECTS: dict[Role, tuple[str, ...]] = {
 
 @pytest.fixture(scope="module")
 def fuzz_settings(tmp_path_factory: pytest.TempPathFactory, intake_keys: Keys) -> Settings:
-    """An intake-ready gateway on its own SQLite file, with one registered merchant."""
+    """An intake-ready gateway on its own SQLite file, with the demo's merchants (a household
+    among them, whose tax code is its owner's personal ID number) and their certificates."""
     folder = tmp_path_factory.mktemp("openapi")
     database_url = f"sqlite://{folder / 'gateway.sqlite3'}"
 
     async def seed() -> None:
         await migrate(database_url)
         async with open_database(database_url):
-            await MerchantRegistry().add(RESTAURANT, "Nhà hàng Sen Hồ Tây", kind="restaurant")
+            await seed_demo(MerchantRegistry(), DemoPki(folder / "pki"))
 
     asyncio.run(seed())
     base = load_settings(environ={}, data_dir=str(folder), database_url=database_url)
