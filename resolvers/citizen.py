@@ -11,7 +11,9 @@ from datetime import date
 from typing import TypeVar
 
 import strawberry
+from graphql import GraphQLError
 
+from integrations.access import Domain
 from integrations.errors import IdentityError
 from integrations.identity import PersonalId
 from integrations.upstreams import Person, Sex
@@ -24,6 +26,7 @@ from resolvers.access import (
 )
 from resolvers.connections import DEFAULT_PAGE
 from resolvers.context import Info
+from resolvers.errors import PersonNotFound
 from resolvers.insurance import Insurance
 from resolvers.invoices import InvoiceConnection, bought_by
 from resolvers.taxpayer import Taxpayer, load_taxpayer
@@ -80,9 +83,11 @@ class Citizen:
 async def citizen(info: Info, id_number: str) -> Citizen | None:
     """A person by ID number; each field says on its own whether it may be read."""
     try:
-        return Citizen(id_number=PersonalId(id_number).value)
+        person = PersonalId(id_number).value
     except IdentityError as exc:
         raise refuse(exc) from exc
+    await _registered(info, person)
+    return Citizen(id_number=person)
 
 
 async def me(info: Info) -> Citizen | None:
@@ -91,6 +96,26 @@ async def me(info: Info) -> Citizen | None:
     if not (principal.is_citizen or principal.is_app):
         return None
     try:
-        return Citizen(id_number=PersonalId(principal.subject).value)
+        person = PersonalId(principal.subject).value
     except IdentityError:
         return None
+    await _registered(info, person)
+    return Citizen(id_number=person)
+
+
+async def _registered(info: Info, person: str) -> None:
+    """Raise NOT_FOUND when the population registry holds no such person.
+
+    Asked only for a reader allowed the person's profile, so nobody else learns whether a
+    person exists; it reads no one's data, so it is not logged (the profile fields that read
+    the same record are). A registry that cannot answer leaves it to the fields, which report
+    the failure on their own.
+    """
+    if not (await info.context.access.decision(person, Domain.PROFILE)).allowed:
+        return
+    try:
+        found = await info.context.loaders.people.load(person)
+    except GraphQLError:
+        return
+    if found is None:
+        raise PersonNotFound(f"the population registry holds no person {person}")

@@ -6,6 +6,7 @@ Only errors with a stable code reach a client with their message; everything els
     PublicError                  a client-safe error raised by resolvers or the hardening
     ├── PersistedQueryNotFound   PERSISTED_QUERY_NOT_FOUND
     ├── TrustedDocumentRequired  TRUSTED_DOCUMENT_REQUIRED
+    ├── PersonNotFound           NOT_FOUND
     └── InvalidDocumentId        BAD_REQUEST
 
 ``integrations.errors.GatewayError`` and its subclasses are public too: their ``code`` (and
@@ -60,6 +61,13 @@ class TrustedDocumentRequired(PublicError):
 
     code = "TRUSTED_DOCUMENT_REQUIRED"
     hint = "Send documentId (sha256:<hex>) of an operation from the published manifest."
+
+
+class PersonNotFound(PublicError):
+    """The population registry holds no person with that ID number (a valid one)."""
+
+    code = "NOT_FOUND"
+    hint = "Check the ID number; a person's other sources are not asked once this is known."
 
 
 class InvalidDocumentId(PublicError):

@@ -128,12 +128,16 @@ class AccessSession:
 
     async def person(self, subject: str, domain: Domain, field_name: str) -> Decision:
         """Allow reading ``domain`` of ``subject`` for ``field_name``, or raise the denial."""
+        decision = await self.decision(subject, domain)
+        self.ledger.note(subject, domain, field_name, decision)
+        return require(decision)
+
+    async def decision(self, subject: str, domain: Domain) -> Decision:
+        """What ``person`` would decide, without noting a read: for asking before reading."""
         key = (subject, domain)
         if key not in self._decided:
             self._decided[key] = asyncio.ensure_future(self._decide(subject, domain))
-        decision = await self._decided[key]
-        self.ledger.note(subject, domain, field_name, decision)
-        return require(decision)
+        return await self._decided[key]
 
     async def invoice(self, invoice: StoredInvoice, field_name: str) -> Decision:
         """Allow reading one invoice (its buyer's purchase, if a person), or raise."""

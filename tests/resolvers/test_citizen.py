@@ -7,10 +7,20 @@ from decimal import Decimal
 
 import pytest
 
+from integrations.access import Principal, Role
 from integrations.simulators import Faults, RunningSimulators, known
 from integrations.store.invoices import InvoiceStore
 from integrations.upstreams import BreakerState
-from tests.resolvers.conftest import AN, CITIZEN_AN, OFFICER, Graph, at, codes, invoice_record
+from tests.resolvers.conftest import (
+    AN,
+    BINH,
+    CITIZEN_AN,
+    OFFICER,
+    Graph,
+    at,
+    codes,
+    invoice_record,
+)
 
 FULL = """
 query Full($id: String!) {
@@ -144,15 +154,19 @@ async def test_the_breaker_opens_then_recovers(graph: Graph, sims: RunningSimula
     assert breaker.state is BreakerState.CLOSED
 
 
-async def test_unknown_people_have_empty_profiles(graph: Graph) -> None:
+async def test_an_unknown_person_is_not_found_where_the_profile_may_be_read(
+    graph: Graph,
+) -> None:
     query = "query($id: String!) { citizen(idNumber: $id) { idNumber fullName taxpayer { name } } }"
-    result = await graph.run(query, OFFICER, {"id": known.UNREGISTERED_PERSON})
-    assert result.errors is None
-    assert result.data["citizen"] == {
-        "idNumber": known.UNREGISTERED_PERSON,
-        "fullName": None,
-        "taxpayer": None,
-    }
+    unknown = await graph.run(query, OFFICER, {"id": known.UNREGISTERED_PERSON})
+    stranger = await graph.run(
+        query, Principal(BINH, Role.CITIZEN, assurance_level=2), {"id": known.UNREGISTERED_PERSON}
+    )
+
+    assert unknown.data == {"citizen": None}
+    assert codes(unknown) == [("NOT_FOUND", None)]
+    assert stranger.data["citizen"]["fullName"] is None
+    assert {code for code, _ in codes(stranger)} == {"FORBIDDEN"}, "existence is not revealed"
 
 
 async def test_a_malformed_id_number_is_a_coded_error(
