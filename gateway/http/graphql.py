@@ -47,6 +47,8 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from gateway.config import ConfigError, Settings
+from gateway.http.bodies import read_capped
+from gateway.http.errors import Refusal
 from gateway.http.responses import dumps
 from gateway.logs import request_id
 from resolvers.errors import PublicError
@@ -73,19 +75,6 @@ _PREFLIGHT_HEADERS = ("graphql-require-preflight", "x-requested-with")
 _BEARER = "bearer "
 _SIMPLE_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
 _STATUS_BY_CODE = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403}
-
-
-class Refused(Exception):
-    """The HTTP request itself is refused; answered with ``status`` whatever it accepts."""
-
-    def __init__(
-        self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = dict(headers or {})
 
 
 class MalformedRequest(PublicError):
@@ -227,17 +216,19 @@ class GraphQLView(GraphQL[Any, None]):
         media = negotiate(request.headers.get("accept", ""))
         try:
             response = await self._answer(request, media)
-        except Refused as refusal:
+        except Refusal as refusal:
             body = {"errors": [error_entry(refusal.message, {"code": refusal.code})]}
             response = _json(body, media or JSON, refusal.status, refusal.headers)
         await response(scope, receive, send)
 
     async def _answer(self, request: Request, media: str | None) -> Response:
         if request.method not in _ALLOWED_OPERATIONS:
-            raise Refused(405, "METHOD_NOT_ALLOWED", "Use GET or POST", {"Allow": "GET, POST"})
+            raise Refusal(
+                405, "METHOD_NOT_ALLOWED", "Use GET or POST", headers={"Allow": "GET, POST"}
+            )
         if media is None:
             message = f"Accept {GRAPHQL_RESPONSE} or {JSON}"
-            raise Refused(406, "NOT_ACCEPTABLE", message)
+            raise Refusal(406, "NOT_ACCEPTABLE", message)
         try:
             operation = await self._operation(request)
             context = await self.get_context(request, None)
@@ -262,7 +253,7 @@ class GraphQLView(GraphQL[Any, None]):
                     params[name] = _decode(params[name].encode()) if params[name] else None
         else:
             _check_json_content_type(request)
-            params = _decode(await _read_body(request, self.max_body_bytes))
+            params = _decode(await read_capped(request, self.max_body_bytes))
         return parse_operation(params)
 
     async def _execute(
@@ -280,7 +271,9 @@ class GraphQLView(GraphQL[Any, None]):
         except InvalidOperationTypeError as exc:
             if method == "GET" and exc.operation_type is OperationType.MUTATION:
                 message = "Mutations must be sent with POST"
-                raise Refused(405, "METHOD_NOT_ALLOWED", message, {"Allow": "POST"}) from exc
+                raise Refusal(
+                    405, "METHOD_NOT_ALLOWED", message, headers={"Allow": "POST"}
+                ) from exc
             raise RequestError(exc.as_http_error_reason(method)) from exc
         except CannotGetOperationTypeError as exc:
             raise RequestError(exc.as_http_error_reason()) from exc
@@ -341,7 +334,7 @@ def _check_preflight(request: Request) -> None:
     content_type = _media_type(headers.get("content-type", ""))
     if content_type and content_type not in _SIMPLE_CONTENT_TYPES:
         return
-    raise Refused(
+    raise Refusal(
         400,
         "CSRF_PREFLIGHT_REQUIRED",
         "GET requests need a GraphQL-Require-Preflight, X-Requested-With or bearer "
@@ -361,27 +354,11 @@ def _check_json_content_type(request: Request) -> None:
     )
     if _media_type(header) != JSON or charset not in ("utf-8", "utf8"):
         message = f"Send the request body as {JSON} in UTF-8"
-        raise Refused(415, "UNSUPPORTED_MEDIA_TYPE", message)
+        raise Refusal(415, "UNSUPPORTED_MEDIA_TYPE", message)
 
 
 def _media_type(header: str) -> str:
     return header.split(";", 1)[0].strip().lower()
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise _too_large(limit)
-    return bytes(body)
-
-
-def _too_large(limit: int) -> Refused:
-    return Refused(413, "PAYLOAD_TOO_LARGE", f"The request body exceeds {limit} bytes")
 
 
 def _decode(raw: bytes) -> Any:
