@@ -126,6 +126,7 @@ async def agency_urls(settings: Settings) -> AsyncIterator[Mapping[str, str]]:
         yield settings.upstream_urls()
         return
     async with run_simulators() as simulators:
+        log.info("agency simulators", extra=dict(simulators.urls))
         yield simulators.urls
 
 

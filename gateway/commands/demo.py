@@ -25,6 +25,7 @@ from gateway.keys import DemoPki
 from gateway.logs import configure_logging
 from gateway.server import uvicorn_options
 from integrations.access.principal import Role
+from integrations.simulators import known
 from integrations.simulators import main as run_simulators
 from integrations.store.database import migrate, open_database
 from integrations.store.merchants import MerchantRegistry
@@ -39,14 +40,17 @@ TOKEN_HOURS = 12
 
 @dataclass(frozen=True, slots=True)
 class DemoToken:
+    """A demo token; ``label`` says whose it is, ``subject`` names a merchant's variable."""
+
     role: Role
+    subject: str
     label: str
     value: str
 
     @property
     def variable(self) -> str:
         """The shell variable the guide exports it as, e.g. ``MERCHANT_0100109106_TOKEN``."""
-        suffix = self.label.split()[-1] if self.role is Role.MERCHANT else ""
+        suffix = self.subject if self.role is Role.MERCHANT else ""
         return "_".join(filter(None, (self.role.value.upper(), suffix, "TOKEN"))).replace("-", "_")
 
 
@@ -103,15 +107,40 @@ def demo_tokens(settings: Settings, merchants: list[str]) -> list[DemoToken]:
             ttl=timedelta(hours=TOKEN_HOURS),
             **claims,  # type: ignore[arg-type]
         )
-        return DemoToken(role, label, value)
+        return DemoToken(role, subject, label, value)
 
+    citizen = f"{known.PEOPLE[CITIZEN].full_name}, ID {CITIZEN}"
     return [
-        mint(Role.CITIZEN, CITIZEN, f"citizen {CITIZEN}", assurance_level=2),
-        mint(Role.APP, CITIZEN, f"app {DEMO_APP}", app_id=DEMO_APP, purpose="budgeting"),
-        *(mint(Role.MERCHANT, code, f"merchant {code}", tax_code=code) for code in merchants),
-        mint(Role.OFFICER, "officer-01", "tax officer", scopes=("read:sensitive",)),
-        mint(Role.ADMIN, "operator-01", "registry operator"),
+        mint(Role.CITIZEN, CITIZEN, f"citizen {citizen}, assurance level 2", assurance_level=2),
+        mint(
+            Role.APP,
+            CITIZEN,
+            f"app {DEMO_APP}, acting for {citizen} (purpose 'budgeting'; needs their consent)",
+            app_id=DEMO_APP,
+            purpose="budgeting",
+        ),
+        *(
+            mint(
+                Role.MERCHANT,
+                code,
+                f"merchant {_merchant_name(code)}, tax code {code}",
+                tax_code=code,
+            )
+            for code in merchants
+        ),
+        mint(
+            Role.OFFICER,
+            "officer-01",
+            "tax officer officer-01, sees phones, e-mails and bank accounts (read:sensitive)",
+            scopes=("read:sensitive",),
+        ),
+        mint(Role.ADMIN, "operator-01", "registry operator operator-01"),
     ]
+
+
+def _merchant_name(tax_code: str) -> str:
+    found = known.MERCHANTS.get(tax_code)
+    return found.name if found else demo.PROVIDER_NAME
 
 
 def guide(
@@ -122,7 +151,25 @@ def guide(
         f"citizen-gateway demo on {base_url}  (data in {Path(settings.data_dir).resolve()})",
         "",
         f"Tokens, valid {TOKEN_HOURS} h (mint more with `gateway token ROLE SUBJECT`):",
-        *(f"  export {token.variable}={token.value}" for token in tokens),
+        *(
+            line
+            for token in tokens
+            for line in (f"  # {token.label}", f"  export {token.variable}={token.value}")
+        ),
+        "",
+        "Demo people (the agency simulators know them; any other valid ID gets synthetic data):",
+        *(f"  {p.id_number}  {p.full_name}" for p in known.PEOPLE.values()),
+        f"  {known.UNREGISTERED_PERSON}  (no one: the population registry answers NOT_FOUND)",
+        "",
+        "Demo merchants (registered, each with a demo certificate):",
+        *(f"  {code}  {_merchant_name(code)}" for code in (*demo.DEMO_MERCHANTS, demo.PROVIDER)),
+        f"  ({demo.PROVIDER} is a software provider that signs and submits for {demo.RESTAURANT})",
+        "",
+        "Agency simulators: their addresses are logged as 'agency simulators' when the server",
+        "starts. Make one misbehave, then heal it (knobs: latency_ms, jitter_ms, error_rate,",
+        "hang_rate, down, rate_limit, malformed_rate; see docs/upstreams.md):",
+        "  curl -X POST <population address>/_admin/faults -d '{\"down\": true}'",
+        "  curl -X POST <population address>/_admin/faults -d '{}'",
         "",
         "Try:",
         f"  curl {base_url}/readyz",
@@ -147,4 +194,4 @@ def guide(
 
 
 def _merchant_variable(example: demo.SignedExample) -> str:
-    return f"${DemoToken(Role.MERCHANT, example.submitter, '').variable}"
+    return f"${DemoToken(Role.MERCHANT, example.submitter, '', '').variable}"
