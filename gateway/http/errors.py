@@ -89,14 +89,8 @@ class Refusal(Exception):
         return cls(status_of_error(error), error.code, error.message, hint=error.hint)
 
     def response(self) -> Response:
-        return error_response(
-            self.status,
-            self.code,
-            self.message,
-            hint=self.hint,
-            path=self.path,
-            headers=self.headers,
-        )
+        error = {"code": self.code, "message": self.message, "path": self.path, "hint": self.hint}
+        return json_response(error_body([error]), status=self.status, headers=self.headers)
 
 
 def error_body(errors: Iterable[Mapping[str, Any]], **extra: Any) -> dict[str, Any]:
@@ -107,19 +101,6 @@ def error_body(errors: Iterable[Mapping[str, Any]], **extra: Any) -> dict[str, A
     return body
 
 
-def error_response(
-    status: int,
-    code: str,
-    message: str,
-    *,
-    hint: str = "",
-    path: str = "",
-    headers: Mapping[str, str] | None = None,
-) -> Response:
-    error = {"code": code, "message": message, "path": path, "hint": hint}
-    return json_response(error_body([error]), status=status, headers=headers)
-
-
 async def refused(request: Request, exc: Exception) -> Response:
     """The handler of ``Refusal`` and of every ``GatewayError`` a route lets escape."""
     refusal = Refusal.of(exc) if isinstance(exc, GatewayError) else exc
@@ -127,14 +108,14 @@ async def refused(request: Request, exc: Exception) -> Response:
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
-    return error_response(404, "NOT_FOUND", f"No route or resource at {request.url.path}")
+    return Refusal(404, "NOT_FOUND", f"No route or resource at {request.url.path}").response()
 
 
 async def method_not_allowed(request: Request, exc: Exception) -> Response:
-    return error_response(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed here")
+    message = f"{request.method} is not allowed here"
+    return Refusal(405, "METHOD_NOT_ALLOWED", message).response()
 
 
 async def internal_error(request: Request, exc: Exception) -> Response:
-    return error_response(
-        500, "INTERNAL", "The gateway failed to answer", hint="Retry; quote the request id."
-    )
+    hint = "Retry; quote the request id."
+    return Refusal(500, "INTERNAL", "The gateway failed to answer", hint=hint).response()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.auth import client_address
-from gateway.http.errors import error_response
+from gateway.http.errors import Refusal
 from integrations.ratelimit.windows import Limit, RateLimitUnavailable, Windows
 
 log = logging.getLogger("gateway.ratelimit")
@@ -80,11 +80,11 @@ class RateLimit:
         if wait is None:
             await self.app(scope, receive, send)
             return
-        response = error_response(
+        refusal = Refusal(
             429,
             "RATE_LIMITED",
             "Too many requests",
             hint=f"Retry after {wait} seconds.",
             headers={"Retry-After": str(wait)},
         )
-        await response(scope, receive, send)
+        await refusal.response()(scope, receive, send)

@@ -9,23 +9,15 @@ import httpx
 import pytest
 
 from gateway.config import Settings
-from gateway.demo_tokens import ensure_demo_keys, mint_token
 from integrations.access.principal import Role
+from tests.support.tokens import token
 
 CITIZEN = "001099012345"
 INVOICE = f"/v1/invoices/{uuid.uuid4()}"
 
 
 def bearer(settings: Settings, role: Role, subject: str, **claims: object) -> dict[str, str]:
-    token = mint_token(
-        ensure_demo_keys(settings.data_dir),
-        role,
-        subject,
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        **claims,
-    )
-    return {"Authorization": f"Bearer {token}"}
+    return {"Authorization": f"Bearer {token(settings, role, subject, **claims)}"}
 
 
 CASES = [
