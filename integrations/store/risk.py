@@ -223,19 +223,27 @@ class RiskStore:
         """Mark the invoices that certificates revoked anew, given as (issuer, serial), may
         have signed; how many.
 
-        Those are the invoices of the merchant each certificate is registered to, and of the
-        sellers that let that merchant sign for them. A certificate registered to nobody names
-        its holder only in its own subject, which no revocation list carries: the invoices it
-        signed are flagged when they are next assessed for another reason.
+        An invoice names its signer (``signer_issuer``, ``signer_serial``). One stored before
+        it did is marked when its seller is the merchant a revoked certificate is registered
+        to, or lets that merchant sign for it; one signed with a certificate registered to
+        nobody is then flagged when it is next assessed for another reason.
         """
+        if not revoked:
+            return 0
         holders: set[str] = set()
+        concerned = []
         for issuer, serial in revoked:
-            certificates = Certificate.filter(issuer=issuer, serial=format(serial, "x"))
+            number = format(serial, "x")
+            concerned.append(Q(signer_issuer=issuer, signer_serial=number))
+            certificates = Certificate.filter(issuer=issuer, serial=number)
             holders.update(await certificates.values_list("merchant__tax_code", flat=True))
         granting = await ProviderGrant.filter(
             provider_tax_code__in=list(holders), can_sign=True
         ).values_list("merchant__tax_code", flat=True)
-        return await self.reassess_sold_by(holders | set(granting))
+        sellers = holders | set(granting)
+        if sellers:
+            concerned.append(Q(seller_tax_code__in=list(sellers), signer_serial__isnull=True))
+        return await Invoice.filter(Q(*concerned, join_type="OR")).update(risk_assessed_at=None)
 
     async def sold_by(self, tax_code: str, *, chunk: int = 500) -> AsyncIterator[uuid.UUID]:
         """Every invoice of a seller, in id order a chunk at a time."""

@@ -5,7 +5,7 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -15,7 +15,7 @@ from integrations.einvoice.signature import TrustStore
 from integrations.risk import FlagCode, RiskAssessor
 from integrations.risk.sweeper import RiskSweeper
 from integrations.simulators.known import UNREGISTERED_PERSON
-from integrations.store.invoices import InvoiceRecord, InvoiceStore
+from integrations.store.invoices import InvoiceRecord, InvoiceStore, Signer
 from integrations.store.merchants import MerchantRegistry
 from integrations.store.models import Invoice, InvoiceFlag, MerchantStatus
 from integrations.store.risk import RiskStore
@@ -30,11 +30,20 @@ def trust(intake_keys: Keys) -> TrustStore:
     return TrustStore.from_files([intake_keys.anchor_file], [intake_keys.crl_file])
 
 
-def signed_record(seller: str, signer: SignerIdentity) -> InvoiceRecord:
-    """A stored invoice of ``seller`` that ``signer`` signed, so the certificate check reads it."""
+def signed_record(seller: str, signer: SignerIdentity, *, named: bool = False) -> InvoiceRecord:
+    """A stored invoice of ``seller`` that ``signer`` signed, so the certificate check reads it;
+    ``named`` stores who signed, as the intake does (invoices stored earlier do not say)."""
     raw = signed(draft(1, seller=seller), signer)
     record = make_record(seller=seller, issued_on=date.today(), original=raw)
-    return replace(record, sha256=hashlib.sha256(raw).hexdigest())
+    certificate = signer.certificate
+    signature = Signer(
+        certificate.subject.rfc4514_string(),
+        format(certificate.serial_number, "x"),
+        certificate.issuer.rfc4514_string(),
+    )
+    return replace(
+        record, sha256=hashlib.sha256(raw).hexdigest(), signer=signature if named else None
+    )
 
 
 async def test_sweep_assesses_every_waiting_invoice_once(assessor: RiskAssessor) -> None:
@@ -133,8 +142,10 @@ async def test_a_status_change_has_the_sellers_invoices_assessed_again(
 async def test_a_certificate_revoked_by_a_new_crl_flags_what_it_signed(
     upstreams: Upstreams, trust: TrustStore, intake_keys: Keys, db: None
 ) -> None:
-    """The restaurant's registered certificate is revoked in a new CRL: its invoices, and those
-    of a seller that lets it sign for them, are assessed again; what it signed is flagged."""
+    """The restaurant's registered certificate and a stranger's are revoked in a new CRL: the
+    invoices that name either as their signer are assessed again, and so are the invoices that
+    name no signer of the restaurant and of a seller letting it sign for it; what they signed
+    is flagged, and what the hotel signed is not."""
     registry = MerchantRegistry()
     for code, signer in ((RESTAURANT, intake_keys.restaurant), (HOTEL, intake_keys.hotel)):
         await registry.add(code, code)
@@ -144,6 +155,7 @@ async def test_a_certificate_revoked_by_a_new_crl_flags_what_it_signed(
     signed_by_it = [
         signed_record(RESTAURANT, intake_keys.restaurant),
         signed_record(SELLERS[2], intake_keys.restaurant),
+        signed_record(SELLERS[3], intake_keys.stranger, named=True),
     ]
     hotel = signed_record(HOTEL, intake_keys.hotel)
     for record in (*signed_by_it, hotel):
@@ -152,17 +164,14 @@ async def test_a_certificate_revoked_by_a_new_crl_flags_what_it_signed(
         store=RiskStore(), population=upstreams.population, tax=upstreams.tax, revocations=trust
     )
     sweeper = RiskSweeper(assessor, RiskStore())
-    assert await sweeper.sweep() == 3
-    crl = intake_keys.ca.revoke(
-        [intake_keys.revoked.serial_number, intake_keys.restaurant.serial_number],
-        revoked_at=datetime.now(UTC) - timedelta(minutes=1),
-    )
+    assert await sweeper.sweep() == 4
+    now, issuer = datetime.now(UTC), intake_keys.ca.certificate.subject.rfc4514_string()
+    serials = [intake_keys.revoked, intake_keys.restaurant, intake_keys.stranger]
+    crl = intake_keys.ca.revoke([s.serial_number for s in serials], revoked_at=now)
     revoked = trust.reload([crl])
-    assert revoked == {
-        (intake_keys.ca.certificate.subject.rfc4514_string(), intake_keys.restaurant.serial_number)
-    }
-    assert await RiskStore().reassess_signed_with(revoked) == 2
-    assert await sweeper.sweep() == 2
+    assert revoked == {(issuer, s.serial_number) for s in serials[1:]}
+    assert await RiskStore().reassess_signed_with(revoked) == 3
+    assert await sweeper.sweep() == 3
     for record in signed_by_it:
         assert await active_flags(record.id) == {FlagCode.CERT_REVOKED.value}
     assert await active_flags(hotel.id) == set()
