@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -15,13 +19,22 @@ from gateway.app import create_app
 from gateway.config import Settings
 from gateway.demo_tokens import DemoKeys, ensure_demo_keys, mint_token
 from integrations.access.principal import Role
-from integrations.einvoice.compose import compose_invoice, compose_message
+from integrations.einvoice.compose import (
+    FeeDraft,
+    LineDraft,
+    PartyDraft,
+    RelatedDraft,
+    compose_invoice,
+    compose_message,
+)
+from integrations.einvoice.pki import SignerIdentity
 from integrations.store.database import open_database
 from integrations.store.merchants import MerchantRegistry
 from integrations.store.models import Invoice
 from tests.support.invoices import (
     BUYER_ID,
     HOTEL,
+    PROVIDER,
     RESTAURANT,
     Keys,
     cash_register_batch,
@@ -335,3 +348,181 @@ async def test_message_answers_are_bounded_too(gateway: Gateway, intake_keys: Ke
     groups = etree.fromstring(replayed.content).findall("DLieu/TBao/DLTBao/LCMa")
     assert [len(g.findall("DSLDo/LDo")) for g in groups] == [1, 101]
     assert groups[1].findtext("DSLDo/LDo[101]/MLoi") == "1013"
+
+
+OFFICER_CASE = {"X-Purpose": "tax audit", "X-Case-Ref": "TT-2026-17"}
+INVOICE_FIELDS = """
+  id formatVersion sellerTaxCode template series number currency exchangeRate paymentMethod
+  buyerTaxCode buyerPersonalId buyerPassport buyerBudgetUnitCode totalBeforeTax totalTax
+  totalTradeDiscount fees { name amount } totalFees totalPayable taxAuthorityCode
+  cashRegisterCode signerSubject signerSerial signerIssuer signingProviderTaxCode relation
+  relatedId relatedKey { sellerTaxCode template series number }
+"""
+# The CSV column of each REST and GraphQL field (docs/invoice-fields.md).
+CSV_NAMES = {
+    "formatVersion": "format_version",
+    "currency": "currency",
+    "exchangeRate": "exchange_rate",
+    "paymentMethod": "payment_method",
+    "buyerPassport": "buyer_passport",
+    "buyerBudgetUnitCode": "buyer_budget_unit_code",
+    "totalTradeDiscount": "total_trade_discount",
+    "totalFees": "total_fees",
+    "totalPayable": "total_payable",
+    "cashRegisterCode": "cash_register_code",
+    "signerSubject": "signer_subject",
+    "signerSerial": "signer_serial",
+    "signerIssuer": "signer_issuer",
+    "signingProviderTaxCode": "signing_provider_tax_code",
+}
+
+
+async def every_door(gateway: Gateway, invoice_id: str) -> tuple[dict, dict, dict]:
+    """The invoice as the REST summary, the GraphQL ``invoice`` and the officer's CSV show it."""
+    officer = {**gateway.token(Role.OFFICER, "off-7"), **OFFICER_CASE}
+    rest = await gateway.http.get(f"/v1/invoices/{invoice_id}", headers=officer)
+    assert rest.status_code == 200, rest.text
+    query = f"query($id: ID!) {{ invoice(id: $id) {{ {INVOICE_FIELDS} }} }}"
+    graph = await gateway.http.post(
+        "/graphql", json={"query": query, "variables": {"id": invoice_id}}, headers=officer
+    )
+    assert "errors" not in graph.json(), graph.text
+    export = await gateway.http.get(
+        "/v1/officer/invoices.csv", params={"seller": RESTAURANT}, headers=officer
+    )
+    assert export.status_code == 200, export.text
+    rows = csv.DictReader(io.StringIO(export.content.decode("utf-8-sig")))
+    [row] = [row for row in rows if row["id"] == invoice_id]
+    return rest.json(), graph.json()["data"]["invoice"], row
+
+
+def shown_alike(rest: dict, graph: dict, row: dict, expected: dict[str, object]) -> None:
+    """Each door shows each expected value; the CSV writes what is absent as ''."""
+    assert {name: rest[name] for name in expected} == expected
+    assert {name: graph[name] for name in expected} == expected
+    in_csv = {CSV_NAMES[name]: value for name, value in expected.items() if name in CSV_NAMES}
+    assert {column: row[column] for column in in_csv} == {
+        column: "" if value is None else str(value) for column, value in in_csv.items()
+    }
+
+
+def signer_of(identity: SignerIdentity) -> dict[str, str]:
+    certificate = identity.certificate
+    return {
+        "signerSubject": certificate.subject.rfc4514_string(),
+        "signerSerial": format(certificate.serial_number, "x"),
+        "signerIssuer": certificate.issuer.rfc4514_string(),
+    }
+
+
+async def test_every_field_an_invoice_states_is_kept_and_shown_at_every_door(
+    gateway: Gateway, intake_keys: Keys
+) -> None:
+    base = draft(10)
+    foreign = relabel(
+        base,
+        buyer=PartyDraft(
+            name="John Smith", passport="B1234567", budget_unit_code="1234567", address="Hà Nội"
+        ),
+        lines=(
+            LineDraft("Phòng đôi", Decimal(2), Decimal("120.50"), "8%", "đêm"),
+            LineDraft("Giảm giá khách quen", Decimal(1), Decimal("10.25"), "8%", nature=3),
+        ),
+        currency="USD",
+        exchange_rate=Decimal("25430.5"),
+        payment_method="Chuyển khoản",
+        extra_fee=FeeDraft("Phí dịch vụ", Decimal("5.75")),
+    )
+    accepted = await gateway.http.post(
+        "/v1/invoices", content=signed(foreign, intake_keys.restaurant), headers=gateway.merchant()
+    )
+    assert accepted.status_code == 201, accepted.text
+    invoice_id = accepted.json()["invoiceId"]
+    rest, graph, row = await every_door(gateway, invoice_id)
+    shown_alike(
+        rest,
+        graph,
+        row,
+        {
+            "formatVersion": "2.1.0",
+            "currency": "USD",
+            "exchangeRate": "25430.5",
+            "paymentMethod": "Chuyển khoản",
+            "buyerTaxCode": None,
+            "buyerPersonalId": None,
+            "buyerPassport": "B1234567",
+            "buyerBudgetUnitCode": "1234567",
+            "totalBeforeTax": "230.75",
+            "totalTax": "18.46",
+            "totalTradeDiscount": "10.25",
+            "fees": [{"name": "Phí dịch vụ", "amount": "5.75"}],
+            "totalFees": "5.75",
+            "totalPayable": "254.96",
+            "cashRegisterCode": None,
+            **signer_of(intake_keys.restaurant),
+            "signingProviderTaxCode": None,
+            "relatedKey": None,
+        },
+    )
+    assert rest["taxAuthorityCode"] == graph["taxAuthorityCode"] == row["tax_authority_code"]
+
+
+async def test_a_provider_signed_invoice_names_the_provider(
+    gateway: Gateway, intake_keys: Keys
+) -> None:
+    granted = await gateway.http.put(
+        f"/v1/admin/merchants/{RESTAURANT}/providers/{PROVIDER}",
+        json={"canSign": True, "canSubmit": False},
+        headers=gateway.token(Role.ADMIN, "operator-1"),
+    )
+    assert granted.status_code == 200, granted.text
+    accepted = await gateway.http.post(
+        "/v1/invoices",
+        content=signed(draft(11), intake_keys.provider),
+        headers=gateway.merchant(),
+    )
+    assert accepted.status_code == 201, accepted.text
+    rest, graph, row = await every_door(gateway, accepted.json()["invoiceId"])
+    expected = {**signer_of(intake_keys.provider), "signingProviderTaxCode": PROVIDER}
+    shown_alike(rest, graph, row, expected)
+
+
+async def test_a_replacement_shows_the_key_of_the_invoice_it_replaces(
+    gateway: Gateway, intake_keys: Keys
+) -> None:
+    original = draft(12)
+    first = await gateway.http.post(
+        "/v1/invoices", content=signed(original, intake_keys.restaurant), headers=gateway.merchant()
+    )
+    assert first.status_code == 201, first.text
+    related = RelatedDraft(1, "1", original.series, 12, original.issued_on, note="Sai số lượng")
+    replacement = relabel(draft(13, quantity=3), related=related)
+    second = await gateway.http.post(
+        "/v1/invoices",
+        content=signed(replacement, intake_keys.restaurant),
+        headers=gateway.merchant(),
+    )
+    assert second.status_code == 201, second.text
+    rest, graph, row = await every_door(gateway, second.json()["invoiceId"])
+    key = {"sellerTaxCode": RESTAURANT, "template": "1", "series": original.series, "number": 12}
+    expected = {"relation": "replacement", "relatedId": first.json()["invoiceId"]}
+    shown_alike(rest, graph, row, {**expected, "relatedKey": key})
+    assert [row[f"related_{name}"] for name in ("seller_tax_code", "template", "series")] == [
+        RESTAURANT,
+        "1",
+        original.series,
+    ]
+    assert row["related_number"] == "12"
+
+
+async def test_a_cash_register_invoice_shows_its_code_and_its_batch_signer(
+    gateway: Gateway, intake_keys: Keys
+) -> None:
+    batch = cash_register_batch(intake_keys.restaurant, (21,))
+    response = await gateway.http.post("/v1/messages", content=batch, headers=gateway.merchant())
+    assert response.status_code == 201, response.text
+    [item] = response.json()["items"]
+    rest, graph, row = await every_door(gateway, item["invoiceId"])
+    code = f"M1-{date.today():%y}-AB12C-{21:011d}"
+    expected = {"cashRegisterCode": code, "taxAuthorityCode": None}
+    shown_alike(rest, graph, row, {**expected, **signer_of(intake_keys.restaurant)})

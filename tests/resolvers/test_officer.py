@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from integrations.access import Principal, Role
+from integrations.store.analytics import GroupBy, SummaryRow
 from integrations.store.database import Database
 from integrations.store.invoices import InvoiceRecord, InvoiceStore
 from integrations.store.risk import FlagView, RiskStore
@@ -22,6 +23,8 @@ from tests.integrations.store.invoice_factory import (
     PERCENTS,
     SELLERS,
     Generated,
+    buyer_of,
+    expected_summary,
     generate,
     line_tax,
     signed,
@@ -247,6 +250,85 @@ async def test_person_and_merchant_views_sit_beside_the_registry(
     assert {row["key"][0]["value"] for row in merchant["taxByRate"]} == {
         line.tax_rate for r in sold for line in r.lines
     }
+
+
+IN_CURRENCIES = """
+query($by: [InvoiceGroupBy!]) {
+  invoiceSummary(groupBy: $by) {
+    key { value } currency count totalBeforeTax totalTax totalPayable
+    totalBeforeTaxVnd totalTaxVnd totalPayableVnd
+  }
+}
+"""
+
+
+def in_dong(row: SummaryRow) -> tuple[Any, ...]:
+    return (
+        row.count,
+        row.total_before_tax,
+        row.total_tax,
+        row.total_payable,
+        row.total_before_tax_vnd,
+        row.total_tax_vnd,
+        row.total_payable_vnd,
+    )
+
+
+async def test_summaries_never_add_two_currencies_and_give_exact_dong(graph: Graph) -> None:
+    """VND and USD invoices by every grouping: one group per currency, sums in dong exact."""
+    made = generate(60, seed=13, foreign=0.4)
+    for invoice in made:
+        await InvoiceStore().insert(invoice.record)
+    assert {g.record.currency for g in made} == {"USD", "VND"}
+    groupings = [(), *((dim,) for dim in GroupBy), (GroupBy.MONTH, GroupBy.KIND)]
+    for group_by in groupings:
+        names = [dim.name for dim in group_by]
+        result = await graph.run(IN_CURRENCIES, OFFICER, {"by": names})
+        assert result.errors is None
+        answered = {
+            (tuple(part["value"] for part in group["key"]), group["currency"]): (
+                group["count"],
+                *(Decimal(group[name]) for name in list(group)[3:]),
+            )
+            for group in result.data["invoiceSummary"]
+        }
+        expected = expected_summary(made, group_by)
+        assert answered == {key: in_dong(row) for key, row in expected.items()}, group_by
+
+
+async def test_the_person_and_merchant_views_sum_each_currency_apart(graph: Graph) -> None:
+    made = generate(60, seed=13, foreign=0.4)
+    for invoice in made:
+        await InvoiceStore().insert(invoice.record)
+    query = """
+    query($person: String!, $merchant: String!) {
+      personPurchases(idNumber: $person) { months { key { value } currency totalPayableVnd } }
+      merchantSales(taxCode: $merchant) {
+        distinctBuyers months { key { value } currency count buyers }
+        taxByRate { key { value } currency totalTaxVnd }
+      }
+    }"""
+    result = await graph.run(query, OFFICER, {"person": AN, "merchant": RESTAURANT})
+    assert result.errors is None
+    bought = expected_summary([g for g in made if buyer_of(g.record) == AN], (GroupBy.MONTH,))
+    assert {
+        ((m["key"][0]["value"],), m["currency"]): Decimal(m["totalPayableVnd"])
+        for m in result.data["personPurchases"]["months"]
+    } == {key: row.total_payable_vnd for key, row in bought.items()}
+    sold = [g for g in made if g.record.key.seller_tax_code == RESTAURANT]
+    merchant = result.data["merchantSales"]
+    by_month = expected_summary(sold, (GroupBy.MONTH,))
+    assert {
+        ((m["key"][0]["value"],), m["currency"]): (m["count"], m["buyers"])
+        for m in merchant["months"]
+    } == {key: (row.count, row.buyers) for key, row in by_month.items()}
+    by_rate = expected_summary(sold, (GroupBy.TAX_RATE,))
+    assert {
+        ((m["key"][0]["value"],), m["currency"]): Decimal(m["totalTaxVnd"])
+        for m in merchant["taxByRate"]
+    } == {key: row.total_tax_vnd for key, row in by_rate.items()}
+    assert {currency for _, currency in by_month} == {"USD", "VND"}
+    assert merchant["distinctBuyers"] == len({buyer_of(g.record) for g in sold} - {None})
 
 
 class CountingRisks(RiskStore):

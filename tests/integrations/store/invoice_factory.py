@@ -1,14 +1,18 @@
-"""Invoice records for the analytics and risk tests, with totals that follow from the lines."""
+"""Invoice records for the analytics and risk tests, with totals that follow from the lines,
+and the summaries those records should give, computed here without SQL."""
 
 from __future__ import annotations
 
 import hashlib
 import random
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from integrations.store.analytics import GroupBy, SummaryRow
+from integrations.store.classify import invoice_kind, province_of
 from integrations.store.invoices import (
     InvoiceKey,
     InvoiceRecord,
@@ -16,7 +20,7 @@ from integrations.store.invoices import (
     LinkRecord,
     ReceiptRecord,
 )
-from integrations.store.models import LinkState
+from integrations.store.models import InvoiceKind, LinkState
 
 PERCENTS = {"0%": Decimal(0), "5%": Decimal(5), "8%": Decimal(8), "10%": Decimal(10), "KCT": None}
 SELLERS = ("0100109106", "0319303270", "0313032391-001", "001190007777")
@@ -159,3 +163,59 @@ def _amount(rng: random.Random) -> Decimal:
 
 def _cents(rng: random.Random) -> Decimal:
     return Decimal(rng.randint(1, 400_000)).scaleb(-2)
+
+
+def kind_of(record: InvoiceRecord) -> InvoiceKind:
+    return invoice_kind(
+        record.key.template, record.key.series, is_cash_register=record.is_cash_register
+    )
+
+
+def buyer_of(record: InvoiceRecord) -> str | None:
+    return record.buyer_personal_id or record.buyer_tax_code
+
+
+Group = tuple[tuple[str, ...], str]
+
+
+def expected_summary(
+    chosen: list[Generated], group_by: tuple[GroupBy, ...]
+) -> dict[Group, SummaryRow]:
+    """Per group and currency: the sums in the currency, and in dong at each invoice's rate."""
+    groups: dict[Group, list[tuple[Generated, Line | None]]] = defaultdict(list)
+    for g in chosen:
+        pairs = [(g, line) for line in g.lines] if GroupBy.TAX_RATE in group_by else [(g, None)]
+        for pair in pairs:
+            key = tuple(value_of(pair, dim) for dim in group_by)
+            groups[key, g.record.currency].append(pair)
+    summary = {}
+    for (key, currency), pairs in groups.items():
+        invoices = {g.record.id: g for g, _ in pairs}
+        if GroupBy.TAX_RATE in group_by:
+            amounts = [(signed(line), line_tax(line), g.rate) for g, line in pairs if line]
+            amounts = [(before, tax, before + tax, rate) for before, tax, rate in amounts]
+        else:
+            amounts = [
+                (g.record.total_before_tax, g.record.total_tax, g.record.total_payable, g.rate)
+                for g in invoices.values()
+            ]
+        before, tax, payable = (sum((a[i] for a in amounts), Decimal(0)) for i in range(3))
+        in_dong = (sum((a[i] * a[3] for a in amounts), Decimal(0)) for i in range(3))
+        buyers = {buyer_of(g.record) for g in invoices.values()} - {None}
+        summary[key, currency] = SummaryRow(
+            key, currency, len(invoices), before, tax, payable, *in_dong, len(buyers)
+        )
+    return summary
+
+
+def value_of(pair: tuple[Generated, Line | None], dim: GroupBy) -> str:
+    record, line = pair[0].record, pair[1]
+    return {
+        GroupBy.MONTH: record.issued_on.isoformat()[:7],
+        GroupBy.SELLER: record.key.seller_tax_code,
+        GroupBy.BUYER: buyer_of(record) or "",
+        GroupBy.TAX_RATE: line.rate if line else "",
+        GroupBy.SELLER_PROVINCE: province_of(record.key.seller_tax_code),
+        GroupBy.BUYER_PROVINCE: province_of(buyer_of(record)),
+        GroupBy.KIND: kind_of(record).value,
+    }[dim]

@@ -7,7 +7,6 @@ import csv
 import io
 import itertools
 import uuid
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -25,20 +24,19 @@ from integrations.store.analytics import (
     InvoiceRow,
     InvoiceSort,
     SortKey,
-    SummaryRow,
     csv_chunks,
 )
-from integrations.store.classify import invoice_kind, province_of
 from integrations.store.cursors import CursorInvalid
 from integrations.store.invoices import InvoiceRecord, InvoiceStore, LinkRecord
 from integrations.store.models import Invoice, InvoiceFlag, InvoiceKind, InvoiceStatus, LinkState
 from tests.integrations.store.invoice_factory import (
     Generated,
     Line,
+    buyer_of,
+    expected_summary,
     generate,
-    line_tax,
+    kind_of,
     make_record,
-    signed,
 )
 
 pytestmark = pytest.mark.usefixtures("db")
@@ -68,23 +66,13 @@ def _status(made: list[Generated], g: Generated) -> InvoiceStatus:
     return InvoiceStatus.REPLACED if replaced else InvoiceStatus.ACCEPTED
 
 
-def _kind(record: InvoiceRecord) -> InvoiceKind:
-    return invoice_kind(
-        record.key.template, record.key.series, is_cash_register=record.is_cash_register
-    )
-
-
-def _buyer(record: InvoiceRecord) -> str | None:
-    return record.buyer_personal_id or record.buyer_tax_code
-
-
 def _cases(made: list[Generated]) -> list[tuple[InvoiceFilter, Callable[[Generated], bool]]]:
     return [
         (InvoiceFilter(), lambda g: True),
         (InvoiceFilter(seller="0313032391001"),
          lambda g: g.record.key.seller_tax_code == "0313032391-001"),
-        (InvoiceFilter(buyer="079301000123"), lambda g: _buyer(g.record) == "079301000123"),
-        (InvoiceFilter(buyer="0401234566"), lambda g: _buyer(g.record) == "0401234566"),
+        (InvoiceFilter(buyer="079301000123"), lambda g: buyer_of(g.record) == "079301000123"),
+        (InvoiceFilter(buyer="0401234566"), lambda g: buyer_of(g.record) == "0401234566"),
         (InvoiceFilter(issued_from=date(2026, 9, 10), issued_to=date(2026, 10, 5)),
          lambda g: date(2026, 9, 10) <= g.record.issued_on <= date(2026, 10, 5)),
         (InvoiceFilter(amount_min=Decimal("500000.5"), amount_max=Decimal(1500000)),
@@ -133,7 +121,7 @@ async def test_filters_and_sorts_match_an_independent_selection() -> None:
                 (g.record for g in made if keep(g)), key=_sort_key(sort), reverse=sort.descending
             )
             assert [row.id for row in rows] == [r.id for r in expected], (where, sort)
-    assert len([g for g in made if _buyer(g.record) == "0401234566"]) > 0
+    assert len([g for g in made if buyer_of(g.record) == "0401234566"]) > 0
 
 
 async def test_rows_carry_their_columns_and_active_flags() -> None:
@@ -143,7 +131,7 @@ async def test_rows_carry_their_columns_and_active_flags() -> None:
     for index, g in enumerate(made):
         row = by_id[g.record.id]
         assert row.total_payable == g.record.total_payable
-        assert row.kind is _kind(g.record)
+        assert row.kind is kind_of(g.record)
         assert row.flags == (("NUMBERING_GAP",) if index % FLAGGED_EVERY == 0 else ())
     first = made[0].record.id
     await InvoiceFlag.filter(invoice_id=first).update(cleared_at=_now())
@@ -166,52 +154,6 @@ async def test_buyer_matches_a_link_subject_as_well_as_the_buyer_columns() -> No
     assert {row.id for row in page.items} == {legacy.id, direct.id}
 
 
-Group = tuple[tuple[str, ...], str]
-
-
-def _expected_summary(
-    chosen: list[Generated], group_by: tuple[GroupBy, ...]
-) -> dict[Group, SummaryRow]:
-    """Per group and currency: the sums in the currency, and in dong at each invoice's rate."""
-    groups: dict[Group, list[tuple[Generated, Line | None]]] = defaultdict(list)
-    for g in chosen:
-        pairs = [(g, line) for line in g.lines] if GroupBy.TAX_RATE in group_by else [(g, None)]
-        for pair in pairs:
-            key = tuple(_value(pair, dim) for dim in group_by)
-            groups[key, g.record.currency].append(pair)
-    summary = {}
-    for (key, currency), pairs in groups.items():
-        invoices = {g.record.id: g for g, _ in pairs}
-        if GroupBy.TAX_RATE in group_by:
-            amounts = [(signed(line), line_tax(line), g.rate) for g, line in pairs if line]
-            amounts = [(before, tax, before + tax, rate) for before, tax, rate in amounts]
-        else:
-            amounts = [
-                (g.record.total_before_tax, g.record.total_tax, g.record.total_payable, g.rate)
-                for g in invoices.values()
-            ]
-        before, tax, payable = (sum((a[i] for a in amounts), Decimal(0)) for i in range(3))
-        in_dong = (sum((a[i] * a[3] for a in amounts), Decimal(0)) for i in range(3))
-        buyers = {_buyer(g.record) for g in invoices.values()} - {None}
-        summary[key, currency] = SummaryRow(
-            key, currency, len(invoices), before, tax, payable, *in_dong, len(buyers)
-        )
-    return summary
-
-
-def _value(pair: tuple[Generated, Line | None], dim: GroupBy) -> str:
-    record, line = pair[0].record, pair[1]
-    return {
-        GroupBy.MONTH: record.issued_on.isoformat()[:7],
-        GroupBy.SELLER: record.key.seller_tax_code,
-        GroupBy.BUYER: _buyer(record) or "",
-        GroupBy.TAX_RATE: line.rate if line else "",
-        GroupBy.SELLER_PROVINCE: province_of(record.key.seller_tax_code),
-        GroupBy.BUYER_PROVINCE: province_of(_buyer(record)),
-        GroupBy.KIND: _kind(record).value,
-    }[dim]
-
-
 GROUPINGS = [
     pytest.param((), id="total"),
     *(pytest.param((dim,), id=dim.value) for dim in GroupBy),
@@ -230,7 +172,7 @@ async def test_summaries_match_an_independent_computation() -> None:
         for param in GROUPINGS:
             group_by = param.values[0]
             rows = await analytics.summarise(where, group_by, distinct_buyers=True)
-            expected = _expected_summary(chosen, group_by)
+            expected = expected_summary(chosen, group_by)
             assert {(row.key, row.currency): row for row in rows} == expected, (where, group_by)
             order = [(row.key, row.currency) for row in rows]
             assert order == sorted(order)
