@@ -9,7 +9,7 @@ import redis.asyncio as redis
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import Scope
 
 from gateway.config import Settings, load_settings
@@ -21,6 +21,7 @@ from gateway.http.ratelimit import RateLimit
 from gateway.logs import configure_logging
 from gateway.services import running_services
 from gateway.state import Services
+from gateway.web import PageSessions, page_routes
 from integrations.errors import GatewayError
 from integrations.ratelimit.windows import MemoryWindows, RedisWindows, Windows
 
@@ -29,7 +30,8 @@ def create_app(settings: Settings) -> Starlette:
     registry = CollectorRegistry()
     authenticator = Authenticator()
     windows = rate_windows(settings)
-    routes = [
+    graphql = graphql_route(settings, authenticator, windows)
+    routes: list[BaseRoute] = [
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
         Route("/metrics", health.metrics, methods=["GET"]),
@@ -42,9 +44,10 @@ def create_app(settings: Settings) -> Starlette:
         *admin.routes,
         *export.routes,
         *keys.routes,
-        graphql_route(settings, authenticator, windows),
+        *page_routes(settings, graphql, authenticator),
+        graphql,
     ]
-    templates = {route.endpoint: route.path for route in routes}
+    templates = {route.endpoint: route.path for route in routes if isinstance(route, Route)}
 
     def route_of(scope: Scope) -> str:
         return templates.get(scope.get("endpoint"), "unmatched")
@@ -65,6 +68,7 @@ def create_app(settings: Settings) -> Starlette:
                 per_address=settings.rate_limit_address,
                 identify=authenticator.identify,
             ),
+            Middleware(PageSessions, settings=settings),
         ],
         exception_handlers={
             errors.Refusal: errors.refused,

@@ -188,6 +188,13 @@ class Settings:
         _int_between(0, 86_400),
         "Seconds between signed checkpoints of the access log's head; 0 turns them off.",
     )
+    session_secret: str = setting(
+        "",
+        _text,
+        "Secret the browser pages' session cookie is encrypted with (every worker the same); "
+        "empty derives it from the gateway's signing key.",
+        secret=True,
+    )
     redis_url: str = setting(
         "", _url("redis", "rediss"), "Redis for shared rate limits and caches; empty for memory."
     )

@@ -1,0 +1,76 @@
+"""A person's and a merchant's page on the workbench, from the graph's officer views.
+
+The person's federated profile sits beside their purchases by month (``personPurchases``)
+and tax registration; the merchant's sales by month, tax by rate, distinct buyers and
+registration (``merchantSales``) beside its flagged invoices. Who is looked at is chosen by
+a POST and kept in the session, never put in a URL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.web.caller import chosen, form_of
+from gateway.web.charts import bars
+from gateway.web.graph import PageGraph
+from gateway.web.render import page, see_other
+
+
+def _months(groups: list[dict[str, Any]], measure: str) -> list[tuple[str, str]]:
+    """(mm/yyyy, amount) per month group, oldest first, as the summary returns them."""
+    return [(_month(group["key"][0]["value"]), group[measure] or "0") for group in groups]
+
+
+def _month(value: str) -> str:
+    year, _, month = value.partition("-")
+    return f"{month}/{year}" if month else value
+
+
+class People:
+    def __init__(self, graph: PageGraph) -> None:
+        self.graph = graph
+
+    async def choose_person(self, request: Request) -> Response:
+        form = await form_of(request)
+        request.session["person"] = str(form.get("id_number", "")).strip()
+        return see_other("/workbench/person")
+
+    async def choose_merchant(self, request: Request) -> Response:
+        form = await form_of(request)
+        request.session["merchant"] = str(form.get("tax_code", "")).strip()
+        return see_other("/workbench/merchant")
+
+    async def person(self, request: Request) -> Response:
+        person = chosen(request, "person")
+        if not person:
+            return see_other("/workbench")
+        answer = await self.graph.run(request, "person", {"id": person})
+        purchases = answer.data.get("personPurchases") or {}
+        chart = bars(_months(purchases.get("months") or [], "totalPayable"))
+        context = {"answer": answer, "problems": answer.problems, "chart": chart, "chosen": person}
+        return page(request, "person.html", context)
+
+    async def merchant(self, request: Request) -> Response:
+        merchant = chosen(request, "merchant")
+        if not merchant:
+            return see_other("/workbench")
+        answer = await self.graph.run(request, "merchant", {"taxCode": merchant})
+        sales = answer.data.get("merchantSales") or {}
+        months = sales.get("months") or []
+        flagged = [
+            edge["node"]
+            for edge in (answer.data.get("invoices") or {}).get("edges", [])
+            if edge["node"].get("flags")
+        ]
+        context = {
+            "answer": answer,
+            "problems": answer.problems,
+            "chosen": merchant,
+            "sales_chart": bars(_months(months, "totalPayable")),
+            "buyers_chart": bars(_months(months, "buyers")),
+            "flagged": flagged,
+        }
+        return page(request, "merchant.html", context)
