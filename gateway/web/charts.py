@@ -6,7 +6,7 @@ puts the same numbers in a table beside, for screen readers and for copying.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
@@ -34,6 +34,7 @@ class Chart:
     width: int = WIDTH
     height: int = HEIGHT
     baseline: int = HEIGHT - AXIS
+    top: int = TOP
 
     @property
     def peak(self) -> Decimal:
@@ -62,3 +63,19 @@ def bars(points: Sequence[tuple[str, Decimal | str]]) -> Chart:
             )
         )
     return Chart(tuple(laid))
+
+
+def last_months(
+    values: Mapping[str, Decimal | str | int | None], span: int = 12
+) -> list[tuple[str, Decimal]]:
+    """The ``span`` months up to the latest of ``values`` (keyed ``YYYY-MM``), oldest first,
+    labelled ``mm/yyyy``, with 0 for a month without any: a time axis without holes."""
+    if not values:
+        return []
+    year, month = (int(part) for part in max(values).split("-"))
+    points = []
+    for back in range(span - 1, -1, -1):
+        y, m = divmod(year * 12 + month - 1 - back, 12)
+        key = f"{y:04d}-{m + 1:02d}"
+        points.append((f"{m + 1:02d}/{y}", Decimal(str(values.get(key) or 0))))
+    return points

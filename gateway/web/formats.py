@@ -24,6 +24,12 @@ def day(value: date | str | None) -> str:
     return value.strftime("%d/%m/%Y")
 
 
+def month(value: str) -> str:
+    """A summary's ``2026-11`` as ``11/2026``."""
+    year, _, number = value.partition("-")
+    return f"{number}/{year}" if number else value
+
+
 def moment(value: datetime | str | None) -> str:
     """A time as ``20/11/2026 14:05`` in Vietnam's time."""
     if value in (None, ""):

@@ -31,7 +31,7 @@ class DemoIdentity:
 
     @property
     def label(self) -> str:
-        return f"{self.name} ({self.subject})"
+        return self.name if self.name == self.subject else f"{self.name} ({self.subject})"
 
 
 def _citizen(id_number: str, key: str, level: int = 2, note: str = "") -> DemoIdentity:

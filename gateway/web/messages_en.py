@@ -112,6 +112,8 @@ EN: Final[dict[str, str]] = {
     "flag.ISSUED_AFTER_CEASED": "Issued after ceasing",
     "flag.DUPLICATE_ATTEMPT": "Duplicate attempt",
     "invoice.title": "Invoice",
+    "invoice.template": "Template",
+    "invoice.series": "series",
     "invoice.no": "no.",
     "invoice.number": "Series / number",
     "invoice.parties": "Parties",

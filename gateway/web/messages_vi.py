@@ -112,6 +112,8 @@ VI: Final[dict[str, str]] = {
     "flag.ISSUED_AFTER_CEASED": "Lập sau khi ngừng hoạt động",
     "flag.DUPLICATE_ATTEMPT": "Gửi trùng",
     "invoice.title": "Hóa đơn",
+    "invoice.template": "Mẫu số",
+    "invoice.series": "ký hiệu",
     "invoice.no": "số",
     "invoice.number": "Ký hiệu / số",
     "invoice.parties": "Các bên",

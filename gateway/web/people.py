@@ -8,25 +8,21 @@ a POST and kept in the session, never put in a URL.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.web.caller import chosen, form_of
-from gateway.web.charts import bars
+from gateway.web.charts import bars, last_months
 from gateway.web.graph import PageGraph
 from gateway.web.render import page, see_other
 
 
-def _months(groups: list[dict[str, Any]], measure: str) -> list[tuple[str, str]]:
-    """(mm/yyyy, amount) per month group, oldest first, as the summary returns them."""
-    return [(_month(group["key"][0]["value"]), group[measure] or "0") for group in groups]
-
-
-def _month(value: str) -> str:
-    year, _, month = value.partition("-")
-    return f"{month}/{year}" if month else value
+def _months(groups: list[dict[str, Any]], measure: str) -> list[tuple[str, Decimal]]:
+    """The last twelve months of a by-month summary, as chart points."""
+    return last_months({group["key"][0]["value"]: group[measure] for group in groups})
 
 
 class People:

@@ -67,6 +67,7 @@ def _environment() -> Environment:
         money=formats.money,
         number=formats.number,
         quantity=formats.quantity,
+        month=formats.month,
     )
     return env
 

@@ -16,7 +16,6 @@ import pytest
 
 from gateway.app import create_app
 from gateway.config import Settings, load_settings
-from gateway.demo_tokens import ensure_demo_keys, mint_token
 from gateway.web.explorer import ExplorerRoute
 from gateway.web.formats import day, moment, money, quantity
 from gateway.web.messages_en import EN
@@ -26,6 +25,7 @@ from integrations.store.database import open_database
 from integrations.store.invoices import InvoiceStore, LineRecord
 from tests.resolvers.conftest import AN, BINH, HOTEL, RESTAURANT, invoice_record
 from tests.support.servers import in_process_client
+from tests.support.tokens import token as bearer
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "gateway" / "web" / "templates"
 LINE = LineRecord(
@@ -106,12 +106,10 @@ async def test_the_demo_picker_signs_in_and_lands_on_the_role_page(browser: Brow
 async def test_a_pasted_token_is_verified_before_it_is_kept(
     browser: Browser, settings: Settings
 ) -> None:
-    token = mint_token(
-        ensure_demo_keys(settings.data_dir),
+    token = bearer(
+        settings,
         Role.MERCHANT,
         RESTAURANT,
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
         tax_code=RESTAURANT,
     )
     await browser.get("/signin")
