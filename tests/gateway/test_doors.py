@@ -8,11 +8,14 @@ the policy as written down here.
 Doors: REST (``GET /v1/invoices/{id}``), GraphQL over HTTP, GraphQL over WebSocket
 (``graphql-transport-ws``), the CSV export (``/v1/officer/invoices.csv``, for searches) and
 the browser pages (the invoice page and the workbench's search, signed in with the caller's
-token and, where the caller sends them, a case of its purpose and reference).
+token and, where the caller sends them, a case of its purpose and reference). The live feed
+is held alike over its two doors: the ``invoiceAccepted`` subscription over WebSocket and the
+pages' server-sent events.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -20,6 +23,7 @@ import re
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -285,9 +289,12 @@ async def _form_token(http: aiohttp.ClientSession, url: str) -> str:
     return found.group(1)
 
 
-async def page(server: Server, caller: Caller, resource: str) -> tuple[str, Any]:
-    """The browser pages, in a cookie jar of their own: sign in with the caller's token, open
-    a case with its headers, then the invoice page or the workbench's search."""
+@asynccontextmanager
+async def signed_in(
+    server: Server, caller: Caller
+) -> AsyncIterator[tuple[aiohttp.ClientSession, str]]:
+    """A browser of the pages, in a cookie jar of its own: signed in with the caller's token,
+    with a case of the purpose and reference its headers carry; yields it and its form token."""
     token = server.headers(caller)["Authorization"].removeprefix("Bearer ")
     jar = aiohttp.CookieJar(unsafe=True)  # the server is an IP address
     async with aiohttp.ClientSession(server.base, cookie_jar=jar) as http:
@@ -299,10 +306,16 @@ async def page(server: Server, caller: Caller, resource: str) -> tuple[str, Any]
         case["case_ref"] = caller.headers.get("X-Case-Ref", "")
         async with http.post("/workbench/case", data={"csrf": csrf, **case}):
             pass
-        if resource == "sales-search":
-            chosen, path = ("/workbench/search", {"seller": RESTAURANT}), "/workbench"
-        else:
-            chosen, path = ("/invoice", {"id": str(server.invoices[resource])}), "/invoice"
+        yield http, csrf
+
+
+async def page(server: Server, caller: Caller, resource: str) -> tuple[str, Any]:
+    """The invoice page or the workbench's search, as the caller signed in to the pages."""
+    if resource == "sales-search":
+        chosen, path = ("/workbench/search", {"seller": RESTAURANT}), "/workbench"
+    else:
+        chosen, path = ("/invoice", {"id": str(server.invoices[resource])}), "/invoice"
+    async with signed_in(server, caller) as (http, csrf):
         async with http.post(chosen[0], data={"csrf": csrf, **chosen[1]}, allow_redirects=False):
             pass
         async with http.get(path) as response:
@@ -426,3 +439,60 @@ async def test_a_read_that_cannot_be_logged_is_refused_at_every_door(server: Ser
         with sqlite3.connect(database) as mended:
             mended.execute("DROP TRIGGER audit_down")
     assert answers == dict.fromkeys(answers, "AUDIT_UNAVAILABLE")
+
+
+FEED_QUERY = "subscription($seller: String!) { invoiceAccepted(sellerTaxCode: $seller) { id } }"
+
+
+async def _subscribed(last: int) -> tuple[int, list[AuditEvent]]:
+    """The access-log events a subscription wrote when it was decided: a subscriber that is
+    let in hears nothing more until an invoice is accepted, so the log says it was decided."""
+    for _ in range(500):
+        after, events = await _new_events(last)
+        if events:
+            return after, events
+        await asyncio.sleep(0.01)
+    raise AssertionError("the subscription was never decided")
+
+
+async def feed_ws(server: Server, caller: Caller, last: int) -> tuple[str, int, list[AuditEvent]]:
+    async with server.http.ws_connect(
+        f"{server.base}/graphql", protocols=["graphql-transport-ws"], headers=server.headers(caller)
+    ) as ws:
+        await ws.send_json({"type": "connection_init", "payload": {}})
+        assert (await ws.receive_json(timeout=5))["type"] == "connection_ack"
+        payload = {"query": FEED_QUERY, "variables": {"seller": RESTAURANT}}
+        await ws.send_json({"id": "1", "type": "subscribe", "payload": payload})
+        last, events = await _subscribed(last)
+        if events[0].outcome == "allowed":
+            return OK, last, events
+        message = await ws.receive_json(timeout=5)
+        errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+        return str(errors[0]["extensions"]["code"]), last, events
+
+
+async def feed_sse(server: Server, caller: Caller, last: int) -> tuple[str, int, list[AuditEvent]]:
+    async with signed_in(server, caller) as (http, csrf):
+        async with http.post("/workbench/feed", data={"csrf": csrf, "seller": RESTAURANT}):
+            pass
+        async with http.get("/workbench/feed/events") as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            assert await stream.content.readline() == b": open\n"
+            last, events = await _subscribed(last)
+            if events[0].outcome == "allowed":
+                return OK, last, events
+            while not (line := await stream.content.readline()).startswith(b"data: "):
+                pass
+            return str(json.loads(line.removeprefix(b"data: "))["code"]), last, events
+
+
+@pytest.mark.parametrize("caller_name", list(CALLERS))
+async def test_the_live_feed_decides_and_logs_alike_over_websocket_and_events(
+    server: Server, caller_name: str
+) -> None:
+    caller = CALLERS[caller_name]
+    last, _ = await _new_events(0)
+    ws_code, last, ws_events = await feed_ws(server, caller, last)
+    sse_code, last, sse_events = await feed_sse(server, caller, last)
+    assert ws_code == sse_code == EXPECTED["sales-search"][caller_name]
+    assert sorted(map(_event_key, ws_events)) == sorted(map(_event_key, sse_events))
