@@ -205,6 +205,7 @@ NO_RATE = "none"
 format has no value for them, and KCT or KKKNT would say something else of the goods."""
 _SIGNED_LINE = "CASE WHEN l.nature = 3 THEN -({amount}) ELSE {amount} END"
 _TOTALS = ("total_before_tax", "total_tax", "total_payable")
+VND = "VND"
 # Goods (1), trade discount (3, written positive) and special goods (5) carry amounts.
 _LINE_JOIN = " JOIN invoice_lines l ON l.invoice_id = i.id AND l.nature IN (1, 3, 5)"
 
@@ -383,12 +384,15 @@ def _dimension(sql: Sql, dim: GroupBy) -> str:
 
 
 def _measures(sql: Sql, by_rate: bool, distinct_buyers: bool) -> list[str]:
-    """The count, the sums in the invoices' currency, and the same sums in dong
-    (``vnd_<measure>_<part>``, ``Sql.exchanged``) with a mark for groups lacking a rate."""
-    rate = sql.rate("i.exchange_rate", one_when="i.currency = 'VND'")
+    """The count, the sums in the invoices' currency, the sums of amount x rate
+    (``vnd_<measure>_<part>``, ``Sql.exchanged``) and the rows without a rate.
+
+    A VND group's sums are already in dong: its rate is 1, whatever ``TGia`` says, so VND
+    invoices are not multiplied at all.
+    """
     measures = [
         "COUNT(DISTINCT i.id) AS n" if by_rate else "COUNT(*) AS n",
-        f"MAX(CASE WHEN {rate} IS NULL THEN 1 ELSE 0 END) AS unrated",
+        "COUNT(*) - COUNT(i.exchange_rate) AS unrated",
     ]
     if distinct_buyers:
         measures.append(f"COUNT(DISTINCT {_BUYER}) AS buyers")
@@ -399,14 +403,19 @@ def _measures(sql: Sql, by_rate: bool, distinct_buyers: bool) -> list[str]:
     )
     for index, amount in enumerate(amounts):
         measures.append(f"SUM({amount}) AS sum_{index}")
-        exchanged = sql.exchanged(amount, rate)
+        exchanged = sql.exchanged(amount, "i.exchange_rate", where=f"i.currency <> '{VND}'")
         measures += [f"{part} AS vnd_{index}_{n}" for n, part in enumerate(exchanged)]
     return measures
 
 
-def _sums(record: dict[str, Any], index: int, postgres: bool) -> tuple[Decimal, Decimal | None]:
-    """Measure ``index`` of ``_measures``: in the currency, and in dong unless unrated."""
+def _sums(
+    record: dict[str, Any], index: int, currency: str, postgres: bool
+) -> tuple[Decimal, Decimal | None]:
+    """Measure ``index`` of ``_measures``: in the currency, and in dong unless a foreign
+    invoice of the group states no rate."""
     amount = dialect.read_sum(record[f"sum_{index}"], postgres=postgres)
+    if currency == VND:
+        return amount, amount
     if record["unrated"]:
         return amount, None
     prefix = f"vnd_{index}_"
@@ -422,14 +431,14 @@ def _summary(
     if by_rate:
         percent = record[f"g{width + 1}"]
         rate = read_decimal(percent) / 100 if percent is not None else Decimal(0)
-        before, before_vnd = _sums(record, 0, postgres)
+        before, before_vnd = _sums(record, 0, currency, postgres)
         tax, tax_vnd = before * rate, None if before_vnd is None else before_vnd * rate
         payable_vnd = None if before_vnd is None or tax_vnd is None else before_vnd + tax_vnd
         totals = (before, tax, before + tax, before_vnd, tax_vnd, payable_vnd)
     else:
         rate = Decimal(0)
         (before, before_vnd), (tax, tax_vnd), (payable, payable_vnd) = (
-            _sums(record, index, postgres) for index in range(len(_TOTALS))
+            _sums(record, index, currency, postgres) for index in range(len(_TOTALS))
         )
         totals = (before, tax, payable, before_vnd, tax_vnd, payable_vnd)
     buyers = record.get("buyers")
@@ -521,7 +530,8 @@ async def _with_flags(rows: list[InvoiceRow]) -> list[InvoiceRow]:
     flags: dict[uuid.UUID, list[str]] = {}
     for record in records:
         flags.setdefault(read_uuid(record["invoice_id"]), []).append(record["code"])
-    return [replace(row, flags=tuple(flags.get(row.id, ()))) for row in rows]
+    # Most rows have no flag; copying one (a dataclass ``replace``) is the export's main cost.
+    return [replace(row, flags=tuple(flags[row.id])) if row.id in flags else row for row in rows]
 
 
 def cursor_of(row: InvoiceRow, sort: InvoiceSort | None = None) -> str:

@@ -60,31 +60,24 @@ class Sql:
         low, high = _SQLITE_INTEGERS
         return self.param(min(max(micro, low), high))
 
-    def rate(self, column: str, *, one_when: str) -> str:
-        """An exchange-rate column as ``exchanged`` multiplies by it; 1 where ``one_when`` holds.
+    def exchanged(self, amount: str, rate: str, *, where: str) -> list[str]:
+        """SUMs that ``read_exchanged`` adds up to the sum of amount x rate over the rows
+        where ``where`` holds and ``rate`` (an exchange-rate column) is not null, exactly.
 
-        SQLite keeps the rate as text with four fraction digits, read here in ten-thousandths.
+        ``amount`` is a ``money`` expression. Other rows are not multiplied at all. PostgreSQL
+        multiplies numerics. SQLite keeps the rate as text with four fraction digits, read in
+        ten-thousandths, and multiplies 64-bit integers, answering an overflowing product
+        with a float instead of an error; so each factor is split into its whole units and its
+        fraction and the four partial products are summed apart, none of which can overflow:
+        whole units stay under 2^63 / 10^6, a rate under 10^5 (TGia has five digits before
+        the point), the fractions under 10^6 and 10^4.
         """
         if self.postgres:
-            return f"CASE WHEN {one_when} THEN 1 ELSE {column} END"
-        one, rate = 10**RATE_PLACES, f"CAST(REPLACE({column}, '.', '') AS INTEGER)"
-        return f"CASE WHEN {one_when} THEN {one} ELSE {rate} END"
-
-    def exchanged(self, amount: str, rate: str) -> list[str]:
-        """SUMs that ``read_exchanged`` adds up to the sum of amount x rate, exactly.
-
-        ``amount`` is a ``money`` expression, ``rate`` a ``rate`` one; a row whose rate is null
-        adds nothing. PostgreSQL multiplies numerics. SQLite multiplies 64-bit integers, and
-        answers an overflowing product with a float instead of an error; so each factor is
-        split into its whole units and its fraction and the four partial products are summed
-        apart, none of which can overflow: whole units stay under 2^63 / 10^6, a rate under
-        10^5 (TGia has five digits before the point), the fractions under 10^6 and 10^4.
-        """
-        if self.postgres:
-            return [f"SUM(({amount}) * ({rate}))"]
+            return [f"SUM(CASE WHEN {where} THEN ({amount}) * {rate} END)"]
+        units = f"CAST(REPLACE({rate}, '.', '') AS INTEGER)"
         amounts = (f"(({amount}) / {10**MICRO})", f"(({amount}) % {10**MICRO})")
-        rates = (f"(({rate}) / {10**RATE_PLACES})", f"(({rate}) % {10**RATE_PLACES})")
-        return [f"SUM({a} * {r})" for a in amounts for r in rates]
+        rates = (f"({units} / {10**RATE_PLACES})", f"({units} % {10**RATE_PLACES})")
+        return [f"SUM(CASE WHEN {where} THEN {a} * {r} END)" for a in amounts for r in rates]
 
     def month(self, column: str) -> str:
         if self.postgres:
