@@ -162,6 +162,34 @@ SCHEMAS: Final[dict[str, Schema]] = {
         receivedAt={"type": "string", "format": "date-time"},
         relation=NULLABLE,
         relatedId=NULLABLE,
+        # What the invoice states beside its key (docs/invoice-fields.md); null when not
+        # stated, or on invoices stored before it was kept.
+        formatVersion={"type": "string"},
+        exchangeRate=NULLABLE,
+        paymentMethod=NULLABLE,
+        buyerPassport=NULLABLE,
+        buyerBudgetUnitCode=NULLABLE,
+        totalTradeDiscount=NULLABLE,
+        fees={
+            "type": ["array", "null"],
+            "items": json_object(["name", "amount"], name=NULLABLE, amount=NULLABLE),
+        },
+        totalFees=NULLABLE,
+        cashRegisterCode=NULLABLE,
+        signerSubject=NULLABLE,
+        signerSerial=NULLABLE,
+        signerIssuer=NULLABLE,
+        signingProviderTaxCode=NULLABLE,
+        relatedKey={
+            **json_object(
+                ["sellerTaxCode", "template", "series", "number"],
+                sellerTaxCode=TAX_CODE,
+                template={"type": "string"},
+                series={"type": "string"},
+                number={"type": "integer"},
+            ),
+            "type": ["object", "null"],
+        },
         lines={"type": "array", "items": {"type": "object"}},
         history={
             "type": "array",
