@@ -25,8 +25,11 @@ LOG_SIZE: Final = 50
 DEFAULT_CONSENT_DAYS: Final = 90
 
 
-def reader_of(event: dict[str, Any]) -> dict[str, str]:
-    """Who read, as the log names them (``officer:officer-01``): their role and name."""
+def reader_of(event: dict[str, Any], me: str) -> dict[str, str]:
+    """Who read, as the log names them (``officer:officer-01``): their role and name, or
+    ``self`` for the person's own reads."""
+    if event["reader"] == me:
+        return {"role": "self", "name": ""}
     _, _, name = str(event["reader"]).partition(":")
     return {"role": str(event["role"]), "name": name or str(event["reader"])}
 
@@ -40,7 +43,7 @@ class MyData:
         principal = await principal_of(request)
         consents, problems = await _consents(request, principal)
         log = [
-            {**edge["node"], "who": reader_of(edge["node"])}
+            {**edge["node"], "who": reader_of(edge["node"], principal.actor)}
             for edge in (answer.data.get("myDataAccessLog") or {}).get("edges", [])
         ]
         context = {

@@ -231,6 +231,8 @@ EN: Final[dict[str, str]] = {
     "log.sentence_allowed": "{who} read your {what}. Purpose: {why}.",
     "log.sentence_denied": "{who} asked to read your {what} and was refused. Purpose: {why}.",
     "log.no_purpose": "none given",
+    "reader.self": "You yourself",
+    "me.not_shown": "Not shown: see the notice at the top of the page.",
     "reader.officer": "Tax officer",
     "reader.app": "App",
     "reader.merchant": "Merchant",

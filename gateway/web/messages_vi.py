@@ -231,6 +231,8 @@ VI: Final[dict[str, str]] = {
     "log.sentence_allowed": "{who} đã xem {what} của bạn. Mục đích: {why}.",
     "log.sentence_denied": "{who} đã muốn xem {what} của bạn nhưng bị từ chối. Mục đích: {why}.",
     "log.no_purpose": "không nêu",
+    "reader.self": "Chính bạn",
+    "me.not_shown": "Không hiển thị: xem thông báo ở đầu trang.",
     "reader.officer": "Cán bộ thuế",
     "reader.app": "Ứng dụng",
     "reader.merchant": "Doanh nghiệp",

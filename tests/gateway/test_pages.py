@@ -18,8 +18,10 @@ from gateway.app import create_app
 from gateway.config import Settings, load_settings
 from gateway.web.explorer import ExplorerRoute
 from gateway.web.formats import day, moment, money, quantity
+from gateway.web.identities import demo_sign_in_offered
 from gateway.web.messages_en import EN
 from gateway.web.messages_vi import VI
+from gateway.web.sessions import COOKIE
 from integrations.access import Role
 from integrations.store.database import open_database
 from integrations.store.invoices import InvoiceStore, LineRecord
@@ -317,3 +319,33 @@ def test_both_languages_have_every_word_the_templates_use() -> None:
 )
 def test_local_conventions(value: str, shown: str) -> None:
     assert value == shown
+
+
+def test_every_asset_is_the_gateways_own() -> None:
+    web = TEMPLATES.parent
+    pages = [*TEMPLATES.glob("*.html"), *(web / "static").glob("*.js")]
+    addresses = [
+        address
+        for path in pages
+        for address in re.findall(r'(?:src|href|action)="([^"{]+)"', path.read_text())
+    ]
+    assert addresses
+    assert [a for a in addresses if not a.startswith(("/", "#"))] == []
+    assert "://" not in (web / "static" / "explorer.js").read_text()
+
+
+async def test_a_tampered_cookie_is_no_session(browser: Browser) -> None:
+    await browser.sign_in("officer")
+    value = browser.http.cookies[COOKIE]
+    browser.http.cookies.set(COOKIE, value[:-8] + "AAAAAAAA", domain="gateway.test")
+    answer = await browser.http.get("/workbench")
+    assert (answer.status_code, answer.headers["location"]) == (303, "/signin")
+
+
+def test_no_demo_identities_where_an_identity_provider_is_configured(
+    settings: Settings, tmp_path: Path
+) -> None:
+    assert demo_sign_in_offered(settings)
+    provider = settings.with_values(jwks_file=tmp_path / "jwks.json")
+    assert not demo_sign_in_offered(provider)
+    assert not demo_sign_in_offered(settings.with_values(mode="production"))
