@@ -3,6 +3,7 @@ money with dots between thousands (1.234.567 ₫), IDs exactly as they are."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Final
@@ -13,12 +14,29 @@ VIETNAM: Final = timezone(timedelta(hours=7), "ICT")
 CURRENCY_SIGNS: Final = {"VND": "₫"}
 
 
+DAY_TYPED: Final = re.compile(r"\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*")
+
+
+def iso_day(text: str) -> str:
+    """A day typed as ``20/11/2026`` in ISO form (``2026-11-20``), as the API takes it;
+    anything else unchanged, for the API to refuse with its own message."""
+    typed = DAY_TYPED.fullmatch(text)
+    if typed is None:
+        return text
+    day_of_month, month_number, year = typed.groups()
+    return f"{year}-{int(month_number):02d}-{int(day_of_month):02d}"
+
+
 def day(value: date | str | None) -> str:
-    """``2026-11-20`` as ``20/11/2026``; a time is first moved to Vietnam's time."""
-    if value in (None, ""):
+    """``2026-11-20`` as ``20/11/2026``; a time is first moved to Vietnam's time. Text that is
+    no ISO date is shown as it is (a value typed wrong, shown back to be mended)."""
+    if not value:
         return ""
     if isinstance(value, str):
-        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+        try:
+            value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+        except ValueError:
+            return value
     if isinstance(value, datetime):
         value = _local(value).date()
     return value.strftime("%d/%m/%Y")
@@ -32,7 +50,7 @@ def month(value: str) -> str:
 
 def moment(value: datetime | str | None) -> str:
     """A time as ``20/11/2026 14:05`` in Vietnam's time."""
-    if value in (None, ""):
+    if not value:
         return ""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from gateway.state import services_of
 from gateway.web.caller import form_of, principal_of
+from gateway.web.formats import day, iso_day
 from gateway.web.graph import PageGraph
 from gateway.web.render import Problem, page, see_other
 from integrations.access import ConsentView, Domain, may_grant_consent
@@ -53,13 +54,13 @@ class MyData:
             "log": log,
             "domains": [domain.value for domain in Domain],
             "now": datetime.now(UTC),
-            "default_expiry": (date.today() + timedelta(days=DEFAULT_CONSENT_DAYS)).isoformat(),
+            "default_expiry": day(date.today() + timedelta(days=DEFAULT_CONSENT_DAYS)),
         }
         return page(request, "me.html", context)
 
     async def grant(self, request: Request) -> Response:
         form = await form_of(request)
-        expires = str(form.get("expires", ""))
+        expires = iso_day(str(form.get("expires", "")))
         try:
             expires_at = datetime.combine(date.fromisoformat(expires), time.max, UTC).isoformat()
         except ValueError:

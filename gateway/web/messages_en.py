@@ -84,6 +84,7 @@ EN: Final[dict[str, str]] = {
     "search.previous": "Previous page",
     "search.next": "Next page",
     "search.page": "Page {number}",
+    "form.day_format": "dd/mm/yyyy",
     "filter.seller": "Seller's tax code",
     "filter.buyer": "Buyer (tax code or ID number)",
     "filter.issuedFrom": "Issued from",

@@ -84,6 +84,7 @@ VI: Final[dict[str, str]] = {
     "search.previous": "Trang trước",
     "search.next": "Trang sau",
     "search.page": "Trang {number}",
+    "form.day_format": "dd/mm/yyyy",
     "filter.seller": "Mã số thuế người bán",
     "filter.buyer": "Người mua (MST hoặc số định danh)",
     "filter.issuedFrom": "Lập từ ngày",

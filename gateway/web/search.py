@@ -12,6 +12,8 @@ from typing import Any, Final
 
 from starlette.datastructures import FormData
 
+from gateway.web.formats import iso_day
+
 FILTERS: Final = (
     "seller",
     "buyer",
@@ -25,6 +27,8 @@ FILTERS: Final = (
     "series",
     "flag",
 )
+DAYS: Final = ("issuedFrom", "issuedTo")
+"""Typed dd/mm/yyyy in the form, sent as ISO dates."""
 SORT_KEYS: Final = ("ISSUED_ON", "TOTAL_PAYABLE")
 PAGE_SIZE: Final = 25
 
@@ -32,6 +36,8 @@ PAGE_SIZE: Final = 25
 def search_from_form(form: FormData) -> dict[str, Any]:
     """A new search (first page, newest first) from the search form's fields."""
     filters = {name: str(form.get(name, "")).strip() for name in FILTERS}
+    for name in DAYS:
+        filters[name] = iso_day(filters[name])
     return {
         "filter": {k: v for k, v in filters.items() if v},
         "sort": "ISSUED_ON",

@@ -137,6 +137,7 @@ async def test_an_officer_searches_opens_an_invoice_and_a_person_and_exports(
     await shot(page, "workbench-case")
     await open_case(page)
     await page.get_by_label("Người mua (MST hoặc số định danh)").fill(AN)
+    await page.get_by_label("Lập từ ngày").fill("01/11/2026")
     await page.get_by_role("button", name="Tìm", exact=True).click()
     rows = page.locator("tr[data-invoice-id]")
     await rows.first.wait_for()

@@ -17,7 +17,7 @@ import pytest
 from gateway.app import create_app
 from gateway.config import Settings, load_settings
 from gateway.web.explorer import ExplorerRoute
-from gateway.web.formats import day, moment, money, quantity
+from gateway.web.formats import day, iso_day, moment, money, quantity
 from gateway.web.identities import demo_sign_in_offered
 from gateway.web.messages_en import EN
 from gateway.web.messages_vi import VI
@@ -158,11 +158,12 @@ async def test_an_officer_searches_inside_a_case_and_opens_an_invoice(
     await browser.sign_in("officer")
     assert 'action="/workbench/case"' in (await browser.get("/workbench")).text
     await browser.open_case()
-    await browser.post("/workbench/search", seller=RESTAURANT, issuedFrom="2026-11-01")
+    await browser.post("/workbench/search", seller=RESTAURANT, issuedFrom="1/11/2026")
     page = await browser.get("/workbench")
     assert codes(page) == []
     shown = set(re.findall(r'<tr data-invoice-id="([^"]+)"', page.text))
     assert shown == {str(seeded["person"]), str(seeded["business"])}
+    assert 'value="01/11/2026"' in page.text
     assert "108.000 ₫" in page.text
     assert "02/11/2026" in page.text
     await browser.post("/invoice", id=str(seeded["person"]))
@@ -315,6 +316,9 @@ def test_both_languages_have_every_word_the_templates_use() -> None:
         pytest.param(day("2026-11-20"), "20/11/2026", id="day"),
         pytest.param(moment("2026-11-20T20:05:00+00:00"), "21/11/2026 03:05", id="vietnam-time"),
         pytest.param(quantity("1.500"), "1,5", id="quantity"),
+        pytest.param(iso_day("1/2/2027"), "2027-02-01", id="typed-day"),
+        pytest.param(iso_day("2027-02-01"), "2027-02-01", id="iso-day-kept"),
+        pytest.param(day("31/02/2027"), "31/02/2027", id="not-a-day-shown-back"),
     ],
 )
 def test_local_conventions(value: str, shown: str) -> None:
