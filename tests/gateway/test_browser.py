@@ -250,3 +250,23 @@ async def test_the_explorer_runs_an_example_with_its_token(page: Any, gateway: G
     await page.locator(".graphiql-execute-button").click()
     await page.locator(".result-window").get_by_text('"fullName": "Nguyễn Văn An"').wait_for()
     await shot(page, "explorer")
+
+
+async def test_the_keyboard_alone_signs_in_and_opens_a_case(page: Any, gateway: Gateway) -> None:
+    await page.goto("/signin")
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.className") == "skip"
+    for _ in range(40):  # through the header and the token form to the first identity
+        await page.keyboard.press("Tab")
+        if await page.evaluate("document.activeElement.dataset.identity") == "officer":
+            break
+    outline = await page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid", "the focus is visible"
+    await page.keyboard.press("Enter")
+    await page.wait_for_url("**/workbench")
+    await page.focus("#purpose")
+    await page.keyboard.press("ArrowDown")
+    await page.keyboard.press("Tab")
+    await page.keyboard.type("TT-2026-0099")
+    await page.keyboard.press("Enter")
+    assert await page.locator("[data-case-ref]").inner_text() == "TT-2026-0099"
