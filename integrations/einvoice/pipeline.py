@@ -32,7 +32,7 @@ from integrations.identity import parse_taxpayer_id
 from integrations.money import decimal_text
 from integrations.store.invoices import (
     DuplicateInvoice,
-    Fee,
+    FeeRecord,
     InvoiceKey,
     InvoiceRecord,
     InvoiceStore,
@@ -352,7 +352,7 @@ class Intake:
             buyer_passport=buyer.passport if buyer else None,
             buyer_budget_unit_code=buyer.budget_unit_code if buyer else None,
             cash_register_code=verdict.cash_register_code,
-            fees=tuple(Fee(fee.name, fee.amount) for fee in document.fees),
+            fees=tuple(FeeRecord(fee.name, fee.amount) for fee in document.fees),
             total_trade_discount=document.total_discount,
             signer=_signer(verdict, key.seller_tax_code),
         )

@@ -89,7 +89,7 @@ class Signer:
 
 
 @dataclass(frozen=True, slots=True)
-class Fee:
+class FeeRecord:
     """One fee or charge outside VAT (``DSLPhi/LPhi``), as the invoice names it."""
 
     name: str | None
@@ -134,7 +134,7 @@ class InvoiceRecord:
     buyer_passport: str | None = None
     buyer_budget_unit_code: str | None = None
     cash_register_code: str | None = None
-    fees: tuple[Fee, ...] = ()
+    fees: tuple[FeeRecord, ...] = ()
     total_trade_discount: Decimal | None = None
     signer: Signer | None = None
 
@@ -174,7 +174,7 @@ class StoredInvoice:
     buyer_passport: str | None = None
     buyer_budget_unit_code: str | None = None
     cash_register_code: str | None = None
-    fees: tuple[Fee, ...] | None = None
+    fees: tuple[FeeRecord, ...] | None = None
     total_fees: Decimal | None = None
     total_trade_discount: Decimal | None = None
     signer: Signer | None = None
@@ -530,16 +530,16 @@ def _signer(row: Invoice) -> Signer | None:
     )
 
 
-def _fee_json(fee: Fee) -> dict[str, str | None]:
+def _fee_json(fee: FeeRecord) -> dict[str, str | None]:
     return {
         "name": fee.name,
         "amount": decimal_text(fee.amount) if fee.amount is not None else None,
     }
 
 
-def _fee(entry: dict[str, str | None]) -> Fee:
+def _fee(entry: dict[str, str | None]) -> FeeRecord:
     amount = entry.get("amount")
-    return Fee(entry.get("name"), Decimal(amount) if amount is not None else None)
+    return FeeRecord(entry.get("name"), Decimal(amount) if amount is not None else None)
 
 
 def encode_cursor(issued_on: date, invoice_id: uuid.UUID) -> str:
