@@ -21,8 +21,18 @@ from gateway.web.render import page, see_other
 
 
 def _months(groups: list[dict[str, Any]], measure: str) -> list[tuple[str, Decimal]]:
-    """The last twelve months of a by-month summary, as chart points."""
-    return last_months({group["key"][0]["value"]: group[measure] for group in groups})
+    """The last twelve months of a by-month summary, as chart points.
+
+    A month comes once per currency; amounts are charted in dong (``…Vnd``, each invoice at
+    its own rate), so the rows of a month add up. A row without a dong sum (a foreign invoice
+    stating no rate) is left out rather than mixed in.
+    """
+    totals: dict[str, Decimal] = {}
+    for group in groups:
+        if group.get(measure) is not None:
+            month = group["key"][0]["value"]
+            totals[month] = totals.get(month, Decimal(0)) + Decimal(str(group[measure]))
+    return last_months(totals)
 
 
 class People:
@@ -45,7 +55,7 @@ class People:
             return see_other("/workbench")
         answer = await self.graph.run(request, "person", {"id": person})
         purchases = answer.data.get("personPurchases") or {}
-        chart = bars(_months(purchases.get("months") or [], "totalPayable"))
+        chart = bars(_months(purchases.get("months") or [], "totalPayableVnd"))
         context = {"answer": answer, "problems": answer.problems, "chart": chart, "chosen": person}
         return page(request, "person.html", context)
 
@@ -65,7 +75,7 @@ class People:
             "answer": answer,
             "problems": answer.problems,
             "chosen": merchant,
-            "sales_chart": bars(_months(months, "totalPayable")),
+            "sales_chart": bars(_months(months, "totalPayableVnd")),
             "buyers_chart": bars(_months(months, "buyers")),
             "flagged": flagged,
         }
