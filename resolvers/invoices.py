@@ -23,6 +23,7 @@ from integrations.access import (
     decide_workbench,
     require,
 )
+from integrations.einvoice.findings import MAX_LISTED, listing
 from integrations.einvoice.findings import Finding as FindingRecord
 from integrations.einvoice.pipeline import IntakeResult
 from integrations.einvoice.pipeline import Outcome as IntakeOutcome
@@ -311,18 +312,25 @@ class SubmitInvoiceResult:
     invoice: Invoice | None
     receipt_id: str | None
     conflicting_invoice_id: strawberry.ID | None
-    findings: list[Finding]
+    findings: list[Finding] = strawberry.field(
+        description=f"At most {MAX_LISTED} findings, errors and warnings in the order found."
+    )
+    omitted_findings: int = strawberry.field(
+        description="How many more findings there were than the list holds."
+    )
 
     @classmethod
     def of(cls, result: IntakeResult, *, readable: bool) -> SubmitInvoiceResult:
         """``readable``: whether the submitter may see the stored invoice itself."""
         stored, conflict = result.invoice, result.conflict
+        listed = listing(result.findings)
         return cls(
             outcome=result.outcome,
             invoice=Invoice.of(stored) if stored and readable else None,
             receipt_id=stored.receipt_id if stored else None,
             conflicting_invoice_id=strawberry.ID(str(conflict.id)) if conflict else None,
-            findings=[Finding.of(f) for f in result.findings],
+            findings=[Finding.of(f) for f in listed.shown],
+            omitted_findings=listed.omitted,
         )
 
 

@@ -32,6 +32,7 @@ from integrations.store.database import open_database
 from integrations.store.merchants import MerchantRegistry
 from integrations.store.models import Invoice
 from tests.support.invoices import (
+    BAD_ATTRIBUTES,
     BUYER_ID,
     HOTEL,
     PROVIDER,
@@ -41,6 +42,7 @@ from tests.support.invoices import (
     draft,
     relabel,
     signed,
+    with_bad_attributes,
 )
 from tests.support.servers import in_process_client
 
@@ -285,15 +287,6 @@ async def test_only_those_entitled_for_the_taxpayer_learn_a_message_exists(
     replay = await gateway.http.post("/v1/messages", content=batch, headers=operator)
     assert replay.status_code == 200
     assert await count_invoices(gateway) == 2
-
-
-BAD_ATTRIBUTES = 60_000
-
-
-def with_bad_attributes(document: bytes, element: bytes = b"<TTChung>") -> bytes:
-    """Tens of thousands of attributes the schema forbids, each one a finding: 590 KB."""
-    attributes = b"".join(b' a%d=""' % n for n in range(BAD_ATTRIBUTES))
-    return document.replace(element, element[:-1] + attributes + b">", 1)
 
 
 async def test_an_answer_lists_a_hundred_findings_and_counts_the_rest(

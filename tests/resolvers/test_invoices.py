@@ -22,6 +22,7 @@ from integrations.store.database import Database
 from integrations.store.invoices import InvoiceStore
 from integrations.store.merchants import MerchantRegistry
 from integrations.store.models import AuditEvent
+from tests.gateway.test_intake_http import BAD_ATTRIBUTES, with_bad_attributes
 from tests.resolvers.conftest import (
     AN,
     BINH,
@@ -285,3 +286,18 @@ async def test_another_merchant_submitting_the_bytes_learns_nothing_of_the_invoi
         "invoice": None,
         "findings": [{"code": "4006", "severity": "error"}],
     }
+
+
+async def test_submit_invoice_lists_a_hundred_findings_and_counts_the_rest(
+    graph: Graph, intake: Intake, intake_keys: Keys
+) -> None:
+    flooded = with_bad_attributes(signed(draft(3), intake_keys.restaurant)).decode()
+    query = (
+        "mutation($xml: String!) { submitInvoice(xml: $xml) { findings { code } omittedFindings } }"
+    )
+
+    result = await replace(graph, intake=intake).run(query, RESTAURANT_MERCHANT, {"xml": flooded})
+
+    answer = result.data["submitInvoice"]
+    assert len(answer["findings"]) == 100
+    assert answer["omittedFindings"] >= BAD_ATTRIBUTES - 100

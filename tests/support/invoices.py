@@ -138,3 +138,12 @@ def cash_register_batch(
 
 def relabel(invoice: InvoiceDraft, **changes: object) -> InvoiceDraft:
     return replace(invoice, **changes)
+
+
+BAD_ATTRIBUTES = 60_000
+
+
+def with_bad_attributes(document: bytes, element: bytes = b"<TTChung>") -> bytes:
+    """Tens of thousands of attributes the schema forbids, each one a finding: 590 KB."""
+    attributes = b"".join(b' a%d=""' % n for n in range(BAD_ATTRIBUTES))
+    return document.replace(element, element[:-1] + attributes + b">", 1)
