@@ -67,6 +67,14 @@ EXAMPLES: Final = (
         "TT-2026-0017",
     ),
     Example(
+        "officer: live invoices",
+        "officer",
+        "feed",
+        {"seller": "0319303270"},
+        "tax-audit",
+        "TT-2026-0017",
+    ),
+    Example(
         "merchant: my sales",
         "merchant-0100109106",
         "search",

@@ -28,6 +28,7 @@ from gateway.commands.demo import prepare
 from gateway.config import Settings, load_settings
 from gateway.demo import SignedExample
 from integrations.access import Role
+from integrations.store.models import AuditEvent
 from tests.conftest import service_missing
 from tests.support.servers import live_server
 from tests.support.tokens import token as bearer
@@ -39,8 +40,11 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = os.environ.get("GATEWAY_TEST_CHROMIUM") or shutil.which("chromium") or ""
 AN = "001099012345"
 RESTAURANT = "0100109106"
+HOTEL = "0319303270"
 HELD_BACK = "adjustment"
 """Submitted during the live-feed test; until then the restaurant's series has a gap."""
+HOTEL_LATER = "hotel-usd"
+"""Submitted while the explorer's subscription example listens for the hotel."""
 
 
 @dataclass
@@ -75,7 +79,7 @@ async def gateway(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Gat
     async with live_server(create_app(settings)) as base:
         gateway = Gateway(base, settings, by_name)
         for name, example in by_name.items():
-            if name != HELD_BACK:
+            if name not in (HELD_BACK, HOTEL_LATER):
                 assert await gateway.submit(example) in (200, 201), name
         yield gateway
 
@@ -233,9 +237,7 @@ async def test_the_live_feed_shows_an_invoice_as_it_is_accepted(
     await page.fill("#seller", RESTAURANT)
     await page.get_by_role("button", name="Theo dõi").click()
     status = page.locator("#feed-status")
-    await page.wait_for_function(
-        "document.getElementById('feed-status').textContent.startsWith('Đã kết nối')"
-    )
+    await page.locator("#feed-status", has_text="Đã kết nối").wait_for()
     assert await gateway.submit(gateway.examples[HELD_BACK]) == 201
     row = page.locator("#feed tbody tr")
     await row.first.wait_for()
@@ -250,6 +252,19 @@ async def test_the_explorer_runs_an_example_with_its_token(page: Any, gateway: G
     await page.locator(".graphiql-execute-button").click()
     await page.locator(".result-window").get_by_text('"fullName": "Nguyễn Văn An"').wait_for()
     await shot(page, "explorer")
+
+
+async def test_the_explorer_subscribes_over_the_websocket_door(page: Any, gateway: Gateway) -> None:
+    last = await AuditEvent.all().order_by("-id").first()
+    await page.goto("/graphql")
+    await page.get_by_text("LiveFeed", exact=True).click()
+    await page.locator(".graphiql-execute-button").click()
+    for _ in range(500):  # until the subscription was decided (and logged) as the officer's
+        if await AuditEvent.filter(id__gt=last.id if last else 0, subject=HOTEL).exists():
+            break
+        await asyncio.sleep(0.01)
+    assert await gateway.submit(gateway.examples[HOTEL_LATER]) == 201
+    await page.locator(".result-window").get_by_text('"invoiceAccepted"').wait_for()
 
 
 async def test_the_keyboard_alone_signs_in_and_opens_a_case(page: Any, gateway: Gateway) -> None:
