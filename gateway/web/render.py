@@ -46,12 +46,6 @@ class Problem:
     def of(cls, error: GatewayError) -> Problem:
         return cls(error.code, error.message, error.hint)
 
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> Problem:
-        """The first error of the API's JSON error shape, ``{"errors": [{code, message}]}``."""
-        first = (body.get("errors") or [{}])[0]
-        return cls(str(first.get("code", "")), str(first.get("message", "")), first.get("hint", ""))
-
 
 def _environment() -> Environment:
     env = Environment(
