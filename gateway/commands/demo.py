@@ -150,6 +150,10 @@ def guide(
         "",
         f"citizen-gateway demo on {base_url}  (data in {Path(settings.data_dir).resolve()})",
         "",
+        f"In a browser: {base_url}/ and sign in as a demo person, merchant or officer;",
+        f"  the officer workbench is {base_url}/workbench, a citizen's own page {base_url}/me,",
+        f"  and GraphiQL with an example per role {base_url}/graphql.",
+        "",
         f"Tokens, valid {TOKEN_HOURS} h (mint more with `gateway token ROLE SUBJECT`):",
         *(
             line
