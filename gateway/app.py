@@ -61,6 +61,8 @@ def create_app(settings: Settings) -> Starlette:
         routes=routes,
         middleware=[
             Middleware(ObserveRequests, metrics=HttpMetrics(registry), route_of=route_of),
+            # Before the rate limit, so that a page's caller is counted by its session's token.
+            Middleware(PageSessions, settings=settings),
             Middleware(
                 RateLimit,
                 windows=windows,
@@ -68,7 +70,6 @@ def create_app(settings: Settings) -> Starlette:
                 per_address=settings.rate_limit_address,
                 identify=authenticator.identify,
             ),
-            Middleware(PageSessions, settings=settings),
         ],
         exception_handlers={
             errors.Refusal: errors.refused,

@@ -14,6 +14,9 @@ from gateway.auth import TokenVerifier, require
 from integrations.access.errors import AccessError, AuthenticationError
 from integrations.access.principal import Principal
 
+SESSION_TOKEN = "token"
+"""Where a browser page's session (``scope["session"]``) keeps the caller's bearer token."""
+
 
 class Authenticator:
     def __init__(self, verifier: TokenVerifier | None = None) -> None:
@@ -34,9 +37,13 @@ class Authenticator:
         return require(await self.principal(connection.scope))
 
     async def identify(self, scope: Scope) -> str | None:
-        """For rate limits: the caller's name; a bad token counts against its address only."""
+        """For rate limits: the caller's name, from the bearer token or else from the token a
+        browser page's session holds; a bad token counts against its address only."""
         try:
             principal = await self.principal(scope)
+            session_token = (scope.get("session") or {}).get(SESSION_TOKEN)
+            if principal is None and session_token and self.verifier is not None:
+                principal = await self.verifier.verify(str(session_token))
         except AccessError:
             return None
         return principal.actor if principal else None

@@ -23,6 +23,7 @@ from gateway.web.messages_en import EN
 from gateway.web.messages_vi import VI
 from gateway.web.sessions import COOKIE
 from integrations.access import Role
+from integrations.ratelimit.windows import Limit
 from integrations.store.database import open_database
 from integrations.store.invoices import InvoiceStore, LineRecord
 from tests.resolvers.conftest import AN, BINH, HOTEL, RESTAURANT, invoice_record
@@ -354,3 +355,21 @@ def test_no_demo_identities_where_an_identity_provider_is_configured(
     provider = settings.with_values(jwks_file=tmp_path / "jwks.json")
     assert not demo_sign_in_offered(provider)
     assert not demo_sign_in_offered(settings.with_values(mode="production"))
+
+
+async def test_a_page_caller_is_rate_limited_by_the_session_s_token(
+    settings: Settings, seeded: dict[str, uuid.UUID]
+) -> None:
+    limited = settings.with_values(
+        rate_limit_principal=Limit(4, 3600), rate_limit_address=Limit(1000, 3600)
+    )
+    async with in_process_client(create_app(limited)) as http:
+        citizen, officer = Browser(http), Browser(http)
+        await citizen.sign_in("citizen-an")
+        statuses = [(await citizen.get("/me")).status_code for _ in range(5)]
+        http.cookies.clear()
+        await officer.sign_in("officer")
+        other = await officer.get("/workbench")
+
+    assert statuses[-1] == 429, statuses
+    assert other.status_code == 200, "each caller has its own budget, from the same address"
