@@ -34,17 +34,12 @@ from integrations.store.models import InvoiceKind, InvoiceStatus
 from resolvers.access import refuse
 from resolvers.connections import DEFAULT_PAGE, page_size
 from resolvers.context import Info
-from resolvers.errors import PublicError
 from resolvers.invoices import Invoice, InvoiceConnection
 from resolvers.taxpayer import Taxpayer, load_taxpayer
 
 strawberry.enum(InvoiceKind, name="InvoiceKind")
 strawberry.enum(GroupBy, name="InvoiceGroupBy")
 strawberry.enum(SortKey, name="InvoiceSortKey")
-
-
-class BadInvoiceQuery(PublicError):
-    code = "BAD_USER_INPUT"
 
 
 @strawberry.input(description="Which invoices to list, sum or export; each field narrows the set.")
