@@ -382,6 +382,26 @@ async def test_every_door_decides_shows_and_logs_alike(
         assert first.data["id"] == str(server.invoices[resource])
 
 
+@pytest.mark.parametrize("download", ["xml", "receipt"])
+@pytest.mark.parametrize(("resource", "caller_name"), [m for m in MATRIX if "search" not in m.id])
+async def test_an_invoice_s_downloads_decide_and_log_as_its_summary(
+    server: Server, resource: str, caller_name: str, download: str
+) -> None:
+    caller = CALLERS[caller_name]
+    last, _ = await _new_events(0)
+    url = f"{server.base}/v1/invoices/{server.invoices[resource]}/{download}"
+    async with server.http.get(url, headers=server.headers(caller)) as response:
+        body = await response.read()
+    decision = OK if response.status == 200 else str(json.loads(body)["errors"][0]["code"])
+    last, events = await _new_events(last)
+    summary, _ = await rest(server, caller, resource)
+    _, summary_events = await _new_events(last)
+
+    assert decision == summary == EXPECTED[resource][caller_name]
+    assert sorted(map(_event_key, events)) == sorted(map(_event_key, summary_events))
+    assert {tuple(e.fields_read) for e in events} == {(f"invoice.{download}",)}
+
+
 async def test_each_person_in_a_search_gets_their_own_event(server: Server) -> None:
     last, _ = await _new_events(0)
     officer = CALLERS["officer"]
