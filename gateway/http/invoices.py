@@ -24,10 +24,8 @@ from integrations.store.invoices import StoredInvoice
 
 
 async def get_invoice(request: Request) -> Response:
-    services, found, _ = await _read(request, "invoice")
-    store = services.intake.store
-    invoice = await store.get(found.id, with_lines=True) or found
-    history = await store.history(found.id)
+    services, invoice, _ = await _read(request, "invoice", with_lines=True)
+    history = await services.intake.store.history(invoice.id)
     return json_response(
         {
             **invoice_summary(invoice),
@@ -130,7 +128,9 @@ def invoice_summary(invoice: StoredInvoice) -> dict[str, object]:
     }
 
 
-async def _read(request: Request, field_name: str) -> tuple[Services, StoredInvoice, AccessSession]:
+async def _read(
+    request: Request, field_name: str, *, with_lines: bool = False
+) -> tuple[Services, StoredInvoice, AccessSession]:
     """The invoice named by the path, once the access service allowed this caller to read it
     and the read is in the access log; refused (and the refusal logged) otherwise."""
     services = services_of(request)
@@ -139,7 +139,7 @@ async def _read(request: Request, field_name: str) -> tuple[Services, StoredInvo
         invoice_id = uuid.UUID(request.path_params["invoice_id"])
     except ValueError:
         raise Refusal(404, "NOT_FOUND", "Invoice ids are UUIDs") from None
-    invoice = await services.intake.store.get(invoice_id)
+    invoice = await services.intake.store.get(invoice_id, with_lines=with_lines)
     if invoice is None:
         raise Refusal(404, "NOT_FOUND", f"No invoice {invoice_id} is held")
     session = services.access.open(principal)
