@@ -104,12 +104,12 @@ async def test_one_query_reads_every_source_once(graph: Graph, sims: RunningSimu
 @pytest.mark.parametrize("agency", list(SUBTREES))
 @pytest.mark.parametrize(("faults", "code"), FAULTS)
 async def test_a_failing_agency_nulls_only_its_subtree(
-    graph: Graph, sims: RunningSimulators, agency: str, faults: Faults, code: str
+    hasty_graph: Graph, sims: RunningSimulators, agency: str, faults: Faults, code: str
 ) -> None:
     sims.set_faults(agency, faults)
     # A hanging agency is given up on by the deadline; without it this would wait an hour.
     async with asyncio.timeout(30):
-        result = await graph.run(FULL, CITIZEN_AN, {"id": AN})
+        result = await hasty_graph.run(FULL, CITIZEN_AN, {"id": AN})
     assert set(codes(result)) == {(code, agency)}
     failed = {tuple(error.path[1:]) for error in result.errors}
     assert failed == set(SUBTREES[agency])
@@ -121,14 +121,15 @@ async def test_a_failing_agency_nulls_only_its_subtree(
 
 
 async def test_a_slow_agency_is_given_up_after_its_attempts(
-    graph: Graph, sims: RunningSimulators
+    hasty_graph: Graph, sims: RunningSimulators
 ) -> None:
     sims.set_faults("population", Faults(hang_rate=1.0))
     async with asyncio.timeout(30):
-        result = await graph.run(NAME, CITIZEN_AN, {"id": AN})
+        result = await hasty_graph.run(NAME, CITIZEN_AN, {"id": AN})
     assert codes(result) == [("UPSTREAM_TIMEOUT", "population")]
     # Each attempt waited at most total_timeout, and there were at most `attempts` of them.
-    assert sims.calls("population") <= graph.upstreams.services["population"].settings.attempts
+    settings = hasty_graph.upstreams.services["population"].settings
+    assert sims.calls("population") <= settings.attempts
 
 
 async def test_the_breaker_opens_then_recovers(graph: Graph, sims: RunningSimulators) -> None:

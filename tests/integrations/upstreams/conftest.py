@@ -15,13 +15,15 @@ from integrations.upstreams import Clock, Upstreams, UpstreamSettings
 from tests.support.upstreams import open_on
 
 API_KEY = "upstream-test-key"
-# Small limits so that every failure path finishes in tens of milliseconds.
+# Short back-offs so that every failure path finishes in tens of milliseconds. Timeouts stay
+# long: a loaded machine can stall a healthy answer, and a retry would break the call counts;
+# the tests about hanging agencies set their own.
 FAST = UpstreamSettings(
     "http://unset",
     api_key=API_KEY,
-    connect_timeout=0.2,
-    total_timeout=0.2,
-    deadline=1.0,
+    connect_timeout=5.0,
+    total_timeout=5.0,
+    deadline=10.0,
     backoff_base=0.001,
     backoff_cap=0.005,
     retry_after_cap=0.2,
