@@ -70,9 +70,7 @@ def check_message(checker: Checker, raw: bytes, *, now: datetime) -> MessageVerd
     body = root.find("DLieu")
     signer: x509.Certificate | None = None
     if header.message_type == CASH_REGISTER_BATCH:
-        check = verify_envelope_signature(
-            root, raw, checker.trust, checker.settings.signature, now=now
-        )
+        check = verify_envelope_signature(root, checker.trust, checker.settings.signature, now=now)
         findings += check.findings
         if not check.ok or check.signed_data is None:
             return MessageVerdict(findings, header)

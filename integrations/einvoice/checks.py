@@ -68,9 +68,7 @@ class Checker:
             return Verdict(raw=original, findings=findings)
         certificate = None
         if signature_required or root.find("DSCKS/NBan/*") is not None:
-            signature = verify_invoice_signature(
-                root, raw, self.trust, self.settings.signature, now=now
-            )
+            signature = verify_invoice_signature(root, self.trust, self.settings.signature, now=now)
             findings += signature.findings
             if not signature.ok or signature.signed_data is None:
                 return Verdict(raw=original, findings=findings)

@@ -11,12 +11,14 @@ and not revoked *at the signing time*. Every failure becomes a finding; nothing 
 from __future__ import annotations
 
 import binascii
+import functools
 from base64 import b64decode
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import Any
 
 import cryptography.exceptions
 from cryptography import x509
@@ -27,6 +29,7 @@ from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, Signatur
 from signxml.exceptions import (
     InvalidCertificate,
     InvalidDigest,
+    InvalidInput,
     InvalidSignature,
     SignXMLException,
 )
@@ -74,6 +77,11 @@ class SignaturePolicy:
     local_zone: tzinfo = VIETNAM_TIME
 
 
+_TRUSTED_PATHS = 1024
+"""Signing chains whose verified path a trust store remembers (the oldest is dropped first)."""
+
+_Chain = tuple[x509.Certificate, ...]
+
 Revocation = tuple[str, int]
 """A revoked certificate: its issuer (RFC 4514) and its serial number."""
 
@@ -95,6 +103,7 @@ class TrustStore:
         self.anchors = tuple(anchors)
         self.store = x509.verification.Store(list(self.anchors))
         self._revoked = self._revocations(crls)
+        self._trusted: dict[_Chain, tuple[datetime, datetime]] = {}
 
     @classmethod
     def from_files(cls, anchor_paths: Iterable[Path], crl_paths: Iterable[Path] = ()) -> TrustStore:
@@ -131,8 +140,15 @@ class TrustStore:
         """Why no certification path leads from ``certificate`` to an anchor at ``at``, if none.
 
         Key usage and the end-entity's own validity are judged by the caller, each with its
-        own finding; here only the path and the authorities along it count.
+        own finding; here only the path and the authorities along it count. A path once found
+        stays valid while every certificate on it is: within that window the answer is reused
+        (anchors never change), so a seller's thousandth invoice costs no path building. A
+        failure is never remembered.
         """
+        chain = (certificate, *intermediates)
+        window = self._trusted.get(chain)
+        if window is not None and window[0] <= at <= window[1]:
+            return None
         verifier = (
             x509.verification.PolicyBuilder()
             .store(self.store)
@@ -141,9 +157,15 @@ class TrustStore:
             .build_client_verifier()
         )
         try:
-            verifier.verify(certificate, list(intermediates))
+            path = verifier.verify(certificate, list(intermediates)).chain
         except x509.verification.VerificationError as exc:
             return f"{_describe(certificate)}: {exc}"
+        if len(self._trusted) >= _TRUSTED_PATHS:
+            self._trusted.pop(next(iter(self._trusted)), None)
+        self._trusted[chain] = (
+            max(c.not_valid_before_utc for c in path),
+            min(c.not_valid_after_utc for c in path),
+        )
         return None
 
     def is_revoked(self, certificate: x509.Certificate, at: datetime) -> bool:
@@ -208,7 +230,6 @@ AUTHORITY = _Profile("DSCKS/CQT", ("DLHDon", "MCCQT"), codes.AUTHORITY_SIGNATURE
 
 def verify_invoice_signature(
     root: etree._Element,
-    raw: bytes | None,
     trust: TrustStore,
     policy: SignaturePolicy,
     *,
@@ -216,34 +237,33 @@ def verify_invoice_signature(
 ) -> SignatureCheck:
     """Verify the seller signature in ``HDon/DSCKS/NBan``; ``signed_data`` is the DLHDon.
 
-    ``raw`` must be the bytes ``root`` was parsed from; pass None for an ``HDon`` inside a
-    message, so that it is verified in its own scope (Ids repeat across invoices).
+    ``root`` is verified as parsed: it must come from a parser that keeps every node (as
+    ``parse.parse_document``'s does), since its digests are computed on it. An ``HDon``
+    inside a message is verified in its own scope (Ids repeat across invoices).
     """
-    return _verify(root, raw, trust, policy, now, SELLER)
+    return _verify(root, trust, policy, now, SELLER)
 
 
 def verify_envelope_signature(
     root: etree._Element,
-    raw: bytes | None,
     trust: TrustStore,
     policy: SignaturePolicy,
     *,
     now: datetime,
 ) -> SignatureCheck:
     """Verify the 206 batch signature in ``TDiep/CKSNNT``; ``signed_data`` is the DLieu."""
-    return _verify(root, raw, trust, policy, now, ENVELOPE)
+    return _verify(root, trust, policy, now, ENVELOPE)
 
 
 def verify_authority_signature(
     root: etree._Element,
-    raw: bytes | None,
     trust: TrustStore,
     policy: SignaturePolicy,
     *,
     now: datetime,
 ) -> SignatureCheck:
     """Verify the tax authority's signature in ``HDon/DSCKS/CQT`` over DLHDon and MCCQT."""
-    return _verify(root, raw, trust, policy, now, AUTHORITY)
+    return _verify(root, trust, policy, now, AUTHORITY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,12 +285,13 @@ class _Claims:
 
 def _verify(
     root: etree._Element,
-    raw: bytes | None,
     trust: TrustStore,
     policy: SignaturePolicy,
     now: datetime,
     profile: _Profile,
 ) -> SignatureCheck:
+    if root.getparent() is not None:
+        root = _detached(root)
     path = f"/{root.tag}/{profile.location}/Signature"
     found = root.findall(f"{profile.location}/ds:Signature", _NS)
     if not found:
@@ -311,10 +332,10 @@ def _verify(
     }
     if has_errors(findings) or certificate is None or signing_time is None:
         return SignatureCheck(findings, **summary)
-    results = _cryptographic_check(root, raw, claims, certificate, signing_time, profile, path)
-    if isinstance(results, Finding):
-        return SignatureCheck([*findings, results], **summary)
-    signed = _signed_elements(claims, results, covered, certificate, path)
+    verified = _cryptographic_check(root, ids, claims, certificate, signing_time, profile, path)
+    if isinstance(verified, Finding):
+        return SignatureCheck([*findings, verified], **summary)
+    signed = _signed_elements(claims, verified, covered, certificate, path)
     if isinstance(signed, Finding):
         return SignatureCheck([*findings, signed], **summary)
     if trust.is_revoked(certificate, signing_time):
@@ -361,9 +382,16 @@ def _certificates(signature: etree._Element) -> tuple[x509.Certificate, ...] | F
     """KeyInfo certificates, the end-entity first whatever order the signer wrote them in."""
     texts = signature.findall("ds:KeyInfo/ds:X509Data/ds:X509Certificate", _NS)
     try:
-        certificates = [x509.load_der_x509_certificate(b64decode(t.text or "")) for t in texts]
+        return _chain(tuple(t.text or "" for t in texts))
     except (ValueError, binascii.Error) as exc:
         return codes.CERT_UNTRUSTED.finding(f"unreadable certificate: {exc}")
+
+
+@functools.lru_cache(maxsize=256)
+def _chain(texts: tuple[str, ...]) -> tuple[x509.Certificate, ...]:
+    """Parsed once per distinct chain: a seller signs every invoice with the same one, and
+    the same objects let the trust store recognise a path it already verified."""
+    certificates = [x509.load_der_x509_certificate(b64decode(text)) for text in texts]
     certificates.sort(key=_is_ca)
     return tuple(certificates)
 
@@ -488,14 +516,15 @@ def _may_sign(certificate: x509.Certificate) -> bool:
 
 def _cryptographic_check(
     root: etree._Element,
-    raw: bytes | None,
+    ids: dict[str, list[etree._Element]],
     claims: _Claims,
     certificate: x509.Certificate,
     signing_time: datetime,
     profile: _Profile,
     path: str,
-) -> list[VerifyResult] | Finding:
-    """Digests and signature value, against the certificate whose path was already checked."""
+) -> tuple[list[VerifyResult], list[etree._Element | None]] | Finding:
+    """Digests and signature value, against the certificate whose path was already checked;
+    with the results, the element each reference's digest was computed over."""
     config = SignatureConfiguration(
         location=f"./{profile.location}/",
         expect_references=len(claims.references),
@@ -504,10 +533,10 @@ def _cryptographic_check(
         verification_time=signing_time,
         default_reference_c14n_method=CanonicalizationMethod.CANONICAL_XML_1_0,
     )
-    data: bytes | etree._Element = raw if raw is not None and root.getparent() is None else root
+    verifier = _Verifier(root, ids)
     try:
-        results = _Verifier().verify(
-            data,
+        results = verifier.verify(
+            root,
             x509_cert=certificate,
             expect_config=config,
             validate_schema=False,
@@ -523,32 +552,34 @@ def _cryptographic_check(
         return codes.SIGNATURE_INVALID.finding(str(exc), path=path)
     except Exception as exc:  # signxml lets TypeError/KeyError out on malformed signatures
         return codes.SIGNATURE_INVALID.finding(f"{type(exc).__name__}: {exc}", path=path)
-    return results if isinstance(results, list) else [results]
+    return (results if isinstance(results, list) else [results]), verifier.digested
 
 
 def _signed_elements(
     claims: _Claims,
-    results: list[VerifyResult],
+    verified: tuple[list[VerifyResult], list[etree._Element | None]],
     covered: list[tuple[str, etree._Element]],
     certificate: x509.Certificate,
     path: str,
 ) -> dict[str, etree._Element] | Finding:
-    """The verified elements by tag, after proving they are the ones the application reads.
-
-    Digests were checked on signxml's own copy of the document, so the element read here must
-    canonicalise to exactly the bytes that were digested.
-    """
+    """The verified elements by tag, after proving they are the ones the application reads:
+    the very element digested, or one that canonicalises to exactly the digested bytes."""
+    results, digested = verified
     key = certificate.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
     signed: dict[str, etree._Element] = {}
-    canonical = _Verifier()
-    for reference, result, (role, element) in zip(claims.references, results, covered, strict=True):
+    canonical = InScopeC14N()
+    for reference, result, payload, (role, element) in zip(
+        claims.references, results, digested, covered, strict=True
+    ):
         if result.signature_key != key:
             return codes.SIGNATURE_INVALID.finding("signed with another key", path=path)
         if role == "SigningTime":
             continue
-        method = next((t for t in reference.transforms if t in _C14N_METHODS), None)
-        algorithm = CanonicalizationMethod(method or CanonicalizationMethod.CANONICAL_XML_1_0.value)
-        if result.signed_xml is None or canonical._c14n(element, algorithm) != result.signed_data:
+        if result.signed_xml is None or (
+            payload is not element
+            and canonical._c14n(element, _reference_c14n(reference.transforms))
+            != result.signed_data
+        ):
             return codes.SIGNATURE_WRAPPED.finding(
                 f"{role} differs from what was signed", path=path
             )
@@ -556,8 +587,108 @@ def _signed_elements(
     return signed
 
 
+def _reference_c14n(transforms: Iterable[str | None]) -> CanonicalizationMethod:
+    """The canonicalisation a reference's transforms name, C14N 1.0 when they name none."""
+    method = next((t for t in transforms if t in _C14N_METHODS), None)
+    return CanonicalizationMethod(method or CanonicalizationMethod.CANONICAL_XML_1_0.value)
+
+
 class _Verifier(InScopeC14N, XMLVerifier):
-    """signxml's verifier with canonicalisation that is right under a default ds namespace."""
+    """signxml's verifier run on the received tree itself, which it never changes.
+
+    Stock signxml serialises and reparses the whole document once per reference, so that the
+    enveloped-signature transform can cut the signature out of a copy, and finds each
+    reference by an XPath over every attribute of the document. Here a reference resolves
+    through the Id index already built (duplicates were refused before), and the payload is
+    canonicalised where it stands: the enveloped transform removes nothing from a payload
+    that neither holds the signature nor sits inside it. Any other reference takes signxml's
+    own copying path. ``digested`` holds each reference's payload in order (None where signxml
+    digested a copy), so the caller can prove it is the very element it reads.
+    """
+
+    def __init__(self, root: etree._Element, ids: dict[str, list[etree._Element]]) -> None:
+        super().__init__()
+        self._root = root
+        self._ids = ids
+        self.digested: list[etree._Element | None] = []
+
+    def get_root(self, data: Any) -> etree._Element:
+        if data is not self._root:
+            return super().get_root(data)  # type: ignore[no-any-return]
+        docinfo = data.getroottree().docinfo
+        if docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+            raise InvalidInput("DTD declarations are not supported in XML input")
+        if next(data.iter(etree.Entity), None) is not None:
+            raise InvalidInput("Entities are not supported in XML input")
+        return data
+
+    def _check_cert_validity(self, cert: x509.Certificate, cert_source: str) -> None:
+        # signxml spells out the certificate for a message it only needs on failure.
+        at = self.config.verification_time
+        if at is None or not cert.not_valid_before_utc <= at <= cert.not_valid_after_utc:
+            super()._check_cert_validity(cert, cert_source)
+
+    def _resolve_reference(
+        self, doc_root: etree._Element, reference: etree._Element, uri_resolver: Any = None
+    ) -> etree._Element:
+        uri = reference.get("URI") or ""
+        found = self._ids.get(uri[1:], []) if doc_root is self._root else []
+        if uri.startswith("#") and len(found) == 1:
+            return found[0]
+        return super()._resolve_reference(doc_root, reference, uri_resolver)  # type: ignore[no-any-return]
+
+    def _verify_reference(
+        self,
+        reference: etree._Element,
+        index: int,
+        root: etree._Element,
+        uri_resolver: Any,
+        c14n_algorithm: CanonicalizationMethod,
+        signature: etree._Element,
+        signature_key_used: Any,
+    ) -> VerifyResult:
+        transforms = reference.findall("ds:Transforms/ds:Transform", _NS)
+        methods = [t for t in transforms if t.get("Algorithm") in _C14N_METHODS]
+        payload = self._resolve_reference(root, reference, uri_resolver)
+        placed = self._get_signature(root)
+        enveloped = any(t.get("Algorithm") == _ENVELOPED for t in transforms)
+        copied = root is not self._root or len(methods) > 1
+        if copied or (enveloped and _overlaps(payload, placed)):
+            self.digested.append(None)
+            return super()._verify_reference(  # type: ignore[no-any-return]
+                reference, index, root, uri_resolver, c14n_algorithm, signature, signature_key_used
+            )
+        algorithm = _reference_c14n(t.get("Algorithm") for t in methods)
+        prefixes = self._get_inclusive_ns_prefixes(methods[0]) if methods else None
+        payload_c14n = self._c14n(payload, algorithm, inclusive_ns_prefixes=prefixes)
+        digest_algorithm = DigestAlgorithm(self._find(reference, "DigestMethod").get("Algorithm"))
+        self.check_digest_alg_expected(digest_algorithm)
+        expected = b64decode(self._find(reference, "DigestValue").text or "")
+        if expected != self._get_digest(payload_c14n, digest_algorithm):
+            raise InvalidDigest(f"Digest mismatch for reference {index} ({reference.get('URI')})")
+        self.digested.append(payload)
+        # As signxml does: what is returned is reparsed from the canonical bytes, so no
+        # comment or split text node the digest did not cover reaches the application.
+        try:
+            signed_xml = self._fromstring(payload_c14n)
+        except etree.XMLSyntaxError:
+            signed_xml = None
+        key = signature_key_used
+        if not isinstance(key, bytes):
+            key = key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+        return VerifyResult(payload_c14n, signed_xml, signature, signature_key=key)
+
+
+def _overlaps(payload: etree._Element, signature: etree._Element) -> bool:
+    """Whether the payload is the signature, holds it or sits inside it."""
+    return any(node is payload for node in (signature, *signature.iterancestors())) or any(
+        node is signature for node in payload.iterancestors()
+    )
+
+
+def _detached(element: etree._Element) -> etree._Element:
+    """The element as a document of its own, with its in-scope namespaces."""
+    return etree.fromstring(etree.tostring(element), _parser())
 
 
 def _parser() -> etree.XMLParser:

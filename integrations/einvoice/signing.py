@@ -59,11 +59,13 @@ class SigningError(GatewayError):
 class InScopeC14N(XMLSignatureProcessor):
     """Canonicalise a subtree as if it were detached, with its in-scope namespaces.
 
-    libxml2's C14N of an element below a default-namespace declaration writes a spurious
+    libxml2's C14N of an element that has a default namespace in scope writes a spurious
     ``xmlns=""`` on the element's grandchildren, so a ``SignedInfo`` or ``Object`` under
     ``<Signature xmlns="…xmldsig#">`` digests differently from what every other implementation
-    (and the signer) computed. Serialising the element alone carries its in-scope namespaces
-    onto it; canonicalising that reparsed copy gives the C14N 1.0 result.
+    (and the signer) computed. Serialising such an element alone carries its in-scope
+    namespaces onto it; canonicalising that reparsed copy gives the C14N 1.0 result. An
+    element without a default namespace in scope (a ``DLHDon``) is canonicalised where it
+    stands: libxml2 gets it right, and the copy would cost a serialisation and a parse.
     """
 
     def _c14n(
@@ -74,10 +76,14 @@ class InScopeC14N(XMLSignatureProcessor):
     ) -> bytes:
         nodes = nodes if isinstance(nodes, list) else [nodes]
         detached = [
-            self._fromstring(self._tostring(node)) if node.getparent() is not None else node
+            self._fromstring(self._tostring(node)) if _needs_detaching(node) else node
             for node in nodes
         ]
         return super()._c14n(detached, algorithm, inclusive_ns_prefixes)  # type: ignore[no-any-return]
+
+
+def _needs_detaching(node: Any) -> bool:
+    return isinstance(node, etree._Element) and node.getparent() is not None and None in node.nsmap
 
 
 @dataclass(frozen=True)

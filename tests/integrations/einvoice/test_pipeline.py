@@ -110,8 +110,8 @@ async def test_coded_invoice_is_stored_stamped_and_receipted(
     assert root.findtext("MCCQT") == code
     now = datetime.now(UTC)
     seller_trust = TrustStore([intake_keys.ca.certificate])
-    assert verify_invoice_signature(root, stamped, seller_trust, SignaturePolicy(), now=now).ok
-    assert verify_authority_signature(root, stamped, seller_trust, SignaturePolicy(), now=now).ok
+    assert verify_invoice_signature(root, seller_trust, SignaturePolicy(), now=now).ok
+    assert verify_authority_signature(root, seller_trust, SignaturePolicy(), now=now).ok
     assert intake.signer.verify(result.receipt)
     assert result.receipt["sha256"] == hashlib.sha256(raw).hexdigest()
     links = await IdentityLink.filter(invoice_id=result.invoice.id).order_by("role")

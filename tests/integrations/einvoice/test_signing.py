@@ -217,6 +217,26 @@ def test_subtree_canonicalisation_has_no_spurious_default_namespace_undeclaratio
     assert fixed.startswith(b'<Object xmlns="http://www.w3.org/2000/09/xmldsig#"')
 
 
+@pytest.mark.parametrize(
+    "document",
+    [
+        b'<HDon xmlns:x="urn:x"><DLHDon Id="a"><b><c x:t="1">1</c><x:d/></b></DLHDon></HDon>',
+        b'<r xmlns:x="urn:x"><HDon xmlns:y="urn:y"><x:DLHDon Id="a"><y:b/></x:DLHDon></HDon></r>',
+        b'<HDon><DLHDon Id="a"><b xmlns="urn:d"><c><e/></c><f xmlns=""/></b></DLHDon></HDon>',
+        b'<HDon xmlns="urn:d"><DLHDon Id="a"><b><c>1</c></b></DLHDon></HDon>',
+        b'<HDon><DLHDon xmlns="urn:d" Id="a"><b><c>1</c></b></DLHDon></HDon>',
+    ],
+    ids=["inherited-prefixes", "prefixed-apex", "default-below", "default-above", "default-on"],
+)
+def test_subtree_canonicalisation_equals_that_of_the_subtree_alone(document: bytes) -> None:
+    """Whether it is canonicalised in place or detached, an element gives the C14N 1.0 of
+    the element as a document of its own with its in-scope namespaces."""
+    element = etree.fromstring(document).find(".//{*}DLHDon")
+    alone = etree.tostring(etree.fromstring(etree.tostring(element)), method="c14n")
+    assert b'xmlns=""' not in alone.replace(b'<f xmlns="">', b"")
+    assert InScopeC14N()._c14n(element, CanonicalizationMethod.CANONICAL_XML_1_0) == alone
+
+
 @pytest.mark.parametrize("default_namespace", [True, False], ids=["default-ns", "prefixed"])
 @pytest.mark.parametrize("algorithm", ["rsa-sha256", "rsa-sha1"])
 def test_xmlsec1_accepts_our_invoice_signatures(
