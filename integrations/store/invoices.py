@@ -19,7 +19,7 @@ from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
 from integrations.money import decimal_text
-from integrations.store import cursors
+from integrations.store import cursors, rollups
 from integrations.store.classify import invoice_kind, province_of
 from integrations.store.models import (
     IdentityLink,
@@ -340,6 +340,7 @@ async def _insert_rows(records: Sequence[InvoiceRecord]) -> list[Invoice]:
     await InvoiceLine.bulk_create(
         [InvoiceLine(invoice_id=r.id, **_line_fields(line)) for r in records for line in r.lines]
     )
+    await rollups.add([r.id for r in records])
     await IdentityLink.bulk_create(
         [
             IdentityLink(

@@ -355,3 +355,77 @@ class Consent(Model):
     class Meta:
         table = "consents"
         indexes = (("subject", "app_id"),)
+
+
+class TotalField(fields.Field[int]):
+    """A running sum of a roll-up, kept in the unit the summaries add up in
+    (``store/dialect.py``): exact ``numeric`` on PostgreSQL, integer millionths (or the
+    partial products of ``Sql.exchanged``) on SQLite, where decimals are text."""
+
+    SQL_TYPE = "NUMERIC"
+    field_type = int
+
+    class _db_sqlite:
+        SQL_TYPE = "INTEGER"
+
+
+class InvoiceRollup(Model):
+    """Accepted invoices summed per month, seller and currency, as officer summaries read them.
+
+    Kept in the transaction that stores each invoice (``store/rollups.py``). The ``*_vnd_*``
+    columns hold the sums in dong as ``Sql.exchanged`` writes them: one on PostgreSQL, four
+    partial products on SQLite.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    month = fields.CharField(max_length=7)
+    seller_tax_code = fields.CharField(max_length=14)
+    currency = fields.CharField(max_length=3)
+    invoices = fields.BigIntField(default=0)
+    unrated = fields.BigIntField(default=0)
+    total_before_tax = TotalField(default=0)
+    total_before_tax_vnd_0 = TotalField(default=0)
+    total_before_tax_vnd_1 = TotalField(default=0)
+    total_before_tax_vnd_2 = TotalField(default=0)
+    total_before_tax_vnd_3 = TotalField(default=0)
+    total_tax = TotalField(default=0)
+    total_tax_vnd_0 = TotalField(default=0)
+    total_tax_vnd_1 = TotalField(default=0)
+    total_tax_vnd_2 = TotalField(default=0)
+    total_tax_vnd_3 = TotalField(default=0)
+    total_payable = TotalField(default=0)
+    total_payable_vnd_0 = TotalField(default=0)
+    total_payable_vnd_1 = TotalField(default=0)
+    total_payable_vnd_2 = TotalField(default=0)
+    total_payable_vnd_3 = TotalField(default=0)
+
+    class Meta:
+        table = "invoice_rollups"
+        unique_together = (("month", "seller_tax_code", "currency"),)
+
+
+class InvoiceRateRollup(Model):
+    """Lines of accepted invoices summed per month, seller, currency, rate and percent.
+
+    The lines are those summaries by tax rate read: goods, trade discounts and special goods.
+    A line without a percent is kept under -1. ``invoices`` counts the invoices with a line
+    in the group, ``unrated`` the lines of invoices that state no exchange rate.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    month = fields.CharField(max_length=7)
+    seller_tax_code = fields.CharField(max_length=14)
+    currency = fields.CharField(max_length=3)
+    tax_rate = fields.CharField(max_length=11)
+    tax_percent = fields.DecimalField(max_digits=7, decimal_places=4)
+    invoices = fields.BigIntField(default=0)
+    unrated = fields.BigIntField(default=0)
+    amount = TotalField(default=0)
+    amount_vnd_0 = TotalField(default=0)
+    amount_vnd_1 = TotalField(default=0)
+    amount_vnd_2 = TotalField(default=0)
+    amount_vnd_3 = TotalField(default=0)
+
+    class Meta:
+        table = "invoice_rate_rollups"
+        unique_together = (("month", "seller_tax_code", "currency", "tax_rate", "tax_percent"),)

@@ -1,0 +1,175 @@
+"""Monthly roll-ups of accepted invoices, which officer summaries read instead of every invoice.
+
+Two tables (``InvoiceRollup``, ``InvoiceRateRollup``) hold, per month, seller and currency (and
+per rate label and percent), the very measures ``analytics.summarise`` computes over the invoice
+tables: counts, exact sums in the currency and the sums in dong as ``Sql.exchanged`` writes them.
+Summing them again over months and sellers gives the same answer as summing the invoices, since
+each invoice lies in exactly one month and seller.
+
+``add`` runs in the transaction that stores the invoices, so a summary never sees an invoice
+without its totals or the reverse. Its upserts take the rows in key order: two transactions
+touching the same rows lock them in the same order and cannot deadlock. ``rebuild`` recomputes
+everything from the invoice tables (the migration's backfill, and bulk loads that bypass the
+intake).
+
+    >>> await add([invoice.id])            # inside the intake's transaction
+    >>> statement = summary_statement(sql, RollupQuery(seller="0100109106"), ("month",))
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from integrations.store import dialect
+from integrations.store.dialect import Sql
+
+TOTALS = "invoice_rollups"
+RATES = "invoice_rate_rollups"
+NO_RATE = "none"
+"""The rate label of lines that carry no ``TSuat`` (sales and cash-register invoices): the
+format has no value for them, and KCT or KKKNT would say something else of the goods."""
+VND = "VND"
+_PARTS = 4
+"""The dong columns per sum: ``Sql.exchanged`` writes four partial products on SQLite."""
+NO_PERCENT = -1
+"""The percent stored for lines without one: a key column cannot be null and stay unique."""
+_INVOICE_SUMS = ("total_before_tax", "total_tax", "total_payable")
+# Goods (1), trade discount (3, written positive) and special goods (5) carry amounts.
+LINE_NATURES = "(1, 3, 5)"
+SIGNED_AMOUNT = "CASE WHEN l.nature = 3 THEN -({amount}) ELSE {amount} END"
+RATE_LABEL = f"COALESCE(NULLIF(l.tax_rate, ''), '{NO_RATE}')"
+"""How a line's rate label is grouped: lines without one as ``none``."""
+DIMENSIONS = {"month": "r.month", "seller": "r.seller_tax_code", "tax_rate": "r.tax_rate"}
+"""What a roll-up can group by, named as ``analytics.GroupBy`` names them."""
+
+
+@dataclass(frozen=True, slots=True)
+class RollupQuery:
+    """The filters a roll-up answers: a seller and whole months (``YYYY-MM``, inclusive)."""
+
+    seller: str | None = None
+    first_month: str | None = None
+    last_month: str | None = None
+
+
+async def add(invoice_ids: Sequence[uuid.UUID]) -> None:
+    """Add just-stored invoices to the roll-ups; call it in the transaction that stores them."""
+    connection = dialect.connection()
+    sql = Sql(connection.capabilities.dialect)
+    marks = ", ".join(sql.param(invoice_id) for invoice_id in invoice_ids)
+    await _upsert(connection, sql, f"i.id IN ({marks})")
+
+
+async def rebuild(connection: BaseDBAsyncClient | None = None) -> None:
+    """Recompute both roll-ups from every stored invoice, in one transaction where the caller
+    holds one (the migration does)."""
+    connection = connection or dialect.connection()
+    for table in (TOTALS, RATES):
+        await connection.execute_query(f"DELETE FROM {table}")
+    await _upsert(connection, Sql(connection.capabilities.dialect), "1 = 1")
+
+
+async def _upsert(connection: BaseDBAsyncClient, sql: Sql, where: str) -> None:
+    month = sql.month("i.issued_on")
+    totals_keys = ("month", "seller_tax_code", "currency")
+    measures = {"invoices": "COUNT(*)", "unrated": "COUNT(*) - COUNT(i.exchange_rate)"}
+    for column in _INVOICE_SUMS:
+        measures.update(_sums(sql, column, sql.money(f"i.{column}")))
+    await connection.execute_query(
+        _statement(
+            TOTALS,
+            totals_keys,
+            (month, "i.seller_tax_code", "i.currency"),
+            measures,
+            f"invoices i WHERE {where}",
+        ),
+        sql.values,
+    )
+    rate_keys = (*totals_keys, "tax_rate", "tax_percent")
+    rate_dims = (
+        month,
+        "i.seller_tax_code",
+        "i.currency",
+        RATE_LABEL,
+        f"COALESCE(l.tax_percent, {NO_PERCENT})",
+    )
+    amount = SIGNED_AMOUNT.format(amount=sql.money("l.amount"))
+    rate_measures = {
+        "invoices": "COUNT(DISTINCT i.id)",
+        "unrated": "COUNT(*) - COUNT(i.exchange_rate)",
+        **_sums(sql, "amount", amount),
+    }
+    source = (
+        "invoices i JOIN invoice_lines l ON l.invoice_id = i.id "
+        f"AND l.nature IN {LINE_NATURES} WHERE {where}"
+    )
+    await connection.execute_query(
+        _statement(RATES, rate_keys, rate_dims, rate_measures, source), sql.values
+    )  # fmt: skip
+
+
+def _sums(sql: Sql, column: str, amount: str) -> dict[str, str]:
+    """The sum of ``amount`` into ``column`` and its sums in dong into ``column_vnd_<n>``.
+
+    A VND invoice's amounts are already dong and are not multiplied (``analytics``). Parts
+    that ``Sql.exchanged`` does not write on this backend are 0 (the columns hold no default).
+    """
+    exchanged = sql.exchanged(amount, "i.exchange_rate", where=f"i.currency <> '{VND}'")
+    parts = [f"COALESCE({part}, 0)" for part in exchanged]
+    parts += ["0"] * (_PARTS - len(parts))
+    return {
+        column: f"COALESCE(SUM({amount}), 0)",
+        **{f"{column}_vnd_{n}": part for n, part in enumerate(parts)},
+    }
+
+
+def _statement(
+    table: str, keys: Sequence[str], dims: Sequence[str], measures: dict[str, str], source: str
+) -> str:
+    """An ``INSERT ... SELECT ... GROUP BY`` that adds to the rows already there."""
+    columns = ", ".join([*keys, *measures])
+    ordinals = ", ".join(str(n) for n in range(1, len(keys) + 1))
+    added = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in measures)
+    return (
+        f"INSERT INTO {table} ({columns}) "
+        f"SELECT {', '.join([*dims, *measures.values()])} FROM {source} "
+        f"GROUP BY {ordinals} ORDER BY {ordinals} "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {added}"
+    )
+
+
+def summary_statement(sql: Sql, query: RollupQuery, group_by: Sequence[str]) -> str:
+    """The summary ``analytics.summarise`` would compute, read from the roll-ups, with its
+    column names: ``g<n>`` for the groups, the currency (and percent, by rate), ``n``,
+    ``unrated``, ``sum_<i>`` and ``vnd_<i>_<part>``."""
+    by_rate = "tax_rate" in group_by
+    dims = [DIMENSIONS[name] for name in group_by] + ["r.currency"]
+    if by_rate:
+        # A CASE, not NULLIF: SQLite compares the text column with the number only in a CASE.
+        dims.append(f"CASE WHEN r.tax_percent = {NO_PERCENT} THEN NULL ELSE r.tax_percent END")
+    parts = 1 if sql.postgres else _PARTS  # as many as ``Sql.exchanged`` writes
+    select = [f"{dim} AS g{index}" for index, dim in enumerate(dims)]
+    select += ["SUM(r.invoices) AS n", "SUM(r.unrated) AS unrated"]
+    for index, column in enumerate(("amount",) if by_rate else _INVOICE_SUMS):
+        select.append(f"SUM(r.{column}) AS sum_{index}")
+        select += [f"SUM(r.{column}_vnd_{n}) AS vnd_{index}_{n}" for n in range(parts)]
+    ordinals = ", ".join(str(n) for n in range(1, len(dims) + 1))
+    return (
+        f"SELECT {', '.join(select)} FROM {RATES if by_rate else TOTALS} r"
+        f"{_where(sql, query)} GROUP BY {ordinals} ORDER BY {ordinals}"
+    )
+
+
+def _where(sql: Sql, query: RollupQuery) -> str:
+    clauses = []
+    if query.seller is not None:
+        clauses.append(f"r.seller_tax_code = {sql.param(query.seller)}")
+    if query.first_month is not None:
+        clauses.append(f"r.month >= {sql.param(query.first_month)}")
+    if query.last_month is not None:
+        clauses.append(f"r.month <= {sql.param(query.last_month)}")
+    return f" WHERE {' AND '.join(clauses)}" if clauses else ""
