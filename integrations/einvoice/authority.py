@@ -17,7 +17,7 @@ from lxml import etree
 from integrations.einvoice import codes
 from integrations.einvoice.findings import Finding
 from integrations.einvoice.pki import SignerIdentity
-from integrations.einvoice.signing import SigningError, ensure_id, new_id, sign_document
+from integrations.einvoice.signing import SigningError, ensure_id, new_id, sign_tree
 
 TAX_AUTHORITY_CODE = re.compile(r"^00[0-9A-F]{32}$")
 CASH_REGISTER_CODE = re.compile(r"^M[1-9]-\d{2}-[A-Z0-9]{5}-\d{11}$")
@@ -36,7 +36,10 @@ def stamp_invoice(
     authority: SignerIdentity,
     signing_time: datetime,
 ) -> bytes:
-    """Add MCCQT and the tax authority's signature to a seller-signed invoice."""
+    """Add MCCQT and the tax authority's signature to a seller-signed invoice.
+
+    The invoice is parsed once, and that tree, with the code added, is what is signed.
+    """
     try:
         root = etree.fromstring(signed_invoice, parser=_parser())
     except etree.XMLSyntaxError as exc:
@@ -55,7 +58,7 @@ def stamp_invoice(
         dscks.addprevious(mccqt)
     else:
         root.append(mccqt)
-    return sign_document(
+    return sign_tree(
         root,
         location="DSCKS/CQT",
         reference_ids=[ensure_id(data[0], "DLHDon"), code_id],

@@ -15,7 +15,7 @@ signatures.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Literal
 from uuid import uuid4
@@ -92,7 +92,35 @@ class _Reference(SignatureReference):
 
 
 class _ProfileSigner(InScopeC14N, XMLSigner):
-    """signxml's signer with per-reference transforms and SHA-1 available on request."""
+    """signxml's signer with per-reference transforms and SHA-1 available on request.
+
+    signxml copies the document it signs (serialise and reparse) and then each referenced
+    element, to keep the caller's tree untouched. The tree given here is always this module's
+    own parse, so it is signed where it stands, and a referenced element is canonicalised in
+    place (``InScopeC14N`` detaches what needs it); only one that holds the signature
+    placeholder is copied, since signxml cuts the placeholder out of what it digests.
+    """
+
+    def __init__(self, document: etree._Element, **options: Any) -> None:
+        super().__init__(**options)
+        self._document = document
+
+    def get_root(self, data: Any) -> etree._Element:
+        if data is self._document:
+            return data
+        return super().get_root(data)  # type: ignore[no-any-return]
+
+    def _get_c14n_inputs_from_references(
+        self, doc_root: etree._Element, references: list[SignatureReference]
+    ) -> tuple[list[etree._Element], list[SignatureReference]]:
+        inputs, resolved = [], []
+        for reference in references:
+            uri = reference.URI if reference.URI.startswith("#") else f"#{reference.URI}"
+            element = self._resolve_reference(doc_root, {"URI": uri})
+            holds = element.find(f".//{{{DS}}}Signature[@Id='placeholder']") is not None
+            inputs.append(super().get_root(element) if holds else element)
+            resolved.append(replace(reference, URI=uri))
+        return inputs, resolved
 
     def check_deprecated_methods(self) -> None:
         """SHA-1 is chosen explicitly by the caller, only to reproduce legacy invoices."""
@@ -137,9 +165,8 @@ def sign_document(
     enveloped-signature transform to the element references (sellers write it, the tax
     authority does not). A receipt covers its whole content by referencing the root's Id.
     """
-    root = _own_copy(xml)
-    return _sign(
-        root,
+    return sign_tree(
+        _own_copy(xml),
         location=location,
         reference_ids=reference_ids,
         signer=signer,
@@ -167,7 +194,7 @@ def sign_invoice(
         dscks = etree.SubElement(root, "DSCKS")
     if dscks.find("NBan") is None:
         dscks.insert(0, etree.Element("NBan"))
-    return _sign(
+    return sign_tree(
         root,
         location="DSCKS/NBan",
         reference_ids=[ensure_id(data, "DLHDon")],
@@ -196,7 +223,7 @@ def sign_envelope(
     """
     root = _parse(unsigned_tdiep)
     data = _single_child(root, "DLieu")
-    return _sign(
+    return sign_tree(
         root,
         location="CKSNNT",
         reference_ids=[ensure_id(data, "DLieu")],
@@ -241,18 +268,20 @@ def parse_signing_time(text: str | None, zone: tzinfo = VIETNAM_TIME) -> datetim
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
 
 
-def _sign(
+def sign_tree(
     root: etree._Element,
     *,
     location: str,
     reference_ids: Sequence[str],
     signer: SignerIdentity,
     signing_time: datetime,
-    algorithm: Algorithm,
-    enveloped: bool,
-    default_namespace: bool,
-    signature_id: str | None,
+    algorithm: Algorithm = "rsa-sha256",
+    enveloped: bool = True,
+    default_namespace: bool = True,
+    signature_id: str | None = None,
 ) -> bytes:
+    """:func:`sign_document` on a tree the caller parsed for this and hands over: the
+    signature is written into it, so the document is neither copied nor parsed again."""
     if not reference_ids:
         raise SigningError("nothing to sign: give the Id of at least one element")
     parent = _ensure_path(root, location)
@@ -264,7 +293,7 @@ def _sign(
     parent.append(_placeholder(nsmap, time_id, signature_id, format_signing_time(signing_time)))
     method, digest = ALGORITHMS[algorithm]
     xml_signer = _ProfileSigner(
-        signature_algorithm=method, digest_algorithm=digest, c14n_algorithm=C14N
+        root, signature_algorithm=method, digest_algorithm=digest, c14n_algorithm=C14N
     )
     xml_signer.namespaces = nsmap  # type: ignore[assignment]
     xml_signer.signature_annotators.append(_objects_last)
