@@ -13,7 +13,9 @@ import asyncio
 import json
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Protocol
 
@@ -39,6 +41,9 @@ MAX_CONTEXT: Final = 128
 MAX_JWKS_BYTES: Final = 1_048_576
 _BEARER = re.compile(r"^\s*bearer\s+(\S+)\s*$", re.IGNORECASE)
 _LEVEL = re.compile(r"(\d)$")
+
+TOKEN_CACHE_SIZE: Final = 4096
+"""Verified tokens a verifier remembers; past that the least recently used is dropped."""
 
 JwkDict = dict[str, Any]
 
@@ -157,12 +162,27 @@ class JwksUrl:
         return _parse_jwks(raw, self.url)
 
 
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A token that verified: its principal, until when, and the key that vouched for it."""
+
+    principal: Principal
+    expires: float
+    kid: str
+    jwk: JwkDict
+
+
 class TokenVerifier:
     """Verify bearer tokens and build principals::
 
     verifier = TokenVerifier(JwksFile(path), issuer="https://id.example",
                              audience="citizen-gateway", algorithms=["ES256"])
     principal = await verifier.verify(token)
+
+    A client sends the same token with every request for its whole lifetime, so a token
+    that verified is remembered (at most ``cache_size`` of them) and taken again, without
+    its signature and claims being checked anew, until its ``exp`` passes or its key is no
+    longer the one the key source serves. A refused token is never remembered.
     """
 
     def __init__(
@@ -173,6 +193,8 @@ class TokenVerifier:
         audience: str,
         algorithms: Sequence[str],
         leeway_seconds: float = 30,
+        cache_size: int = TOKEN_CACHE_SIZE,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         refused = [a for a in algorithms if a not in JWT_ALGORITHMS]
         if refused or not algorithms:
@@ -182,7 +204,10 @@ class TokenVerifier:
         self.audience = audience
         self.algorithms = tuple(algorithms)
         self.leeway = leeway_seconds
+        self.cache_size = cache_size
+        self.clock = clock
         self._jwks: dict[tuple[str, str], tuple[JwkDict, jwt.PyJWK]] = {}
+        self._verified: OrderedDict[str, _Verified] = OrderedDict()
 
     @classmethod
     def from_settings(cls, settings: Settings, session: aiohttp.ClientSession) -> TokenVerifier:
@@ -207,6 +232,12 @@ class TokenVerifier:
 
     async def verify(self, token: str) -> Principal:
         """Check the token and read its claims; raise ``AuthenticationError`` with a code."""
+        known = self._verified.get(token)
+        if known is not None:
+            if self.clock() < known.expires and await self._still_served(known):
+                self._verified.move_to_end(token)
+                return known.principal
+            self._verified.pop(token, None)
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -216,20 +247,34 @@ class TokenVerifier:
             raise AuthenticationError(f"token algorithm {alg!r} is not accepted")
         if not isinstance(kid, str) or not kid:
             raise AuthenticationError("token header names no key id (kid)")
-        claims = self._decode(token, await self._key(kid, alg))
-        return principal_from_claims(claims)
+        jwk, key = await self._key(kid, alg)
+        claims = self._decode(token, key)
+        principal = principal_from_claims(claims)
+        self._remember(token, _Verified(principal, float(claims["exp"]), kid, jwk))
+        return principal
 
-    async def _key(self, kid: str, alg: str) -> jwt.PyJWK:
+    async def _still_served(self, known: _Verified) -> bool:
+        try:
+            return await self.keys.key(known.kid) == known.jwk
+        except AuthenticationError:
+            return False
+
+    def _remember(self, token: str, verified: _Verified) -> None:
+        self._verified[token] = verified
+        while len(self._verified) > self.cache_size:
+            self._verified.popitem(last=False)
+
+    async def _key(self, kid: str, alg: str) -> tuple[JwkDict, jwt.PyJWK]:
         jwk = await self.keys.key(kid)
         cached = self._jwks.get((kid, alg))
         if cached is not None and cached[0] == jwk:
-            return cached[1]
+            return cached
         try:
             key = jwt.PyJWK(jwk, algorithm=alg)
         except jwt.PyJWTError as exc:
             raise AuthenticationError(f"key {kid!r} cannot verify {alg}: {exc}") from exc
         self._jwks[(kid, alg)] = (jwk, key)
-        return key
+        return jwk, key
 
     def _decode(self, token: str, key: jwt.PyJWK) -> dict[str, Any]:
         try:

@@ -428,3 +428,80 @@ def test_a_bad_request_context_is_refused(
     app = Principal("u", Role.APP, app_id="budget", purpose=bound)
     with pytest.raises(RequestContextInvalid):
         with_request_context(app, purpose=purpose, case_ref=case_ref)
+
+
+# A verified token is remembered for its lifetime.
+
+
+class CountingVerifier(TokenVerifier):
+    """Counts full verifications: signature and claims checked by PyJWT."""
+
+    decoded = 0
+
+    def _decode(self, token: str, key: jwt.PyJWK) -> dict[str, Any]:
+        self.decoded += 1
+        return super()._decode(token, key)
+
+
+def counting_verifier(path: Path, clock: FakeClock, cache_size: int = 8) -> CountingVerifier:
+    return CountingVerifier(
+        JwksFile(path),
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        algorithms=["ES256"],
+        cache_size=cache_size,
+        clock=clock,
+    )
+
+
+async def test_a_token_is_verified_once_until_it_expires(jwks_file: Path) -> None:
+    clock = FakeClock()
+    verifier = counting_verifier(jwks_file, clock)
+    expires = datetime.now(UTC) + timedelta(minutes=5)
+    token = sign(claims(exp=expires, loa=2))
+    clock.now = expires.timestamp() - 1
+    first = await verifier.verify(token)
+    assert (
+        await verifier.verify(token) == first == Principal(CITIZEN, Role.CITIZEN, assurance_level=2)
+    )
+    assert verifier.decoded == 1
+    clock.now = expires.timestamp()
+    assert await verifier.verify(token) == first
+    assert verifier.decoded == 2
+
+
+async def test_an_expired_token_is_refused_every_time(jwks_file: Path) -> None:
+    verifier = counting_verifier(jwks_file, FakeClock())
+    token = sign(claims(exp=datetime.now(UTC) - timedelta(minutes=5)))
+    assert await code_of(verifier, token) == "AUTH_EXPIRED"
+    assert await code_of(verifier, token) == "AUTH_EXPIRED"
+    assert verifier.decoded == 2
+
+
+async def test_a_refusal_is_never_remembered_as_a_success(jwks_file: Path) -> None:
+    verifier = counting_verifier(jwks_file, FakeClock())
+    forged = sign(claims(), key=OTHER_EC_KEY)
+    for _ in range(2):
+        assert await code_of(verifier, forged) == "AUTH_INVALID_TOKEN"
+    assert verifier.decoded == 2
+
+
+async def test_a_remembered_token_is_refused_once_its_key_is_withdrawn(jwks_file: Path) -> None:
+    verifier = counting_verifier(jwks_file, FakeClock())
+    token = sign(claims())
+    await verifier.verify(token)
+    write_jwks(jwks_file, jwk_of(OTHER_EC_KEY, "ec-2"))
+    assert await code_of(verifier, token) == "AUTH_UNKNOWN_KEY"
+    write_jwks(jwks_file, jwk_of(OTHER_EC_KEY, "ec-1"), jwk_of(RSA_KEY, "rsa-1"))
+    assert await code_of(verifier, token) == "AUTH_INVALID_TOKEN"
+
+
+async def test_remembered_tokens_are_bounded(jwks_file: Path) -> None:
+    verifier = counting_verifier(jwks_file, FakeClock(), cache_size=2)
+    tokens = [sign(claims(sub=f"07930100012{n}")) for n in range(3)]
+    for token in tokens:
+        await verifier.verify(token)
+    await verifier.verify(tokens[0])
+    assert verifier.decoded == 4
+    await verifier.verify(tokens[2])
+    assert verifier.decoded == 4
