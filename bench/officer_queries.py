@@ -3,8 +3,12 @@
 Runs filtered list pages, summaries and the CSV export through ``InvoiceAnalytics`` exactly as
 the gateway does, prints p50 and p99 per query and the ratio to the targets (a page or a summary
 at p50 under 200 ms, an export of at least 20,000 rows a second), next to the round trip of
-``SELECT 1`` measured in the same run as the floor. ``--explain FILE`` writes the plan of every
-statement (PostgreSQL: ``EXPLAIN (ANALYZE, BUFFERS)``).
+``SELECT 1`` measured in the same run as the floor. A summary the roll-ups can answer is timed
+both ways in the same run: summed from the invoices (as before the roll-ups) and read from them
+(as the gateway answers it); the others read the invoices either way. The machine's load
+average is printed with the figures, which are upper bounds on a shared machine.
+``--explain FILE`` writes the plan of every statement (PostgreSQL: ``EXPLAIN (ANALYZE,
+BUFFERS)``).
 
     python bench/officer_queries.py postgres://postgres@127.0.0.1/gateway_bench --explain plans.txt
 """
@@ -14,8 +18,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import statistics
 import time
+from calendar import monthrange
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
@@ -74,8 +80,10 @@ async def subjects() -> Subjects:
         "ORDER BY issued_on DESC LIMIT 1"
     )
     latest = await connection.execute_query_dict("SELECT MAX(issued_on) AS day FROM invoices")
-    last = dialect.read_date(latest[0]["day"])
-    first = last.replace(day=1)
+    latest_day = dialect.read_date(latest[0]["day"])
+    # The whole calendar month of the latest invoice: the same invoices as up to that day.
+    first = latest_day.replace(day=1)
+    last = latest_day.replace(day=monthrange(first.year, first.month)[1])
     return Subjects(
         sellers[0]["seller_tax_code"],
         sellers[-1]["seller_tax_code"],
@@ -114,7 +122,10 @@ def summaries(s: Subjects) -> dict[str, tuple[InvoiceFilter, tuple[GroupBy, ...]
         "buyer by month": (InvoiceFilter(buyer=s.buyer), (GroupBy.MONTH,)),
         "month by seller province": (month, (GroupBy.SELLER_PROVINCE,)),
         "month by kind": (month, (GroupBy.KIND,)),
-        "everything by month (full scan)": (InvoiceFilter(), (GroupBy.MONTH,)),
+        "everything by month": (InvoiceFilter(), (GroupBy.MONTH,)),
+        "month by seller": (month, (GroupBy.SELLER,)),
+        "everything by tax rate": (InvoiceFilter(), (GroupBy.TAX_RATE,)),
+        "everything by month and tax rate": (InvoiceFilter(), (GroupBy.MONTH, GroupBy.TAX_RATE)),
     }
 
 
@@ -137,6 +148,30 @@ def report(name: str, samples: list[float]) -> float:
         f"target/p50 {PAGE_TARGET_MS / p50:6.1f}x  {verdict}"
     )
     return p50
+
+
+async def compare_summary(
+    name: str, where: InvoiceFilter, group_by: tuple[GroupBy, ...], repeat: int
+) -> float:
+    """Time a summary summed from the invoices and, where they can answer it, read from the
+    roll-ups, in turn in the same run; the p50 the gateway now gets."""
+    distinct = "distinct" in name
+    rolled = InvoiceAnalytics()
+    summed = InvoiceAnalytics(use_rollups=False)
+
+    def summary(analytics: InvoiceAnalytics) -> Callable[[], Awaitable[object]]:
+        return partial(analytics.summarise, where, group_by, distinct_buyers=distinct)
+
+    before = report(f"{name} [invoices]", await timed(summary(summed), repeat))
+    if not rolled.reads_rollups(where, group_by, distinct_buyers=distinct):
+        return before
+    after = report(f"{name} [roll-ups]", await timed(summary(rolled), repeat))
+    print(f"  {'':34} roll-ups {before / after:6.1f}x faster (load average {load_average()})")
+    return after
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 async def export(analytics: InvoiceAnalytics, where: InvoiceFilter) -> tuple[int, float, int]:
@@ -187,12 +222,9 @@ async def main() -> None:
             after = (await search()).end_cursor
             next_page = partial(search, after=after)
             medians.append(report(f"{name}, page 2", await timed(next_page, args.repeat)))
-        print("summaries")
+        print(f"summaries (load average {load_average()})")
         for name, (where, group_by) in summaries(s).items():
-            summary = partial(
-                analytics.summarise, where, group_by, distinct_buyers="distinct" in name
-            )
-            medians.append(report(name, await timed(summary, args.repeat)))
+            medians.append(await compare_summary(name, where, group_by, args.repeat))
         logging.getLogger("tortoise.db_client").removeHandler(log)
         print("export (CSV, one month)")
         rows, seconds, size = await export(

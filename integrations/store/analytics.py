@@ -282,9 +282,7 @@ class InvoiceAnalytics:
         group_by = tuple(dict.fromkeys(group_by))
         sql = _sql()
         by_rate = GroupBy.TAX_RATE in group_by
-        rolled_up = None
-        if self.use_rollups and not distinct_buyers:
-            rolled_up = _rollup_query(where, group_by)
+        rolled_up = self._rollup_query(where, group_by, distinct_buyers)
         if rolled_up is not None:
             statement = rollups.summary_statement(sql, rolled_up, group_by)
         else:
@@ -292,6 +290,23 @@ class InvoiceAnalytics:
         records = await dialect.connection().execute_query_dict(statement, sql.values)
         rows = [_summary(record, len(group_by), by_rate, sql.postgres) for record in records]
         return _merge_percents(rows) if by_rate else [row for row, _ in rows]
+
+    def reads_rollups(
+        self,
+        where: InvoiceFilter,
+        group_by: Sequence[GroupBy] = (),
+        *,
+        distinct_buyers: bool = False,
+    ) -> bool:
+        """Whether ``summarise`` answers these arguments from the roll-ups."""
+        return self._rollup_query(where, tuple(group_by), distinct_buyers) is not None
+
+    def _rollup_query(
+        self, where: InvoiceFilter, group_by: tuple[GroupBy, ...], distinct_buyers: bool
+    ) -> RollupQuery | None:
+        if not self.use_rollups or distinct_buyers:
+            return None
+        return _rollup_query(where, group_by)
 
     async def count_buyers(self, where: InvoiceFilter) -> int:
         """Distinct identified buyers of the matching invoices, whatever their currency."""

@@ -95,7 +95,7 @@ groupings = st.permutations(ROLLED_UP).flatmap(
 )
 
 
-async def _both(where: InvoiceFilter, group_by: tuple[GroupBy, ...]) -> tuple[list, list]:
+async def both_ways(where: InvoiceFilter, group_by: tuple[GroupBy, ...]) -> tuple[list, list]:
     rolled = await InvoiceAnalytics().summarise(where, group_by)
     summed = await InvoiceAnalytics(use_rollups=False).summarise(where, group_by)
     return rolled, summed
@@ -112,7 +112,7 @@ async def test_rollups_answer_as_the_invoices_do(
 ) -> None:
     if made:
         await InvoiceStore().insert_all(made)
-    rolled, summed = await _both(where, group_by)
+    rolled, summed = await both_ways(where, group_by)
     assert rolled == summed
 
 
@@ -158,7 +158,7 @@ async def test_an_invoice_rolled_back_leaves_no_trace_in_the_rollups() -> None:
         await store.insert(clash)
     with pytest.raises(RuntimeError):
         await _insert_then_fail(store, make_record(number=3, lines=(Line("10%", Decimal(5)),)))
-    rolled, summed = await _both(InvoiceFilter(), (GroupBy.TAX_RATE,))
+    rolled, summed = await both_ways(InvoiceFilter(), (GroupBy.TAX_RATE,))
     assert rolled == summed
     assert [(row.key, row.count) for row in rolled] == [(("8%",), 1)]
 
@@ -182,7 +182,7 @@ async def test_concurrent_invoices_of_one_seller_and_month_are_all_counted() -> 
         *(store.insert_all(batch) for batch in batches),
     )
     for group_by in ((), (GroupBy.TAX_RATE,)):
-        rolled, summed = await _both(InvoiceFilter(), group_by)
+        rolled, summed = await both_ways(InvoiceFilter(), group_by)
         assert rolled == summed
     [row] = await InvoiceAnalytics().summarise(InvoiceFilter())
     assert row.count == 70
