@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -41,30 +42,54 @@ def ratio_line(label: str, value: float, target: float) -> str:
     return f"      {label}: {value:.3f} (target >= {target:.2f}) {verdict}"
 
 
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load: figures are upper bounds when it is busy."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def report(label: str, result: LoadResult, per_request: int = 1) -> float:
     rate = result.rate * per_request
     print(
         f"  {label}: {rate:.0f} invoices/s, p50 {result.p(0.5):.1f} ms, "
-        f"p99 {result.p(0.99):.1f} ms, refused {result.failures}"
+        f"p99 {result.p(0.99):.1f} ms, refused {result.failures}, load {load_average()}"
     )
     return rate
 
 
+class ConnectionsDropped(SystemExit):
+    """The gateway dropped connections under load: the run fails, whatever its rates."""
+
+
 class Submitter:
-    """Posts pre-signed bodies to one intake route as the restaurant."""
+    """Posts pre-signed bodies to one intake route as the restaurant.
+
+    A connection the server resets or closes under a request is counted, not raised, so the
+    run ends and reports every one; ``check_dropped`` then fails it."""
 
     def __init__(self, session: aiohttp.ClientSession, url: str, token: str) -> None:
         self.session = session
         self.url = url
         self.headers = {"Content-Type": "application/xml", "Authorization": f"Bearer {token}"}
+        self.dropped: list[str] = []
 
     def over(self, bodies: Sequence[bytes]) -> Callable[[int], Awaitable[bool]]:
         async def call(index: int) -> bool:
-            async with self.session.post(self.url, data=bodies[index], headers=self.headers) as r:
-                await r.read()
-                return r.status in ACCEPTED
+            try:
+                async with self.session.post(
+                    self.url, data=bodies[index], headers=self.headers
+                ) as r:
+                    await r.read()
+                    return r.status in ACCEPTED
+            except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError) as exc:
+                self.dropped.append(f"{type(exc).__name__}: {exc}")
+                return False
 
         return call
+
+    def check_dropped(self, label: str) -> None:
+        print(f"      connections reset or closed under a request: {len(self.dropped)}")
+        if self.dropped:
+            raise ConnectionsDropped(f"{label}: {len(self.dropped)} dropped, {self.dropped[0]}")
 
 
 async def register_seller(url: str) -> None:
@@ -92,6 +117,8 @@ async def measure(
             f"(c) 206 batches of {BATCH_SIZE}, {BATCH_CLIENTS} clients", result, BATCH_SIZE
         )
         print(ratio_line(f"ratio to ceiling x {WORKERS} workers", rate / (ceiling * WORKERS), 0.75))
+        single.check_dropped("single invoices")
+        batched.check_dropped("batches")
 
 
 async def measure_memory(base: str, token: str, seller: SignerIdentity, accepted: int) -> None:
@@ -103,6 +130,7 @@ async def measure_memory(base: str, token: str, seller: SignerIdentity, accepted
         for mark in (10_000, 50_000):
             chunk = list(signed_invoices(seller, 1_000_000 + accepted, mark - accepted))
             await drive(single.over(chunk), len(chunk), CLIENTS)
+            single.check_dropped(f"{mark} invoices")
             accepted = mark
             sizes[mark] = resident_mib(port)
             print(f"  (d) after {mark} invoices: gateway resident memory {sizes[mark]:.0f} MiB")

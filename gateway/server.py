@@ -6,14 +6,31 @@ from typing import Any
 
 from gateway.config import Settings
 
+KEEP_ALIVE_SECONDS = 75
+"""How long an idle kept-alive connection stays open. It must outlast every client's own idle
+reuse: a client that sends a request on a connection the server is closing at that instant
+gets ``Connection reset by peer``. uvicorn's default is 5 s, below aiohttp's 15 s; browsers
+and load balancers keep idle connections up to 60 s; 75 s outlasts them all."""
+
+BACKLOG = 2048
+"""Connections the kernel queues before a worker accepts them: many clients opening at once
+must wait in it, not be refused (the kernel caps it at ``net.core.somaxconn``)."""
+
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """Where to listen, no access log of uvicorn's own (the gateway logs each request), and
-    WebSocket messages capped as GraphQL bodies are, so larger frames are never read."""
+    WebSocket messages capped as GraphQL bodies are, so larger frames are never read.
+
+    Nothing that closes a connection under a client is set: keep-alive outlasts clients'
+    (``KEEP_ALIVE_SECONDS``), and workers are never recycled after a number of requests
+    (``limit_max_requests``), which would drop every connection a worker holds."""
     return {
         "host": settings.host,
         "port": settings.port,
         "log_config": None,
         "access_log": False,
         "ws_max_size": settings.graphql_max_body_bytes,
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+        "backlog": BACKLOG,
+        "limit_max_requests": None,
     }
