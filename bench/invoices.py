@@ -21,6 +21,7 @@ from integrations.einvoice.signing import sign_envelope, sign_invoice
 
 SELLER = "0100109106"
 SELLER_NAME = "Công ty TNHH Nhà hàng Sen Hồ Tây"
+SELLER_PARTY = PartyDraft(SELLER_NAME, tax_code=SELLER, address="614 Lạc Long Quân, Hà Nội")
 BUYERS = ("001099012345", "079301000123", "048085004321", "001190007777")
 
 MENU = (
@@ -35,8 +36,11 @@ MENU = (
 )
 
 
-def restaurant_draft(number: int, *, series: str | None = None) -> InvoiceDraft:
-    """A realistic dinner bill of eight lines (about 6 KB once signed)."""
+def restaurant_draft(
+    number: int, *, series: str | None = None, seller: PartyDraft = SELLER_PARTY
+) -> InvoiceDraft:
+    """A realistic dinner bill of eight lines (about 6 KB once signed), by default the
+    restaurant's (``seller`` another merchant's)."""
     today = datetime.now(UTC).date()
     lines = tuple(
         LineDraft(name, Decimal(1 + (number + i) % 4), Decimal(price), rate, unit)
@@ -44,7 +48,7 @@ def restaurant_draft(number: int, *, series: str | None = None) -> InvoiceDraft:
     )
     buyer = BUYERS[number % len(BUYERS)]
     return InvoiceDraft(
-        seller=PartyDraft(SELLER_NAME, tax_code=SELLER, address="614 Lạc Long Quân, Hà Nội"),
+        seller=seller,
         buyer=PartyDraft("Khách hàng", personal_id=buyer, address="Hà Nội"),
         lines=lines,
         series=series or f"C{today:%y}TBN",
@@ -53,10 +57,13 @@ def restaurant_draft(number: int, *, series: str | None = None) -> InvoiceDraft:
     )
 
 
-def signed_invoices(signer: SignerIdentity, start: int, count: int) -> Iterator[bytes]:
+def signed_invoices(
+    signer: SignerIdentity, start: int, count: int, *, seller: PartyDraft = SELLER_PARTY
+) -> Iterator[bytes]:
     now = datetime.now(UTC)
     for number in range(start, start + count):
-        yield sign_invoice(compose_invoice(restaurant_draft(number)), signer, signing_time=now)
+        draft = restaurant_draft(number, seller=seller)
+        yield sign_invoice(compose_invoice(draft), signer, signing_time=now)
 
 
 def signed_batches(signer: SignerIdentity, start: int, batches: int, size: int) -> Iterator[bytes]:

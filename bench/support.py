@@ -248,35 +248,87 @@ def gateway_process(
 
     The database is SQLite in the data folder unless ``database_url`` names another one.
     """
+    with (
+        prepared_gateway(urls, database_url=database_url) as (env, data_dir),
+        serving(env, data_dir, workers=workers) as (base, _),
+    ):
+        yield base, data_dir
+
+
+@contextmanager
+def prepared_gateway(
+    urls: Mapping[str, str], *, database_url: str | None = None, **settings: str
+) -> Iterator[tuple[dict[str, str], Path]]:
+    """A temporary data folder with the demo keys and CA, and its database migrated.
+
+    Yields the environment every ``gateway`` command there runs with (``settings`` adds
+    ``GATEWAY_*`` values by lower-case name) and the folder. Prepared once, before any server
+    starts: two processes starting on an empty folder would race to create the keys.
+    """
     with tempfile.TemporaryDirectory(prefix="gateway-bench-") as folder:
         data_dir = Path(folder)
         ensure_demo_keys(data_dir)
         env = gateway_environment(urls, data_dir)
         if database_url:
             env["GATEWAY_DATABASE_URL"] = database_url
-        command = [sys.executable, "-m", "gateway"]
-        # Prepared once here: two workers starting on an empty folder would race to create them.
+        env.update({f"GATEWAY_{name.upper()}": value for name, value in settings.items()})
         for step in (["migrate"], ["pki", "init"]):
-            subprocess.run(
-                [*command, *step], env=env, check=True, stdout=subprocess.DEVNULL, cwd=BENCH_ROOT
-            )
-        port = free_port()
-        log = (data_dir / "serve.log").open("wb")
-        serve = [*command, "serve", "--workers", str(workers), "--port", str(port)]
+            done = gateway_command(env, *step)
+            if done.returncode:
+                raise RuntimeError(f"gateway {' '.join(step)} failed:\n{done.stdout}{done.stderr}")
+        yield env, data_dir
+
+
+def gateway_command(env: Mapping[str, str], *arguments: str) -> subprocess.CompletedProcess[str]:
+    """Run one ``gateway`` command to its end; its output is kept for the caller to show."""
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *arguments],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=BENCH_ROOT,
+    )
+
+
+@contextmanager
+def serving(
+    env: Mapping[str, str],
+    data_dir: Path,
+    *,
+    workers: int,
+    name: str = "serve",
+    ready: bool = True,
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``gateway serve`` on a free port, logging to ``<data_dir>/<name>.log``; yields its base
+    URL and process once it is ready (at once with ``ready=False``, to start several together
+    and ``wait_ready`` for each), stopped afterwards.
+
+    The server leads a process group of its own, so that the whole instance, master and
+    workers, can be killed at once (``os.killpg``) as a machine that fails would take it.
+    """
+    port = free_port()
+    log_path = data_dir / f"{name}.log"
+    serve = [sys.executable, "-m", "gateway", "serve", "--workers", str(workers)]
+    with log_path.open("wb") as log:
         process = subprocess.Popen(
-            serve, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=BENCH_ROOT
+            [*serve, "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=BENCH_ROOT,
+            start_new_session=True,
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            _wait_ready(base, process, data_dir / "serve.log")
-            yield base, data_dir
+            if ready:
+                wait_ready(base, process, log_path)
+            yield base, process
         finally:
             process.terminate()
             process.wait(30)
-            log.close()
 
 
-def _wait_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
+def wait_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
