@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -52,6 +53,7 @@ class Clock:
 
     sleep: Sleep = asyncio.sleep
     rng: random.Random | None = None
+    monotonic: Callable[[], float] = time.monotonic
 
 
 class UpstreamService:
@@ -76,6 +78,7 @@ class UpstreamService:
             failure_threshold=settings.breaker_failures,
             open_seconds=settings.breaker_open_seconds,
             half_open_probes=settings.breaker_half_open_probes,
+            clock=clock.monotonic,
             on_change=lambda state: metrics.breaker_changed(name, state),
         )
         metrics.breaker_changed(name, BreakerState.CLOSED)

@@ -34,6 +34,7 @@ from integrations.store.invoices import (
 )
 from integrations.store.models import LinkState
 from integrations.upstreams import Upstreams, UpstreamSettings
+from integrations.upstreams.service import Clock
 from resolvers import build_context, build_schema
 from tests.support.upstreams import open_on
 
@@ -87,8 +88,10 @@ async def open_upstreams(sims: RunningSimulators) -> AsyncIterator[OpenUpstreams
     """Opens clients on the simulators; keyword overrides apply to every agency."""
     opened: list[Upstreams] = []
 
-    async def open_(settings: UpstreamSettings = STEADY, **overrides: Any) -> Upstreams:
-        upstreams = open_on(sims.urls, replace(settings, **overrides))
+    async def open_(
+        settings: UpstreamSettings = STEADY, *, clock: Clock | None = None, **overrides: Any
+    ) -> Upstreams:
+        upstreams = open_on(sims.urls, replace(settings, **overrides), clock=clock)
         opened.append(upstreams)
         return upstreams
 

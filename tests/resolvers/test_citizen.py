@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -11,16 +12,19 @@ from integrations.access import Principal, Role
 from integrations.simulators import Faults, RunningSimulators, known
 from integrations.store.invoices import InvoiceStore
 from integrations.upstreams import BreakerState
+from integrations.upstreams.service import Clock
 from tests.resolvers.conftest import (
     AN,
     BINH,
     CITIZEN_AN,
     OFFICER,
     Graph,
+    OpenUpstreams,
     at,
     codes,
     invoice_record,
 )
+from tests.support.upstreams import ManualTime
 
 FULL = """
 query Full($id: String!) {
@@ -132,9 +136,14 @@ async def test_a_slow_agency_is_given_up_after_its_attempts(
     assert sims.calls("population") <= settings.attempts
 
 
-async def test_the_breaker_opens_then_recovers(graph: Graph, sims: RunningSimulators) -> None:
+async def test_the_breaker_opens_then_recovers(
+    graph: Graph, sims: RunningSimulators, open_upstreams: OpenUpstreams
+) -> None:
+    time = ManualTime()
+    upstreams = await open_upstreams(clock=Clock(monotonic=time), breaker_open_seconds=60)
+    graph = replace(graph, upstreams=upstreams)
     query = "query($id: String!) { citizen(idNumber: $id) { fullName taxpayer { name } } }"
-    breaker = graph.upstreams.services["population"].breaker
+    breaker = upstreams.services["population"].breaker
     sims.set_faults("population", Faults(down=True))
     while breaker.state is BreakerState.CLOSED:
         result = await graph.run(query, OFFICER, {"id": AN})
@@ -148,7 +157,7 @@ async def test_the_breaker_opens_then_recovers(graph: Graph, sims: RunningSimula
     assert refused.data["citizen"]["taxpayer"]["name"] == "Nguyễn Văn An"
 
     sims.set_faults("population", Faults())
-    await asyncio.sleep(graph.upstreams.services["population"].settings.breaker_open_seconds)
+    time.advance(60)
     healed = await graph.run(query, OFFICER, {"id": AN})
     assert healed.errors is None
     assert healed.data["citizen"]["fullName"] == "Nguyễn Văn An"

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 
 import pytest
@@ -9,7 +8,9 @@ from prometheus_client import CollectorRegistry
 from integrations.errors import UpstreamUnavailable
 from integrations.simulators import Faults, RunningSimulators
 from integrations.upstreams import SERVICES, BreakerState, CircuitOpen, Upstreams
+from integrations.upstreams.service import Clock
 from tests.integrations.upstreams.conftest import FAST, OpenUpstreams
+from tests.support.upstreams import ManualTime
 
 IDS = ["001099012345"]
 
@@ -18,7 +19,10 @@ async def test_breaker_opens_fails_fast_half_opens_and_closes(
     sims: RunningSimulators, open_upstreams: OpenUpstreams
 ) -> None:
     sims.set_faults("population", Faults(error_rate=1.0))
-    upstreams = await open_upstreams(attempts=1, breaker_failures=3, breaker_open_seconds=0.05)
+    time = ManualTime()
+    upstreams = await open_upstreams(
+        clock=Clock(monotonic=time), attempts=1, breaker_failures=3, breaker_open_seconds=60
+    )
     for _ in range(3):
         with pytest.raises(UpstreamUnavailable):
             await upstreams.population.people(IDS, scope="s")
@@ -30,7 +34,9 @@ async def test_breaker_opens_fails_fast_half_opens_and_closes(
             await upstreams.population.people(IDS, scope="s")
     assert sims.calls("population") == 3
 
-    await asyncio.sleep(0.08)
+    time.advance(59)
+    assert upstreams.health()["population"].breaker is BreakerState.OPEN
+    time.advance(1)
     assert upstreams.health()["population"].breaker is BreakerState.HALF_OPEN
     sims.set_faults("population", Faults())
     assert (await upstreams.population.people(IDS, scope="s"))["001099012345"] is not None
@@ -42,10 +48,13 @@ async def test_failed_probe_opens_again(
     sims: RunningSimulators, open_upstreams: OpenUpstreams
 ) -> None:
     sims.set_faults("tax", Faults(down=True))
-    upstreams = await open_upstreams(attempts=1, breaker_failures=1, breaker_open_seconds=0.03)
+    time = ManualTime()
+    upstreams = await open_upstreams(
+        clock=Clock(monotonic=time), attempts=1, breaker_failures=1, breaker_open_seconds=60
+    )
     with pytest.raises(UpstreamUnavailable):
         await upstreams.tax.taxpayers(["0100109106"], scope="s")
-    await asyncio.sleep(0.05)
+    time.advance(60)
     with pytest.raises(UpstreamUnavailable) as probe:
         await upstreams.tax.taxpayers(["0100109106"], scope="s")
     assert not isinstance(probe.value, CircuitOpen)
