@@ -45,6 +45,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
+import asyncpg
 from redis import Redis
 from redis.exceptions import RedisError
 
@@ -437,6 +438,38 @@ def report(tally: Tally, fleet: Sequence[Instance], started: float, seconds: flo
         print(f"  ERROR {kind} x{count}")
 
 
+async def wal_position(url: str) -> int:
+    """The server's WAL insert position in bytes."""
+    connection = await asyncpg.connect(url)
+    try:
+        return int(await connection.fetchval("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn"))
+    finally:
+        await connection.close()
+
+
+async def report_storage(url: str, wal_bytes: int, invoices: int) -> None:
+    """What the load wrote: WAL per acknowledged invoice and the largest tables, for sizing
+    the primary (``docs/scaling.md``). Read straight from PostgreSQL: a figure, not a check."""
+    connection = await asyncpg.connect(url)
+    try:
+        tables = await connection.fetch(
+            "SELECT relname, pg_total_relation_size(relid) AS bytes, n_live_tup AS live "
+            "FROM pg_stat_user_tables ORDER BY bytes DESC LIMIT 6"
+        )
+    finally:
+        await connection.close()
+    print(
+        f"  WAL during the load: {wal_bytes / 2**20:.0f} MiB, {wal_bytes / invoices / 1024:.1f} "
+        f"KiB per acknowledged invoice (the whole server's WAL: an upper bound)"
+    )
+    for table in tables:
+        rows = max(1, table["live"])
+        print(
+            f"  table {table['relname']}: {table['bytes'] / 2**20:.1f} MiB, {table['live']} rows, "
+            f"{table['bytes'] / rows:.0f} B a row"
+        )
+
+
 def verdicts(checks: Sequence[Check]) -> bool:
     """Print each check; whether the run holds (no failure, no expected failure passing)."""
     ok = True
@@ -484,7 +517,7 @@ class Fleet:
 
 
 async def exercise(
-    fleet: Fleet, tokens: Tokens, work: Work, probe: bytes, concurrency: int
+    fleet: Fleet, tokens: Tokens, work: Work, probe: bytes, concurrency: int, url: str
 ) -> list[Check]:
     tally = Tally()
     callers = {seller: Callers(tokens, seller) for seller in (SELLER, FOLLOWED.tax_code)}
@@ -501,8 +534,10 @@ async def exercise(
             balancer, feed, fleet.instances[0], {"Authorization": f"Bearer {listener}"}, probe
         )
         load = Load(balancer, callers, lambda: fleet.kill(KILLED))
+        wal = await wal_position(url)
         started = time.perf_counter()
         seconds = await load.run(work, concurrency)
+        wal = await wal_position(url) - wal
         report(tally, fleet.instances, started, seconds)
         survivors = fleet.survivors()
         checks = [
@@ -513,6 +548,7 @@ async def exercise(
             await limit_shared(balancer, tokens, survivors),
         ]
         holding.cancel()
+    await report_storage(url, wal, len(load.acknowledged))
     return checks
 
 
@@ -565,7 +601,8 @@ def main() -> None:
         work = Work.sign(seller, follow, args)
         probe = next(signed_invoices(follow, 5_000_000, 1, seller=FOLLOWED))
         fleet = Fleet(stack, env, data_dir)
-        checks = asyncio.run(exercise(fleet, Tokens(data_dir), work, probe, args.concurrency))
+        tokens = Tokens(data_dir)
+        checks = asyncio.run(exercise(fleet, tokens, work, probe, args.concurrency, url))
         checks.append(audit_verifies(env))
     if not verdicts(checks):
         sys.exit(1)
