@@ -412,18 +412,25 @@ def only_expected_errors(tally: Tally) -> Check:
 
 
 def report(tally: Tally, fleet: Sequence[Instance], started: float, seconds: float) -> None:
-    """Requests a second and p50/p95 per instance (over the time it was up) and for the fleet."""
+    """Requests a second, p50/p95 and CPU time a request, per instance (over the time it was up)
+    and for the fleet. CPU time is what a dedicated core would need: waits for a core shared
+    with the neighbours are not in it."""
     print(f"load: {seconds:.1f} s, load average {_load()}")
     for instance in fleet:
         up = (instance.killed_at or started + seconds) - started
-        samples = tally.samples(instance=instance.name)
+        answers = len(tally.samples(instance=instance.name))
         killed = f", killed after {up:.1f} s" if instance.killed_at else ""
         print(
-            f"  {instance.name}: {len(samples)} answers, {len(samples) / up:.0f} req/s, "
-            f"{spread(samples)}{killed}"
+            f"  {instance.name}: {answers} answers, {answers / up:.0f} req/s, "
+            f"{spread(tally.samples(instance=instance.name))}, "
+            f"{_cpu_per(instance.cpu_seconds or 0, answers)}{killed}"
         )
     everything = tally.samples()
-    print(f"  fleet: {len(everything) / seconds:.0f} req/s, {spread(everything)}")
+    cpu = sum(i.cpu_seconds or 0 for i in fleet)
+    print(
+        f"  fleet: {len(everything) / seconds:.0f} req/s, {spread(everything)}, "
+        f"{_cpu_per(cpu, len(everything))}"
+    )
     for kind in ("single", "batch", "citizen", "officer"):
         samples = tally.samples(kind=kind)
         per = BATCH_SIZE if kind == "batch" else 1
@@ -485,6 +492,10 @@ def verdicts(checks: Sequence[Check]) -> bool:
     return ok
 
 
+def _cpu_per(cpu_seconds: float, answers: int) -> str:
+    return f"CPU {cpu_seconds:.1f} s, {cpu_seconds * 1000 / max(1, answers):.1f} ms a request"
+
+
 def _load() -> str:
     return " ".join(f"{n:.1f}" for n in os.getloadavg())
 
@@ -504,16 +515,32 @@ class Fleet:
         for instance in self.instances:
             log = data_dir / f"instance-{instance.number}.log"
             wait_ready(instance.base, self.processes[instance.number], log)
+        self.cpu_at_start: dict[int, float] = {}
+
+    def start_clocks(self) -> None:
+        self.cpu_at_start = {n: _cpu_seconds(p.pid) for n, p in self.processes.items()}
+
+    def stop_clock(self, instance: Instance) -> None:
+        """The CPU time ``instance`` spent since ``start_clocks`` (one process: one worker)."""
+        pid = self.processes[instance.number].pid
+        instance.cpu_seconds = _cpu_seconds(pid) - self.cpu_at_start[instance.number]
 
     def kill(self, number: int) -> None:
         """SIGKILL to the instance's whole process group: no shutdown, no flush."""
         instance = self.instances[number - 1]
         instance.killed_at = time.perf_counter()
+        self.stop_clock(instance)
         os.killpg(self.processes[number].pid, signal.SIGKILL)
         print(f"  killed {instance.name} (kill -9) at load average {_load()}")
 
     def survivors(self) -> list[Instance]:
         return [i for i in self.instances if i.killed_at is None]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system time of a process, from ``/proc/<pid>/stat`` (fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def exercise(
@@ -535,8 +562,11 @@ async def exercise(
         )
         load = Load(balancer, callers, lambda: fleet.kill(KILLED))
         wal = await wal_position(url)
+        fleet.start_clocks()
         started = time.perf_counter()
         seconds = await load.run(work, concurrency)
+        for survivor in fleet.survivors():
+            fleet.stop_clock(survivor)
         wal = await wal_position(url) - wal
         report(tally, fleet.instances, started, seconds)
         survivors = fleet.survivors()

@@ -40,6 +40,8 @@ class Instance:
     base: str
     killed_at: float | None = None
     out_of_rotation: bool = False
+    cpu_seconds: float | None = None
+    """CPU time the instance spent during the load, once measured."""
 
     @property
     def name(self) -> str:
