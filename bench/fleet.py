@@ -32,11 +32,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -323,10 +325,15 @@ async def deliveries(feed: Feed, load: Load, fleet: Sequence[Instance]) -> Check
     )
 
 
+def someone() -> str:
+    """A citizen no other run is likely to use, whose rate budget is therefore fresh."""
+    return personal_ids(1, start=random.randrange(100_000, 1_000_000))[0]
+
+
 async def consent_holds(balancer: Balancer, tokens: Tokens, survivors: list[Instance]) -> Check:
     """Grant through one instance, read through all (warming what they keep), revoke through
     another, then read through every survivor: each must refuse on its first request."""
-    person = personal_ids(1, start=900_000)[0]
+    person = someone()
     citizen = tokens.citizen_headers(person)
     app_token = tokens.mint(Role.APP, person, app_id="fleet-budget", purpose="budgeting")
     app = {**GRAPHQL_HEADERS, "Authorization": f"Bearer {app_token}", "X-Purpose": "budgeting"}
@@ -373,7 +380,7 @@ def _full_name(answer: Answer) -> str | None:
 async def limit_shared(balancer: Balancer, tokens: Tokens, survivors: list[Instance]) -> Check:
     """One fresh caller: ``CALLER_LIMIT`` requests round robin over the survivors pass, and the
     next one is refused with 429 on every survivor, though none of them alone saw the limit."""
-    headers = tokens.citizen_headers(personal_ids(1, start=900_001)[0])
+    headers = tokens.citizen_headers(someone())
     body = graphql_body("{ __typename }")
     allowed: dict[str, int] = dict.fromkeys((s.name for s in survivors), 0)
     passed = 0
@@ -547,7 +554,8 @@ async def exercise(
     fleet: Fleet, tokens: Tokens, work: Work, probe: bytes, concurrency: int, url: str
 ) -> list[Check]:
     tally = Tally()
-    callers = {seller: Callers(tokens, seller) for seller in (SELLER, FOLLOWED.tax_code)}
+    run = uuid.uuid4().hex[:8]
+    callers = {seller: Callers(tokens, seller, run) for seller in (SELLER, FOLLOWED.tax_code)}
     timeout = aiohttp.ClientTimeout(total=WAIT * 2)
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
@@ -622,6 +630,8 @@ def main() -> None:
             redis_url=REDIS_URL,
             rate_limit_principal=f"{CALLER_LIMIT}/60",
             audit_checkpoint_seconds="5",
+            # A channel of its own: another deployment on this Redis hears nothing of this one.
+            bus_channel=f"fleet:{uuid.uuid4().hex}",
         ) as (env, data_dir),
         ExitStack() as stack,
     ):

@@ -162,17 +162,23 @@ class Balancer:
 
 class Callers:
     """Tokens for the load's callers: each merchant till and officer makes at most
-    ``REQUESTS_PER_CALLER`` requests, and each citizen reads only themselves, once."""
+    ``REQUESTS_PER_CALLER`` requests, and each citizen reads only themselves, once.
 
-    def __init__(self, tokens: Tokens, seller: str) -> None:
+    Till and officer names carry ``run``, so that two runs on one Redis never share a budget.
+    """
+
+    def __init__(self, tokens: Tokens, seller: str, run: str) -> None:
         self.tokens = tokens
         self.seller = seller
+        self.run = run
 
     def merchant(self, index: int) -> dict[str, str]:
-        return self._bearer(Role.MERCHANT, f"{self.seller}-till-{index // REQUESTS_PER_CALLER}")
+        till = f"{self.seller}-till-{self.run}-{index // REQUESTS_PER_CALLER}"
+        return self._bearer(Role.MERCHANT, till)
 
     def officer(self, index: int) -> dict[str, str]:
-        return {**self._bearer(Role.OFFICER, f"officer-{index // REQUESTS_PER_CALLER}"), **CASE}
+        officer = f"officer-{self.run}-{index // REQUESTS_PER_CALLER}"
+        return {**self._bearer(Role.OFFICER, officer), **CASE}
 
     def citizen(self, personal_id: str) -> dict[str, str]:
         return self.tokens.citizen_headers(personal_id)
