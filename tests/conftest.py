@@ -64,7 +64,7 @@ def postgres_database() -> Iterator[str]:
 
 
 TABLES = (
-    "audit_events, audit_checkpoints, consents, identity_links, invoice_documents, "
+    "audit_events, audit_checkpoints, audit_chains, consents, identity_links, invoice_documents, "
     "invoice_events, invoice_lines, receipts, messages, certificates, provider_grants, invoices, "
     "merchants, invoice_rollups, invoice_rate_rollups"
 )

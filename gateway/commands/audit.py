@@ -1,4 +1,5 @@
-"""``gateway audit``: check the access log's hash chain and its signed checkpoints."""
+"""``gateway audit``: check the access log's hash chains, one per writer, and its signed
+checkpoints."""
 
 from __future__ import annotations
 
@@ -37,8 +38,9 @@ def commands() -> None:
 )
 @click.pass_obj
 def verify(ctx: SettingsContext, certificates: tuple[Path, ...]) -> None:
-    """Walk the hash chain and hold it to every signed checkpoint; exit 1 at the first event
-    changed, deleted or reordered, or the first checkpoint cut away, rewritten or forged."""
+    """Walk every writer's hash chain and hold it to every signed checkpoint; exit 1 at the
+    first event changed, deleted or reordered, or the first checkpoint cut away, rewritten or
+    forged. Prints each chain's events, head and how many of them a checkpoint covers."""
     settings = ctx.load()
     current = _gateway_identity(settings).certificate
     retired = [
@@ -52,20 +54,30 @@ def verify(ctx: SettingsContext, certificates: tuple[Path, ...]) -> None:
             if report.first_bad_id is not None
             else f"checkpoint #{report.bad_checkpoint_id}"
         )
+        chain = "" if report.bad_chain is None else f" (chain {report.bad_chain})"
         click.echo(
-            f"audit log broken at {where}: {report.problem} "
+            f"audit log broken at {where}{chain}: {report.problem} "
             f"({report.checked} events before it are intact)",
             err=True,
         )
         raise SystemExit(1)
-    click.echo(f"audit log intact: {report.checked} events, head {report.head_hash}")
+    chains = len(report.chains)
+    click.echo(
+        f"audit log intact: {report.checked} events in {chains} chain{'' if chains == 1 else 's'}"
+    )
+    for chain in report.chains:
+        click.echo(
+            f"  chain {chain.chain}: {chain.events} events, head {chain.head_hash}, "
+            f"{chain.signed} signed, {chain.events - chain.signed} after its last checkpoint"
+        )
     click.echo(_coverage(report))
 
 
 @commands.command()
 @click.pass_obj
 def checkpoint(ctx: SettingsContext) -> None:
-    """Sign the access log's head now and print the checkpoint, then its JWS to keep apart."""
+    """Sign the heads of the access log's chains now and print the checkpoint, then its JWS
+    to keep apart."""
     settings = ctx.load()
     signer = ReceiptSigner(_gateway_identity(settings))
     try:
@@ -77,6 +89,8 @@ def checkpoint(ctx: SettingsContext) -> None:
         f"checkpoint #{made.id}: {made.count} events up to event {made.head_id}, "
         f"head {made.head_hash}, signed at {made.at.isoformat()} with key {made.key_id}"
     )
+    for chain, head in sorted((made.heads or {}).items()):
+        click.echo(f"  chain {chain}: {head.seq} events up to event {head.id}, head {head.hash}")
     click.echo(made.signature)
 
 

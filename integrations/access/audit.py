@@ -1,14 +1,19 @@
 """The access log: one hash-chained event per read of a person's data, and signed checkpoints.
 
-Events are chained by hash (``integrations.access.chain``): changing, deleting or reordering one
-breaks the chain where it happened. Appends are serialised (an asyncio lock in the process, the
-store's chain lock across processes) so the chain never forks. ``record_many`` appends all of one
-request's events under one lock, in one transaction and one multi-row insert: the lock and the
-chain head are paid once per request, not once per person read. A write that fails raises
-``AuditUnavailable`` and writes none of the events: callers refuse the read.
+Each ``AuditLog`` (one per process) writes a chain of its own, named by its writer id, so
+appends from many processes and instances take no lock in common: they scale with the number
+of writers. Events are chained by hash (``integrations.access.chain``): changing, deleting or
+reordering one breaks its chain where it happened.
+
+Appends go through group commit: one writer task per log takes every request's events that
+arrived while the previous commit was in flight and writes them in one transaction, with
+multi-row inserts, so one commit (and its fsync) serves many requests. ``record_many`` returns
+only once the commit holding its events is done. When a group fails, each request's events are
+tried again in a transaction of their own, so one bad request does not take its neighbours
+down; a request whose events are not written gets ``AuditUnavailable``, and refuses the read.
 
 A chain that holds together may still have lost its newest events, or been rewritten whole with
-recomputed hashes. ``checkpoint`` signs the head under the same lock, and ``verify`` holds the
+recomputed hashes. ``checkpoint`` signs the heads of all chains, and ``verify`` holds every
 chain to every checkpoint (``integrations.access.checkpoints``); events after the newest
 checkpoint are covered by none until the next.
 """
@@ -17,19 +22,24 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator, Callable, Iterable
+import os
+import secrets
+import socket
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
-from integrations.access.chain import GENESIS, chain_hash, link_problem, payload_of
+from integrations.access.chain import GENESIS, ChainWalk, chain_hash, genesis_of, payload_of
 from integrations.access.checkpoints import (
     CheckpointKeys,
+    CheckpointLedger,
     CheckpointProblem,
     CheckpointRefused,
     CheckpointSigner,
-    CheckpointWalk,
+    Due,
     sign,
     signed_body,
 )
@@ -39,8 +49,8 @@ from integrations.access.principal import Principal
 from integrations.store.audit import (
     AuditStore,
     ChainedEvent,
-    ChainWriter,
     Checkpoint,
+    CheckpointWriter,
     Head,
     StoredEvent,
 )
@@ -96,24 +106,36 @@ class AuditRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class VerifyReport:
-    """The result of walking the chain and its checkpoints.
+class ChainReport:
+    """One chain as the walk found it: ``events`` up to ``head_hash``, of which the newest
+    checkpoint signing the chain covers ``signed``."""
 
-    ``first_bad_id`` is the event where the chain first breaks; ``bad_checkpoint_id`` the
-    checkpoint the chain no longer matches (cut or rewritten) or that is not as signed.
-    ``latest_checkpoint`` is the newest checkpoint confirmed, and ``unprotected`` counts the
-    events after it: deleting those would not show.
+    chain: str
+    events: int
+    head_hash: str
+    signed: int
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    """The result of walking every chain and the checkpoints.
+
+    ``first_bad_id`` is the event where a chain (``bad_chain``) first breaks;
+    ``bad_checkpoint_id`` the checkpoint a chain no longer matches (cut or rewritten) or that is
+    not as signed. ``chains`` are the chains walked, ``latest_checkpoint`` the newest checkpoint
+    confirmed, and ``unprotected`` counts the events after it: deleting those would not show.
     """
 
     ok: bool
     checked: int
-    head_hash: str
     first_bad_id: int | None = None
     problem: str = ""
     bad_checkpoint_id: int | None = None
+    bad_chain: str | None = None
     checkpoints: int = 0
     latest_checkpoint: Checkpoint | None = None
     unprotected: int = 0
+    chains: tuple[ChainReport, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,19 +149,43 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def new_writer_id() -> str:
+    """A name for one process's chain: its host and process, made unique by random bits."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+@dataclass(slots=True)
+class _Request:
+    """One caller's events waiting for the writer, and where its answer goes."""
+
+    records: list[AuditRecord]
+    at: datetime
+    done: asyncio.Future[list[StoredEvent]]
+
+
 class AuditLog:
     """Append to, read, checkpoint and check the access log of one database.
 
     ``await log.record(AuditRecord.of_read(principal, subject, domains, fields, decision))``
     before returning the data, or ``record_many`` with every record of one request; on
-    ``AuditUnavailable`` refuse the read.
+    ``AuditUnavailable`` refuse the read. One log per process: each writes a chain of its own.
     """
 
-    def __init__(self, database: Database, *, clock: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+        writer: str | None = None,
+    ) -> None:
         self.database = database
         self.clock = clock
         self.store = AuditStore(database)
-        self._lock = asyncio.Lock()
+        self.writer = writer or new_writer_id()
+        self._queue: list[_Request] = []
+        self._flushing: asyncio.Task[None] | None = None
+        self._head: Head | None = None
+        self._registered = False
 
     async def record(self, event: AuditRecord) -> StoredEvent:
         """Append one event; see ``record_many``."""
@@ -147,47 +193,87 @@ class AuditLog:
         return stored
 
     async def record_many(self, events: Iterable[AuditRecord]) -> list[StoredEvent]:
-        """Append ``events`` to the chain in order, all or none; events without a time of
-        their own get the same one. Raises ``AuditUnavailable`` when nothing was written."""
+        """Append ``events`` to this log's chain in order, all or none, in the next commit;
+        events without a time of their own get the same one. Returns once they are committed;
+        raises ``AuditUnavailable`` when they were not written."""
         pending = list(events)
         if not pending:
             return []
-        now = self.clock()
+        request = _Request(pending, self.clock(), asyncio.get_running_loop().create_future())
+        self._queue.append(request)
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush())
+        # A caller that gives up does not cancel the write its events are already part of.
+        return await asyncio.shield(request.done)
+
+    async def _flush(self) -> None:
+        """Commit what waits, group by group, until nothing does."""
+        while self._queue:
+            group, self._queue = self._queue, []
+            try:
+                await self._commit(group)
+            finally:
+                for request in group:
+                    if not request.done.done():
+                        request.done.set_exception(AuditUnavailable("audit writer stopped"))
+
+    async def _commit(self, group: list[_Request]) -> None:
+        """Write ``group`` in one transaction; if that fails, each request in one of its own."""
         try:
-            async with self._lock, self.store.chain() as chain:
-                head = await chain.head()
-                return await chain.insert(_chain(pending, now, head.hash if head else GENESIS))
+            stored = await self._append(group)
         # Whatever stopped the write, the events are not in the log and the reads must not happen.
         except Exception as exc:
-            raise AuditUnavailable(f"audit events not written: {exc}") from exc
+            if len(group) == 1:
+                group[0].done.set_exception(_unavailable(exc))
+                return
+            for request in group:
+                await self._commit([request])
+            return
+        for request in group:
+            mine, stored = stored[: len(request.records)], stored[len(request.records) :]
+            if not request.done.done():
+                request.done.set_result(mine)
+
+    async def _append(self, group: list[_Request]) -> list[StoredEvent]:
+        """Chain ``group``'s events after this log's head and insert them in one transaction."""
+        head = self._head
+        if head is None:
+            head = await self.store.head_of(self.writer) or Head(0, 0, genesis_of(self.writer))
+        chained = _chain(self.writer, group, head)
+        self._head = None
+        started = None if self._registered else group[0].at
+        stored = await self.store.append(self.writer, chained, started_at=started)
+        self._head, self._registered = Head(stored[-1].seq, stored[-1].id, stored[-1].hash), True
+        return stored
 
     async def checkpoint(
         self, signer: CheckpointSigner, *, reuse_within: timedelta = timedelta(0)
     ) -> Checkpoint:
-        """Sign the chain's head, its event count and hash, under the chain lock.
+        """Sign the heads of the chains that moved since the last checkpoint, with the count of
+        all events, under the checkpoint lock (appends do not wait for it).
 
-        The last checkpoint is returned instead when the head has not moved since, or when it
-        is younger than ``reuse_within`` (so that several workers on one interval sign about
-        once per interval). Raises ``CheckpointRefused`` when the chain no longer extends it.
+        The last checkpoint is returned instead when no chain has moved since, or when it is
+        younger than ``reuse_within`` (so that several workers on one interval sign about once
+        per interval). Raises ``CheckpointRefused`` when a chain no longer extends the head
+        last signed of it.
         """
-        async with self._lock, self.store.chain() as chain:
-            head = await chain.head() or Head(0, GENESIS)
-            last = await chain.last_checkpoint()
+        async with self.store.checkpointing() as writer:
+            heads = await writer.heads()
+            signed = await writer.signed()
+            await _check_extends(writer, heads, signed)
+            moved = {c: h for c, h in heads.items() if h.seq != signed.get(c, (0, ""))[0]}
+            last = await writer.last_checkpoint()
             at = self.clock()
-            if last is not None:
-                await _check_extends(chain, last, head)
-                if last.head_id == head.id or at - last.at < reuse_within:
-                    return last
-            since = 0 if last is None else last.head_id
-            count = (0 if last is None else last.count) + await chain.count_after(since)
-            body = signed_body(
-                at=at, head_id=head.id, count=count, head_hash=head.hash, previous=last
-            )
-            return await chain.add_checkpoint(
+            if last is not None and (not moved or at - last.at < reuse_within):
+                return last
+            count = sum(head.seq for head in heads.values())
+            newest = max(heads.values(), key=lambda head: head.id, default=Head(0, 0, GENESIS))
+            body = signed_body(at=at, head=newest, count=count, heads=moved, previous=last)
+            return await writer.add_checkpoint(
                 at=at,
-                head_id=head.id,
+                head=newest,
                 count=count,
-                head_hash=head.hash,
+                heads=moved,
                 key_id=signer.key_id,
                 signature=sign(signer, body),
             )
@@ -195,33 +281,34 @@ class AuditLog:
     async def verify(
         self, *, keys: CheckpointKeys | None = None, batch: int = 1000
     ) -> VerifyReport:
-        """Walk the whole chain in id order, holding it to every checkpoint on the way.
+        """Check every checkpoint, then walk every chain in order, holding it to every head the
+        checkpoints signed of it.
 
-        Reports the first event that does not fit, or the first checkpoint the chain does not
-        match or that ``keys`` (the gateway's certificates) do not show as signed by it.
+        Reports the first checkpoint that ``keys`` (the gateway's certificates) do not show as
+        signed by it, or the first event that does not fit its chain, or the first signed head
+        a chain does not reach or reaches with another hash.
         """
-        walk = CheckpointWalk(self._checkpoints(batch), keys)
-        prev_hash, checked, last_id = GENESIS, 0, 0
-        broken = await walk.start()
-        while broken is None and (events := await self.store.events_after(last_id, batch)):
+        ledger = CheckpointLedger(keys)
+        async for checkpoint in self._checkpoints(batch):
+            if problem := ledger.add(checkpoint):
+                return _broken(problem, 0)
+        walk = _LogWalk(ledger)
+        after = ("", 0)
+        while events := await self.store.events_in_chains(after, batch):
             for event in events:
-                if problem := link_problem(event, prev_hash):
-                    return VerifyReport(False, checked, prev_hash, event.id, problem)
-                prev_hash, checked = event.hash, checked + 1
-                if walk.due(event.id) and (broken := await walk.reached(event, checked)):
-                    break
-            last_id = events[-1].id
-        broken = broken or walk.end(last_id, checked)
-        if broken is not None:
-            return _broken(broken, checked, prev_hash)
-        latest = walk.latest
+                if broken := walk.step(event):
+                    return broken
+            after = (events[-1].chain, events[-1].seq)
+        if broken := walk.end():
+            return broken
+        latest = ledger.latest
         return VerifyReport(
             True,
-            checked,
-            prev_hash,
-            checkpoints=walk.confirmed,
+            walk.checked,
+            checkpoints=ledger.read,
             latest_checkpoint=latest,
-            unprotected=checked - (latest.count if latest else 0),
+            unprotected=walk.checked - (latest.count if latest else 0),
+            chains=tuple(walk.chains),
         )
 
     async def _checkpoints(self, batch: int) -> AsyncIterator[Checkpoint]:
@@ -243,49 +330,108 @@ class AuditLog:
         return AuditPage(events, end_cursor, len(rows) > size)
 
 
-async def _check_extends(chain: ChainWriter, last: Checkpoint, head: Head) -> None:
-    """Refuse to sign a head that does not extend ``last``: that would sign over a cut."""
-    if head.id < last.head_id:
-        raise CheckpointRefused(
-            f"the log ends at event {head.id}, behind checkpoint #{last.id} (event "
-            f"{last.head_id}): its newest events were cut"
-        )
-    if last.head_id and await chain.hash_of(last.head_id) != last.head_hash:
-        raise CheckpointRefused(
-            f"event {last.head_id} is gone or no longer has the hash checkpoint #{last.id} "
-            "signed: the log was rewritten"
-        )
+class _LogWalk:
+    """Walks the chains one after another, each event against its chain and the heads the
+    checkpoints signed of it."""
+
+    def __init__(self, ledger: CheckpointLedger) -> None:
+        self.ledger = ledger
+        self.checked = 0
+        self.chains: list[ChainReport] = []
+        self._chain: ChainWalk | None = None
+        self._last_id = 0
+        self._due: deque[Due] = deque()
+
+    def step(self, event: StoredEvent) -> VerifyReport | None:
+        if self._chain is None or event.chain != self._chain.chain:
+            if broken := self._finish():
+                return broken
+            self._chain, self._due = ChainWalk(event.chain), deque(self.ledger.due(event.chain))
+        if problem := self._chain.step(event):
+            return VerifyReport(False, self.checked, event.id, problem, bad_chain=event.chain)
+        self.checked, self._last_id = self.checked + 1, event.id
+        while self._due and self._due[0].head.seq == self._chain.count:
+            if problem := self._due.popleft().reached(event):
+                return _broken(problem, self.checked)
+        return None
+
+    def end(self) -> VerifyReport | None:
+        """After the last event: a signed head still waiting names events cut from its chain."""
+        if broken := self._finish():
+            return broken
+        unreached = self.ledger.unreached()
+        return _broken(unreached[0].cut(0, 0), self.checked) if unreached else None
+
+    def _finish(self) -> VerifyReport | None:
+        chain = self._chain
+        if chain is None:
+            return None
+        if self._due:
+            return _broken(self._due[0].cut(chain.count, self._last_id), self.checked)
+        signed = self.ledger.signed(chain.chain)
+        self.chains.append(ChainReport(chain.chain, chain.count, chain.head_hash, signed))
+        return None
 
 
-def _broken(problem: CheckpointProblem, checked: int, head_hash: str) -> VerifyReport:
+async def _check_extends(
+    writer: CheckpointWriter, heads: Mapping[str, Head], signed: Mapping[str, tuple[int, str]]
+) -> None:
+    """Refuse to sign a chain that does not extend its head last signed: that would sign over
+    a cut."""
+    for chain, (seq, signed_hash) in signed.items():
+        head = heads.get(chain)
+        if head is None or head.seq < seq:
+            raise CheckpointRefused(
+                f"chain {chain} ends after {head.seq if head else 0} events, behind the {seq} "
+                "a checkpoint signed: its newest events were cut"
+            )
+        now = head.hash if head.seq == seq else await writer.hash_at(chain, seq)
+        if now != signed_hash:
+            raise CheckpointRefused(
+                f"event {seq} of chain {chain} is gone or no longer has the hash a checkpoint "
+                "signed: the chain was rewritten"
+            )
+
+
+def _broken(problem: CheckpointProblem, checked: int) -> VerifyReport:
     return VerifyReport(
         False,
         checked,
-        head_hash,
         problem=problem.message,
         bad_checkpoint_id=problem.checkpoint_id,
+        bad_chain=problem.chain,
     )
 
 
-def _chain(events: Iterable[AuditRecord], now: datetime, prev_hash: str) -> list[ChainedEvent]:
+def _unavailable(exc: Exception) -> AuditUnavailable:
+    return AuditUnavailable(f"audit events not written: {exc}")
+
+
+def _chain(chain: str, group: Iterable[_Request], head: Head) -> list[ChainedEvent]:
+    """Every request's events, in order, chained after ``head``."""
     chained = []
-    for event in events:
-        unhashed = ChainedEvent(
-            at=event.at or now,
-            principal=event.principal,
-            role=event.role,
-            subject=event.subject,
-            domains=tuple(sorted(set(event.domains))),
-            fields=tuple(sorted(set(event.fields))),
-            purpose=event.purpose,
-            case_ref=event.case_ref,
-            consent_id=event.consent_id,
-            outcome=str(event.outcome),
-            prev_hash=prev_hash,
-            hash="",
-        )
-        prev_hash = chain_hash(payload_of(unhashed), prev_hash)
-        chained.append(replace(unhashed, hash=prev_hash))
+    prev_hash, seq = head.hash, head.seq
+    for request in group:
+        for event in request.records:
+            seq += 1
+            unhashed = ChainedEvent(
+                at=event.at or request.at,
+                principal=event.principal,
+                role=event.role,
+                subject=event.subject,
+                domains=tuple(sorted(set(event.domains))),
+                fields=tuple(sorted(set(event.fields))),
+                purpose=event.purpose,
+                case_ref=event.case_ref,
+                consent_id=event.consent_id,
+                outcome=str(event.outcome),
+                prev_hash=prev_hash,
+                hash="",
+                chain=chain,
+                seq=seq,
+            )
+            prev_hash = chain_hash(payload_of(unhashed), prev_hash)
+            chained.append(replace(unhashed, hash=prev_hash))
     return chained
 
 

@@ -1,11 +1,12 @@
-"""Signed checkpoints of the access log: the gateway's signature over the chain's head.
+"""Signed checkpoints of the access log: the gateway's signature over every chain's head.
 
-The hash chain shows an event changed, deleted or reordered in the middle, but not the newest
+A hash chain shows an event changed, deleted or reordered in the middle, but not its newest
 events deleted, nor the whole chain rewritten with recomputed hashes: both leave a chain that
 holds together. A checkpoint closes that gap as a transparency log's signed tree head does: the
-gateway signs (head event id, event count, head hash, time) with its own key, and a later walk
-must reach that event with that hash after exactly that many events. Only the key's holder can
-make one, so a log cut behind a checkpoint, or rewritten under one, shows. Events after the
+gateway signs, with its own key, the head (event count, event id, hash) of each chain that moved
+since the checkpoint before, and the count of all events; a later walk of each chain must reach
+each head it signed with that hash after exactly that many events. Only the key's holder can
+make one, so a chain cut behind a checkpoint, or rewritten under one, shows. Events after the
 newest checkpoint are covered by none until the next one: that window is the interval's price.
 
 Each checkpoint also signs the SHA-256 of the checkpoint before it (``""`` for the first), so a
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Protocol
@@ -28,9 +29,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 
-from integrations.access.chain import GENESIS, canonical_time
+from integrations.access.chain import canonical_time
 from integrations.access.errors import AccessError
-from integrations.store.audit import Checkpoint, StoredEvent
+from integrations.store.audit import Checkpoint, Head, StoredEvent
+from integrations.store.models import LEGACY_CHAIN
 
 KIND: Final = "access-log-checkpoint"
 """Signed into every checkpoint, so that nothing else the same key signs passes for one."""
@@ -107,17 +109,37 @@ class CheckpointKeys:
 
 
 def signed_body(
-    *, at: datetime, head_id: int, count: int, head_hash: str, previous: Checkpoint | None
+    *,
+    at: datetime,
+    head: Head,
+    count: int,
+    heads: Mapping[str, Head] | None,
+    previous: Checkpoint | None,
 ) -> dict[str, Any]:
-    """What the gateway signs for a checkpoint of the head ``head_id``."""
-    return {
+    """What the gateway signs for a checkpoint: the newest event ``head``, ``count`` events in
+    all chains, and the ``heads`` of the chains that moved since ``previous`` (``None`` only in
+    checkpoints of the one chain made before 0007, which signed no ``heads``)."""
+    body = {
         "kind": KIND,
         "at": canonical_time(at),
-        "head_id": head_id,
+        "head_id": head.id,
         "count": count,
-        "head_hash": head_hash,
+        "head_hash": head.hash,
         "previous": "" if previous is None else digest(previous),
     }
+    if heads is not None:
+        body["heads"] = {chain: [h.seq, h.id, h.hash] for chain, h in sorted(heads.items())}
+    return body
+
+
+def heads_of(checkpoint: Checkpoint) -> Mapping[str, Head]:
+    """The chain heads ``checkpoint`` signed; a checkpoint of the one chain before 0007 signed
+    the legacy chain's head, if the log had any event."""
+    if checkpoint.heads is not None:
+        return checkpoint.heads
+    if checkpoint.head_id == 0:
+        return {}
+    return {LEGACY_CHAIN: Head(checkpoint.count, checkpoint.head_id, checkpoint.head_hash)}
 
 
 def digest(checkpoint: Checkpoint) -> str:
@@ -133,80 +155,89 @@ def sign(signer: CheckpointSigner, body: dict[str, Any]) -> str:
 class CheckpointProblem:
     checkpoint_id: int
     message: str
+    chain: str | None = None
 
 
-class CheckpointWalk:
-    """Holds a walk of the chain to the checkpoints, read in order beside it.
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A chain head that checkpoint ``checkpoint_id`` signed, for the walk of its chain to reach."""
 
-    Each checkpoint's signature, its row and its link to the one before are checked when it is
-    read; its head when the walk reaches the event it names (``due``), or at the end of the
-    walk, where a head never reached means the log was cut.
-    """
+    checkpoint_id: int
+    chain: str
+    head: Head
 
-    def __init__(self, checkpoints: AsyncIterator[Checkpoint], keys: CheckpointKeys | None):
-        self._rows = checkpoints
-        self._keys = keys
-        self._previous: Checkpoint | None = None
-        self._pending: Checkpoint | None = None
-        self.confirmed = 0
-        self.latest: Checkpoint | None = None
-        """The newest checkpoint confirmed so far."""
-
-    async def start(self) -> CheckpointProblem | None:
-        """Read the first checkpoint; confirm those of the empty log."""
-        problem = await self._advance()
-        while problem is None and (checkpoint := self._pending) and checkpoint.head_id == 0:
-            if checkpoint.count != 0 or checkpoint.head_hash != GENESIS:
-                return CheckpointProblem(checkpoint.id, "names no event but counts some")
-            self.confirmed, self.latest = self.confirmed + 1, checkpoint
-            problem = await self._advance()
-        return problem
-
-    def due(self, event_id: int) -> bool:
-        return self._pending is not None and event_id >= self._pending.head_id
-
-    async def reached(self, event: StoredEvent, count: int) -> CheckpointProblem | None:
-        """Confirm the checkpoints whose head is ``event``, the ``count``-th of the chain."""
-        while (checkpoint := self._pending) is not None and checkpoint.head_id <= event.id:
-            if checkpoint.head_id < event.id:
-                return CheckpointProblem(
-                    checkpoint.id,
-                    f"names event {checkpoint.head_id} as its head, which is no longer in the log",
-                )
-            if checkpoint.head_hash != event.hash:
-                return CheckpointProblem(
-                    checkpoint.id,
-                    f"signed event {event.id} with hash {checkpoint.head_hash}, the log now has "
-                    f"{event.hash}: the log was rewritten up to it",
-                )
-            if checkpoint.count != count:
-                return CheckpointProblem(
-                    checkpoint.id,
-                    f"signed {checkpoint.count} events up to event {event.id}, the log now has "
-                    f"{count}: events were deleted or added before it",
-                )
-            self.confirmed, self.latest = self.confirmed + 1, checkpoint
-            if problem := await self._advance():
-                return problem
+    def reached(self, event: StoredEvent) -> CheckpointProblem | None:
+        """Whether ``event``, the ``head.seq``-th of the chain, is the head as signed."""
+        if event.hash != self.head.hash:
+            return self._problem(
+                f"signed event {self.head.id} of chain {self.chain} with hash {self.head.hash}, "
+                f"the chain now has {event.hash} there: the chain was rewritten up to it"
+            )
+        if event.id != self.head.id:
+            return self._problem(
+                f"signed event {self.head.id} as event {self.head.seq} of chain {self.chain}, "
+                f"which is now event {event.id}: events were deleted or added before it"
+            )
         return None
 
-    def end(self, last_id: int, count: int) -> CheckpointProblem | None:
-        """After the last event: a checkpoint still waiting names an event cut from the log."""
-        checkpoint = self._pending
-        if checkpoint is None:
-            return None
-        return CheckpointProblem(
-            checkpoint.id,
-            f"signed {checkpoint.count} events up to event {checkpoint.head_id}, but the log "
-            f"ends at event {last_id} after {count} events: its newest events were cut",
+    def cut(self, count: int, last_id: int) -> CheckpointProblem:
+        """The chain ended after ``count`` events, at ``last_id``, before reaching the head."""
+        ends = f"ends at event {last_id} after {count} events" if count else "has no events"
+        return self._problem(
+            f"signed {self.head.seq} events of chain {self.chain} up to event {self.head.id}, "
+            f"but the chain {ends}: its newest events were cut"
         )
 
-    async def _advance(self) -> CheckpointProblem | None:
-        self._previous, self._pending = self._pending, await anext(self._rows, None)
-        if self._pending is None:
-            return None
-        message = self._opened(self._pending, self._previous)
-        return CheckpointProblem(self._pending.id, message) if message else None
+    def _problem(self, message: str) -> CheckpointProblem:
+        return CheckpointProblem(self.checkpoint_id, message, self.chain)
+
+
+class CheckpointLedger:
+    """The checkpoints, read in order and each checked as it is read, and the chain heads they
+    signed, which the walk of each chain must then reach (``due``).
+
+    Each checkpoint signs only the chains that moved since the one before, so the heads of all
+    chains are those of the newest checkpoint folded over the ones before it: what a signed
+    tree head states at once, here stated by the chain of checkpoints.
+    """
+
+    def __init__(self, keys: CheckpointKeys | None) -> None:
+        self._keys = keys
+        self._due: dict[str, list[Due]] = {}
+        self._signed: dict[str, int] = {}
+        self._count = 0
+        self.read = 0
+        self.latest: Checkpoint | None = None
+        """The newest checkpoint read."""
+
+    def add(self, checkpoint: Checkpoint) -> CheckpointProblem | None:
+        """Check ``checkpoint`` against the gateway's keys and the one before it."""
+        if message := self._opened(checkpoint, self.latest):
+            return CheckpointProblem(checkpoint.id, message)
+        for chain, head in heads_of(checkpoint).items():
+            self._count += head.seq - self._signed.get(chain, 0)
+            self._signed[chain] = head.seq
+            self._due.setdefault(chain, []).append(Due(checkpoint.id, chain, head))
+        if checkpoint.count != self._count:
+            return CheckpointProblem(
+                checkpoint.id,
+                f"counts {checkpoint.count} events, but the heads of its chains add up to "
+                f"{self._count}",
+            )
+        self.read, self.latest = self.read + 1, checkpoint
+        return None
+
+    def due(self, chain: str) -> list[Due]:
+        """The heads of ``chain`` the checkpoints signed, in the chain's order."""
+        return sorted(self._due.pop(chain, []), key=lambda due: due.head.seq)
+
+    def signed(self, chain: str) -> int:
+        """How many events of ``chain`` the newest checkpoint signing it covers."""
+        return self._signed.get(chain, 0)
+
+    def unreached(self) -> list[Due]:
+        """The heads of chains the walk never came to."""
+        return [due for dues in self._due.values() for due in dues]
 
     def _opened(self, checkpoint: Checkpoint, previous: Checkpoint | None) -> str:
         """Why ``checkpoint`` is not as the gateway signed it after ``previous``; empty if it is."""
@@ -218,9 +249,9 @@ class CheckpointWalk:
             return exc.message
         expected = signed_body(
             at=checkpoint.at,
-            head_id=checkpoint.head_id,
+            head=Head(0, checkpoint.head_id, checkpoint.head_hash),
             count=checkpoint.count,
-            head_hash=checkpoint.head_hash,
+            heads=checkpoint.heads,
             previous=previous,
         )
         if body.get("previous") != expected["previous"]:

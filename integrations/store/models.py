@@ -301,10 +301,17 @@ class Message(Model):
         unique_together = (("sender", "message_id"),)
 
 
+LEGACY_CHAIN = "legacy"
+"""The chain of the events written before each writer kept a chain of its own."""
+
+
 class AuditEvent(Model):
-    """One read of a person's data, chained by hash to the event before it."""
+    """One read of a person's data, chained by hash to the event before it in its writer's
+    chain, where it is the ``seq``-th event."""
 
     id = fields.BigIntField(primary_key=True)
+    chain = fields.CharField(max_length=64, db_default=LEGACY_CHAIN)
+    seq = fields.BigIntField(db_default=0)
     at = fields.DatetimeField()
     principal = fields.CharField(max_length=128)
     role = fields.CharField(max_length=16)
@@ -321,13 +328,33 @@ class AuditEvent(Model):
     class Meta:
         table = "audit_events"
         indexes = (("subject", "at"),)
+        unique_together = (("chain", "seq"),)
+
+
+class AuditChain(Model):
+    """One writer's chain of the access log, and the head of it a checkpoint last signed.
+
+    A writer adds its row with its first events; checkpoints find every chain here and update
+    what they signed, so that the next one signs only the chains that moved and refuses a chain
+    that no longer extends what was signed.
+    """
+
+    chain = fields.CharField(max_length=64, primary_key=True)
+    started_at = fields.DatetimeField()
+    signed_seq = fields.BigIntField(default=0)
+    signed_hash = fields.CharField(max_length=64, default="")
+
+    class Meta:
+        table = "audit_chains"
 
 
 class AuditCheckpoint(Model):
-    """The access log's head signed by the gateway: its last event, the count and the hash.
+    """The access log's heads signed by the gateway: its newest event, the count of all events,
+    and the head (count, event, hash) of each chain that moved since the checkpoint before
+    (``heads``; null in checkpoints of the one chain before 0007, whose head is the row's).
 
-    A later walk of the chain that no longer reaches this head, or reaches it with another hash,
-    shows that the tail was cut or the chain rewritten.
+    A later walk of a chain that no longer reaches its signed head, or reaches it with another
+    hash, shows that its tail was cut or the chain rewritten.
     """
 
     id = fields.BigIntField(primary_key=True)
@@ -335,6 +362,7 @@ class AuditCheckpoint(Model):
     head_id = fields.BigIntField()
     count = fields.BigIntField()
     head_hash = fields.CharField(max_length=64)
+    heads = fields.JSONField(null=True)
     key_id = fields.CharField(max_length=128)
     signature = fields.TextField()
 
@@ -401,7 +429,10 @@ class InvoiceRollup(Model):
 
     class Meta:
         table = "invoice_rollups"
-        unique_together = (("month", "seller_tax_code", "currency"),)
+        # Seller first: a seller's summaries read its rows alone. Whole-month summaries over
+        # every seller read the month index.
+        unique_together = (("seller_tax_code", "month", "currency"),)
+        indexes = (("month",),)
 
 
 class InvoiceRateRollup(Model):
@@ -428,4 +459,5 @@ class InvoiceRateRollup(Model):
 
     class Meta:
         table = "invoice_rate_rollups"
-        unique_together = (("month", "seller_tax_code", "currency", "tax_rate", "tax_percent"),)
+        unique_together = (("seller_tax_code", "month", "currency", "tax_rate", "tax_percent"),)
+        indexes = (("month",),)

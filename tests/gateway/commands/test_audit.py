@@ -103,3 +103,29 @@ def test_verify_takes_the_certificate_of_a_retired_key(tmp_path: Path, intake_ke
     says(run(tmp_path, "verify", env=rotated), 1, "not one of the gateway's certificates")
     kept = run(tmp_path, "verify", "--certificate", str(retired), env=rotated)
     says(kept, 0, "1 checkpoint confirmed")
+
+
+def test_verify_reports_each_chain_and_the_chain_that_broke(tmp_path: Path) -> None:
+    record(tmp_path, 2)
+    says(run(tmp_path, "checkpoint"), 0, "checkpoint #1: 2 events up to event 2", "  chain ")
+    record(tmp_path, 3)
+    intact = run(tmp_path, "verify")
+    says(intact, 0, "intact: 5 events in 2 chains", "1 checkpoint confirmed")
+    chains = {
+        line.split()[1].rstrip(":"): line.split(": ", 1)[1].split(", ")
+        for line in intact.output.splitlines()
+        if line.startswith("  chain ")
+    }
+    first, second = sorted(chains, key=lambda name: chains[name][0])
+    assert [chains[first][0], *chains[first][2:]] == [
+        "2 events",
+        "2 signed",
+        "0 after its last checkpoint",
+    ]
+    assert [chains[second][0], *chains[second][2:]] == [
+        "3 events",
+        "0 signed",
+        "3 after its last checkpoint",
+    ]
+    broken = verify_after(tmp_path, "UPDATE audit_events SET case_ref = 'C-9' WHERE id = 4")
+    says(broken, 1, "broken at event 4", f"(chain {second})", "changed")

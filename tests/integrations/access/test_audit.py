@@ -6,6 +6,7 @@ import sys
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tortoise.connection import get_connection
@@ -14,15 +15,17 @@ from integrations.access.audit import (
     MAX_EVENT_ID,
     AuditLog,
     AuditRecord,
+    ChainReport,
     Outcome,
+    StoredEvent,
     decode_cursor,
     encode_cursor,
 )
-from integrations.access.chain import GENESIS, chain_hash
+from integrations.access.chain import GENESIS, chain_hash, genesis_of
 from integrations.access.errors import AuditUnavailable, InvalidCursor
 from integrations.access.policy import ALLOW, Decision
 from integrations.access.principal import Principal, Role
-from integrations.store.audit import ROWS_PER_INSERT
+from integrations.store.audit import ROWS_PER_INSERT, ChainedEvent
 from integrations.store.database import Database
 from integrations.store.models import AuditEvent
 
@@ -46,16 +49,17 @@ async def sql(log: AuditLog, statement: str, *values: object) -> None:
     await get_connection(log.database.backend).execute_query(statement, list(values))
 
 
-async def test_events_are_chained_from_the_genesis_hash(log: AuditLog) -> None:
+async def test_events_are_chained_from_their_chains_genesis_hash(log: AuditLog) -> None:
     first = await log.record(read())
     second = await log.record(read(OTHER))
-    assert first.prev_hash == GENESIS
+    assert first.prev_hash == genesis_of(log.writer) != GENESIS
     assert second.prev_hash == first.hash
+    assert (first.chain, first.seq, second.chain, second.seq) == (log.writer, 1, log.writer, 2)
     assert first.domains == ("profile", "tax")
     report = await log.verify()
     assert report.ok
     assert report.checked == 2
-    assert report.head_hash == second.hash
+    assert report.chains == (ChainReport(log.writer, 2, second.hash, 0),)
 
 
 async def test_the_hash_covers_every_field_and_the_previous_hash(log: AuditLog) -> None:
@@ -72,8 +76,9 @@ async def test_the_hash_covers_every_field_and_the_previous_hash(log: AuditLog) 
         "consent_id": None,
         "outcome": "allowed",
     }
-    assert chain_hash(payload, GENESIS) == event.hash
-    assert chain_hash({**payload, "purpose": "curiosity"}, GENESIS) != event.hash
+    genesis = genesis_of(log.writer)
+    assert chain_hash(payload, genesis) == event.hash
+    assert chain_hash({**payload, "purpose": "curiosity"}, genesis) != event.hash
 
 
 async def test_a_changed_event_is_detected(log: AuditLog) -> None:
@@ -107,16 +112,53 @@ async def test_reordered_events_are_detected(log: AuditLog) -> None:
     assert report.first_bad_id == one.id
 
 
-async def test_concurrent_records_make_one_unforked_chain(log: AuditLog) -> None:
-    # Two logs with separate in-process locks: only the database lock keeps them in line.
+async def test_two_logs_write_a_chain_each_and_both_verify(log: AuditLog) -> None:
     other = AuditLog(log.database)
     writers = [(log if n % 2 else other).record(read(n=n)) for n in range(50)]
     stored = await asyncio.gather(*writers)
     assert len({event.id for event in stored}) == 50
+    assert {event.chain for event in stored} == {log.writer, other.writer}
     assert await AuditEvent.all().count() == 50
     report = await log.verify()
     assert report.ok
     assert report.checked == 50
+    assert sorted((c.chain, c.events) for c in report.chains) == sorted(
+        [(log.writer, 25), (other.writer, 25)]
+    )
+
+
+async def test_an_event_moved_to_another_chain_follows_nothing_there(log: AuditLog) -> None:
+    other = AuditLog(log.database)
+    await other.record(read(n=1))
+    mine = await log.record(read(n=2))
+    moved = await other.record(read(n=3))
+    await sql(log, "DELETE FROM audit_events WHERE id = $1", moved.id)
+    await AuditEvent.create(**{**_row(moved), "chain": log.writer, "seq": 2})
+    report = await log.verify()
+    assert not report.ok
+    assert report.bad_chain == log.writer
+    assert "does not follow" in report.problem
+    assert mine.seq == 1
+
+
+async def test_a_renumbered_event_is_detected(log: AuditLog) -> None:
+    events = [await log.record(read(n=n)) for n in range(3)]
+    await sql(log, "UPDATE audit_events SET seq = $1 WHERE id = $2", 7, events[2].id)
+    report = await log.verify()
+    assert not report.ok
+    assert report.first_bad_id == events[2].id
+    assert "renumbered" in report.problem
+
+
+def _row(event: StoredEvent) -> dict[str, object]:
+    """``event`` as the model's fields, to put it back by hand."""
+    row = {f: getattr(event, f) for f in ("at", "principal", "role", "subject", "purpose")}
+    row |= {f: getattr(event, f) for f in ("case_ref", "consent_id", "outcome", "prev_hash")}
+    return row | {
+        "domains": list(event.domains),
+        "fields_read": list(event.fields),
+        "hash": event.hash,
+    }
 
 
 WRITER = """
@@ -140,7 +182,7 @@ asyncio.run(main(sys.argv[1], sys.argv[2]))
 """
 
 
-async def test_two_processes_share_one_chain(log: AuditLog, database_url: str) -> None:
+async def test_two_processes_write_a_chain_each(log: AuditLog, database_url: str) -> None:
     root = Path(__file__).parents[3]
     processes = [
         await asyncio.create_subprocess_exec(
@@ -152,6 +194,7 @@ async def test_two_processes_share_one_chain(log: AuditLog, database_url: str) -
     report = await log.verify()
     assert report.ok
     assert report.checked == 30
+    assert [chain.events for chain in report.chains] == [15, 15]
 
 
 async def test_many_events_are_chained_in_order_after_the_head(log: AuditLog) -> None:
@@ -166,7 +209,7 @@ async def test_many_events_are_chained_in_order_after_the_head(log: AuditLog) ->
     report = await log.verify()
     assert report.ok
     assert report.checked == 4
-    assert report.head_hash == batch[2].hash
+    assert report.chains[0].head_hash == batch[2].hash
     page = await log.for_subject(OTHER)
     assert page.events == (batch[1],)
 
@@ -201,7 +244,7 @@ async def test_a_changed_event_of_a_batch_is_detected(log: AuditLog) -> None:
     assert "changed" in report.problem
 
 
-async def test_concurrent_batches_make_one_unforked_chain(log: AuditLog) -> None:
+async def test_concurrent_batches_are_each_chained_whole(log: AuditLog) -> None:
     other = AuditLog(log.database)
     sizes = [1 + n % 5 for n in range(20)]
     writers = [
@@ -211,9 +254,12 @@ async def test_concurrent_batches_make_one_unforked_chain(log: AuditLog) -> None
     batches = await asyncio.gather(*writers)
     assert await AuditEvent.all().count() == sum(sizes)
     for batch in batches:
-        # Each batch is appended whole under the lock: nothing lands between its events.
+        # Each batch is appended whole to one chain: nothing lands between its events.
         assert [event.prev_hash for event in batch[1:]] == [event.hash for event in batch[:-1]]
-        assert [event.id for event in batch] == list(range(batch[0].id, batch[0].id + len(batch)))
+        assert [event.seq for event in batch] == list(
+            range(batch[0].seq, batch[0].seq + len(batch))
+        )
+        assert len({event.chain for event in batch}) == 1
     report = await log.verify()
     assert report.ok
     assert report.checked == sum(sizes)
@@ -337,3 +383,69 @@ def test_a_denied_read_is_recorded_as_denied() -> None:
     assert record.outcome is Outcome.DENIED
     assert record.principal == "app:budget"
     assert record.at is None or record.at <= datetime.now(UTC)
+
+
+async def test_requests_that_arrive_together_share_one_commit(
+    log: AuditLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    appends = []
+    append = log.store.append
+
+    async def counted(chain: str, events: list[ChainedEvent], **kwargs: Any) -> list[StoredEvent]:
+        appends.append(len(events))
+        return await append(chain, events, **kwargs)
+
+    monkeypatch.setattr(log.store, "append", counted)
+    stored = await asyncio.gather(*(log.record_many([read(n=n), read(n=n)]) for n in range(20)))
+    # All twenty were waiting before the writer ran: one transaction holds them.
+    assert appends == [40]
+    assert [[event.case_ref for event in pair] for pair in stored] == [
+        [f"CASE-{n}"] * 2 for n in range(20)
+    ]
+    assert [event.seq for pair in stored for event in pair] == list(range(1, 41))
+    if log.database.backend == "postgres":
+        # The transaction id that wrote each row: one commit for all of them.
+        rows = await get_connection("postgres").execute_query_dict(
+            "SELECT COUNT(DISTINCT xmin::text) AS commits FROM audit_events"
+        )
+        assert rows[0]["commits"] == 1
+    assert (await log.verify()).checked == 40
+
+
+async def test_a_bad_request_in_a_group_fails_alone(log: AuditLog) -> None:
+    for statement in REFUSE_OFFICER_7[log.database.backend]:
+        await sql(log, statement)
+    try:
+        results = await asyncio.gather(
+            *(log.record_many([read(n=n), read(n=n + 10)]) for n in range(5, 10)),
+            return_exceptions=True,
+        )
+    finally:
+        for statement in ALLOW_OFFICER_7[log.database.backend]:
+            await sql(log, statement)
+    refused = [
+        n
+        for n, result in zip(range(5, 10), results, strict=True)
+        if isinstance(result, BaseException)
+    ]
+    assert refused == [7]
+    assert isinstance(results[2], AuditUnavailable)
+    written = [event for result in results if isinstance(result, list) for event in result]
+    assert sorted(event.case_ref for event in written) == sorted(
+        f"CASE-{n}" for n in (5, 6, 8, 9, 15, 16, 18, 19)
+    )
+    assert await AuditEvent.all().count() == 8
+    report = await log.verify()
+    assert report.ok
+    assert report.checked == 8
+
+
+async def test_a_caller_that_stops_waiting_still_has_its_events_written(log: AuditLog) -> None:
+    waiting = asyncio.create_task(log.record(read(n=1)))
+    await asyncio.sleep(0)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    after = await log.record(read(n=2))
+    assert after.seq == 2
+    assert (await log.verify()).checked == 2

@@ -13,7 +13,7 @@ import pytest
 from tortoise.connection import get_connection
 
 from integrations.access.audit import AuditLog, AuditRecord, Outcome, StoredEvent
-from integrations.access.chain import GENESIS, chain_hash, payload_of
+from integrations.access.chain import GENESIS, chain_hash, genesis_of, payload_of
 from integrations.access.checkpoints import (
     CheckpointKeys,
     CheckpointRefused,
@@ -148,7 +148,7 @@ async def test_cutting_the_newest_events_behind_a_checkpoint_is_detected(
 async def rewrite(log: AuditLog, events: list[StoredEvent], purpose: str) -> None:
     """Change every event's purpose and store the hashes recomputed to match, as one who can
     write to the database but holds no key would."""
-    prev_hash = GENESIS
+    prev_hash = genesis_of(log.writer)
     for event in events:
         changed = replace(event, purpose=purpose, prev_hash=prev_hash)
         prev_hash = chain_hash(payload_of(changed), prev_hash)
@@ -231,6 +231,15 @@ async def with_a_count_other_than_signed(log: AuditLog, checkpoint: Checkpoint, 
     await sql(log, "UPDATE audit_checkpoints SET count = $1 WHERE id = $2", 2, checkpoint.id)
 
 
+async def with_a_chain_head_other_than_signed(
+    log: AuditLog, checkpoint: Checkpoint, keys: Keys
+) -> None:
+    heads = {
+        chain: [head.seq - 1, head.id - 1, GENESIS] for chain, head in checkpoint.heads.items()
+    }
+    await AuditCheckpoint.filter(id=checkpoint.id).update(heads=heads)
+
+
 async def with_no_signature_at_all(log: AuditLog, checkpoint: Checkpoint, keys: Keys) -> None:
     await sql(log, "UPDATE audit_checkpoints SET signature = $1 WHERE id = $2", "x", checkpoint.id)
 
@@ -243,6 +252,7 @@ async def with_no_signature_at_all(log: AuditLog, checkpoint: Checkpoint, keys: 
         ),
         pytest.param(signed_by_a_key_that_is_not_the_gateways, "not one of the", id="foreign-key"),
         pytest.param(with_a_count_other_than_signed, "differs from what", id="changed-row"),
+        pytest.param(with_a_chain_head_other_than_signed, "differs from what", id="changed-head"),
         pytest.param(with_no_signature_at_all, "not a JWS", id="no-signature"),
     ],
 )
@@ -335,3 +345,80 @@ async def test_checkpoints_taken_among_concurrent_appends_agree_with_the_chain(
     assert report.ok
     assert report.unprotected == 0
     assert report.checkpoints == await AuditCheckpoint.all().count()
+
+
+async def test_several_writers_at_once_lose_nothing_and_every_chain_verifies(
+    log: AuditLog, signer: ReceiptSigner, keys: CheckpointKeys
+) -> None:
+    writers = [log, *(AuditLog(log.database) for _ in range(3))]
+    work: list[Awaitable[object]] = [
+        writers[n % 4].record_many([read(100 * n + k) for k in range(1 + n % 3)]) for n in range(60)
+    ]
+    work += [writers[n % 4].checkpoint(signer) for n in range(8)]
+    results = await asyncio.gather(*work)
+    written = [event for batch in results[:60] for event in batch]
+    await log.checkpoint(signer)
+    report = await log.verify(keys=keys)
+    assert report.ok, report.problem
+    assert report.checked == len(written) == sum(1 + n % 3 for n in range(60))
+    assert {(c.chain, c.events) for c in report.chains} == {
+        (writer.writer, sum(1 + n % 3 for n in range(index, 60, 4)))
+        for index, writer in enumerate(writers)
+    }
+    assert report.unprotected == 0
+    stored = await get_connection(log.database.backend).execute_query_dict(
+        "SELECT id, hash FROM audit_events"
+    )
+    assert {(row["id"], row["hash"]) for row in stored} == {(e.id, e.hash) for e in written}
+
+
+Tampering = Callable[[AuditLog, list[StoredEvent]], Awaitable[None]]
+
+
+async def edited(log: AuditLog, events: list[StoredEvent]) -> None:
+    await sql(log, "UPDATE audit_events SET purpose = $1 WHERE id = $2", "none", events[1].id)
+
+
+async def deleted(log: AuditLog, events: list[StoredEvent]) -> None:
+    await sql(log, "DELETE FROM audit_events WHERE id = $1", events[1].id)
+
+
+async def reordered(log: AuditLog, events: list[StoredEvent]) -> None:
+    """Swap two events' places in their chain, as their numbers say."""
+    one, two = events[1], events[2]
+    await sql(log, "UPDATE audit_events SET seq = $1 WHERE id = $2", -1, one.id)
+    await sql(log, "UPDATE audit_events SET seq = $1 WHERE id = $2", one.seq, two.id)
+    await sql(log, "UPDATE audit_events SET seq = $1 WHERE id = $2", two.seq, one.id)
+
+
+async def tail_cut(log: AuditLog, events: list[StoredEvent]) -> None:
+    await sql(log, "DELETE FROM audit_events WHERE chain = $1 AND seq > $2", events[0].chain, 2)
+
+
+@pytest.mark.parametrize(
+    ("tamper", "problem"),
+    [
+        pytest.param(edited, "changed", id="edited"),
+        pytest.param(deleted, "does not follow", id="deleted"),
+        pytest.param(reordered, "does not follow", id="reordered"),
+        pytest.param(tail_cut, "newest events were cut", id="tail-cut"),
+    ],
+)
+async def test_tampering_with_one_of_several_chains_is_detected_in_that_chain(
+    log: AuditLog,
+    signer: ReceiptSigner,
+    keys: CheckpointKeys,
+    tamper: Tampering,
+    problem: str,
+) -> None:
+    other = AuditLog(log.database)
+    await record(other, 3)
+    events = await record(log, 4, start=3)
+    await record(other, 2, start=7)
+    await log.checkpoint(signer)
+    assert (await log.verify(keys=keys)).ok
+    await tamper(log, events)
+    report = await log.verify(keys=keys)
+    assert not report.ok
+    assert report.bad_chain == log.writer
+    assert problem in report.problem
