@@ -1,22 +1,24 @@
 """Who may read what in the graph, and the citizen's own controls.
 
 Deny by default: every field that reveals a person's data asks the request's
-``integrations.access.AccessSession`` first, directly or through the permission classes here.
+``integrations.access.AccessSession`` first, directly or through ``guarded``.
 ``AuditReads`` commits the session's ledger to the access log before the answer leaves, and
 answers nothing at all if it cannot (fail closed).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from inspect import isawaitable
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import strawberry
+from graphql.pyutils import AwaitableOrValue
 from strawberry.extensions import SchemaExtension
-from strawberry.permission import BasePermission
 
 from integrations.access import (
+    AccessSession,
     ConsentState,
     ConsentView,
     Domain,
@@ -33,6 +35,8 @@ from resolvers.loaders import app_scope
 if TYPE_CHECKING:
     from resolvers.context import Context
 
+T = TypeVar("T")
+
 
 def context_of(info: strawberry.Info) -> Context:
     """The typed request context (this module cannot import ``Info`` without a cycle)."""
@@ -44,34 +48,31 @@ def refuse(error: GatewayError) -> Exception:
     return to_graphql_error(error)
 
 
-class ReadsPersonDomain(BasePermission):
-    """Lets a field of a person node (``source.id_number``) through if its domain may be read."""
+def guarded(
+    info: strawberry.Info, subject: str, domain: Domain, read: Callable[[], AwaitableOrValue[T]]
+) -> AwaitableOrValue[T]:
+    """``read()`` once this field may read ``domain`` of ``subject``; the read is noted either way.
 
-    domain: ClassVar[Domain]
-
-    async def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
-        await context_of(info).access.person(source.id_number, self.domain, info.field_name)
-        return True
-
-
-class ReadsProfile(ReadsPersonDomain):
-    domain = Domain.PROFILE
-
-
-class ReadsTax(ReadsPersonDomain):
-    domain = Domain.TAX
+    Answers at once when the request's guard knows the decision without a lookup (every
+    caller but an app, or a decision already made), so the field's resolver needs no
+    coroutine of its own; otherwise the decision is awaited first.
+    """
+    access = context_of(info).access
+    if access.person_now(subject, domain, info.field_name) is not None:
+        return read()
+    return _guarded_later(access, subject, domain, info.field_name, read)
 
 
-class ReadsInvoices(ReadsPersonDomain):
-    domain = Domain.INVOICES
-
-
-class ReadsInsurance(ReadsPersonDomain):
-    domain = Domain.INSURANCE
-
-
-class ReadsUtilities(ReadsPersonDomain):
-    domain = Domain.UTILITIES
+async def _guarded_later(
+    access: AccessSession,
+    subject: str,
+    domain: Domain,
+    field_name: str,
+    read: Callable[[], AwaitableOrValue[T]],
+) -> T:
+    await access.person(subject, domain, field_name)
+    value = read()
+    return await value if isawaitable(value) else cast(T, value)
 
 
 class AuditReads(SchemaExtension):

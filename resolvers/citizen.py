@@ -1,7 +1,8 @@
 """The citizen: one person by ID number, with what each agency holds about them.
 
 Each field is guarded by the domain it reveals and loads from its own agency, so a refused
-domain or a failing agency nulls only that field's subtree.
+domain or a failing agency nulls only that field's subtree. Fields that wait for nothing
+(the profile, read once by the root field; the grouping objects) answer synchronously.
 """
 
 from __future__ import annotations
@@ -12,18 +13,13 @@ from typing import TypeVar
 
 import strawberry
 from graphql import GraphQLError
+from graphql.pyutils import AwaitableOrValue
 
 from integrations.access import Domain
 from integrations.errors import IdentityError
 from integrations.identity import PersonalId
 from integrations.upstreams import Person, Sex
-from resolvers.access import (
-    ReadsInsurance,
-    ReadsProfile,
-    ReadsTax,
-    ReadsUtilities,
-    refuse,
-)
+from resolvers.access import guarded, refuse
 from resolvers.connections import DEFAULT_PAGE
 from resolvers.context import Info
 from resolvers.errors import PersonNotFound
@@ -39,31 +35,45 @@ strawberry.enum(Sex, name="Sex")
 
 @strawberry.type(description="A person, by 12-digit personal ID number.")
 class Citizen:
+    """``record`` is the population registry's answer, read once by the root field for a
+    reader allowed the profile (a ``GraphQLError`` when the registry failed), so the profile
+    fields answer from it without waiting."""
+
     id_number: str
+    record: strawberry.Private[Person | GraphQLError | None] = None
 
-    async def _profile(self, info: Info, read: Callable[[Person], T]) -> T | None:
-        person = await info.context.loaders.people.load(self.id_number)
-        return None if person is None else read(person)
+    def _profile(self, info: Info, read: Callable[[Person], T]) -> AwaitableOrValue[T | None]:
+        return guarded(info, self.id_number, Domain.PROFILE, lambda: self._read(read))
 
-    @strawberry.field(permission_classes=[ReadsProfile])
-    async def full_name(self, info: Info) -> str | None:
-        return await self._profile(info, lambda person: person.full_name)
+    def _read(self, read: Callable[[Person], T]) -> T | None:
+        if isinstance(self.record, GraphQLError):
+            raise self.record
+        return None if self.record is None else read(self.record)
 
-    @strawberry.field(permission_classes=[ReadsProfile])
-    async def date_of_birth(self, info: Info) -> date | None:
-        return await self._profile(info, lambda person: person.date_of_birth)
+    @strawberry.field(graphql_type=str | None)
+    def full_name(self, info: Info) -> AwaitableOrValue[str | None]:
+        return self._profile(info, lambda person: person.full_name)
 
-    @strawberry.field(permission_classes=[ReadsProfile])
-    async def sex(self, info: Info) -> Sex | None:
-        return await self._profile(info, lambda person: person.sex)
+    @strawberry.field(graphql_type=date | None)
+    def date_of_birth(self, info: Info) -> AwaitableOrValue[date | None]:
+        return self._profile(info, lambda person: person.date_of_birth)
 
-    @strawberry.field(permission_classes=[ReadsProfile])
-    async def address(self, info: Info) -> str | None:
-        return await self._profile(info, lambda person: person.address)
+    @strawberry.field(graphql_type=Sex | None)
+    def sex(self, info: Info) -> AwaitableOrValue[Sex | None]:
+        return self._profile(info, lambda person: person.sex)
 
-    @strawberry.field(permission_classes=[ReadsTax])
-    async def taxpayer(self, info: Info) -> Taxpayer | None:
-        return await load_taxpayer(info, self.id_number, "taxpayer")
+    @strawberry.field(graphql_type=str | None)
+    def address(self, info: Info) -> AwaitableOrValue[str | None]:
+        return self._profile(info, lambda person: person.address)
+
+    @strawberry.field(graphql_type=Taxpayer | None)
+    def taxpayer(self, info: Info) -> AwaitableOrValue[Taxpayer | None]:
+        return guarded(
+            info,
+            self.id_number,
+            Domain.TAX,
+            lambda: load_taxpayer(info, self.id_number, "taxpayer"),
+        )
 
     @strawberry.field(description="Invoices the person bought, newest first.")
     async def invoices(
@@ -71,13 +81,17 @@ class Citizen:
     ) -> InvoiceConnection | None:
         return await bought_by(info, self.id_number, first, after, "invoices")
 
-    @strawberry.field(permission_classes=[ReadsInsurance])
-    async def insurance(self) -> Insurance | None:
-        return Insurance(holder_id=self.id_number)
+    @strawberry.field(graphql_type=Insurance | None)
+    def insurance(self, info: Info) -> AwaitableOrValue[Insurance | None]:
+        return guarded(
+            info, self.id_number, Domain.INSURANCE, lambda: Insurance(holder_id=self.id_number)
+        )
 
-    @strawberry.field(permission_classes=[ReadsUtilities])
-    async def utilities(self) -> Utilities | None:
-        return Utilities(holder_id=self.id_number)
+    @strawberry.field(graphql_type=Utilities | None)
+    def utilities(self, info: Info) -> AwaitableOrValue[Utilities | None]:
+        return guarded(
+            info, self.id_number, Domain.UTILITIES, lambda: Utilities(holder_id=self.id_number)
+        )
 
 
 async def citizen(info: Info, id_number: str) -> Citizen | None:
@@ -86,8 +100,7 @@ async def citizen(info: Info, id_number: str) -> Citizen | None:
         person = PersonalId(id_number).value
     except IdentityError as exc:
         raise refuse(exc) from exc
-    await _registered(info, person)
-    return Citizen(id_number=person)
+    return await _registered(info, person)
 
 
 async def me(info: Info) -> Citizen | None:
@@ -99,12 +112,11 @@ async def me(info: Info) -> Citizen | None:
         person = PersonalId(principal.subject).value
     except IdentityError:
         return None
-    await _registered(info, person)
-    return Citizen(id_number=person)
+    return await _registered(info, person)
 
 
-async def _registered(info: Info, person: str) -> None:
-    """Raise NOT_FOUND when the population registry holds no such person.
+async def _registered(info: Info, person: str) -> Citizen:
+    """The person, or NOT_FOUND when the population registry holds no such person.
 
     Asked only for a reader allowed the person's profile, so nobody else learns whether a
     person exists; it reads no one's data, so it is not logged (the profile fields that read
@@ -112,10 +124,11 @@ async def _registered(info: Info, person: str) -> None:
     the failure on their own.
     """
     if not (await info.context.access.decision(person, Domain.PROFILE)).allowed:
-        return
+        return Citizen(id_number=person)
     try:
         found = await info.context.loaders.people.load(person)
-    except GraphQLError:
-        return
+    except GraphQLError as exc:
+        return Citizen(id_number=person, record=exc)
     if found is None:
         raise PersonNotFound(f"the population registry holds no person {person}")
+    return Citizen(id_number=person, record=found)

@@ -113,7 +113,9 @@ class AccessSession:
     commits the notes to the access log.
 
     Person decisions are kept per (person, domain) for the session, so an app's consent is
-    looked up once however many fields ask.
+    looked up once however many fields ask. A decision that needs no lookup (every caller but
+    an app) or was made before is also known at once (``person_now``), so a guard that runs
+    per field need not suspend.
     """
 
     def __init__(
@@ -124,20 +126,41 @@ class AccessSession:
         self.clock = clock
         self._consents = consents
         self._audit = audit
-        self._decided: dict[tuple[str, Domain], asyncio.Future[Decision]] = {}
+        self._deciding: dict[tuple[str, Domain], asyncio.Future[Decision]] = {}
+        self._decided: dict[tuple[str, Domain], Decision] = {}
 
     async def person(self, subject: str, domain: Domain, field_name: str) -> Decision:
         """Allow reading ``domain`` of ``subject`` for ``field_name``, or raise the denial."""
-        decision = await self.decision(subject, domain)
-        self.ledger.note(subject, domain, field_name, decision)
-        return require(decision)
+        return self._noted(subject, domain, field_name, await self.decision(subject, domain))
+
+    def person_now(self, subject: str, domain: Domain, field_name: str) -> Decision | None:
+        """``person`` when the decision is known without a lookup, else None (use ``person``)."""
+        decision = self.known(subject, domain)
+        return None if decision is None else self._noted(subject, domain, field_name, decision)
 
     async def decision(self, subject: str, domain: Domain) -> Decision:
         """What ``person`` would decide, without noting a read: for asking before reading."""
         key = (subject, domain)
-        if key not in self._decided:
-            self._decided[key] = asyncio.ensure_future(self._decide(subject, domain))
-        return await self._decided[key]
+        decision = self.known(subject, domain)
+        if decision is None:
+            if key not in self._deciding:
+                self._deciding[key] = asyncio.ensure_future(self._decide(subject, domain))
+            decision = self._decided[key] = await self._deciding[key]
+        return decision
+
+    def known(self, subject: str, domain: Domain) -> Decision | None:
+        """The decision if made before in this session or needing no consent lookup, else None."""
+        key = (subject, domain)
+        decision = self._decided.get(key)
+        if decision is None and not self._needs_consent:
+            decision = self._decided[key] = decide_read(
+                self.principal, subject, domain, consent=None, now=self.clock()
+            )
+        return decision
+
+    def _noted(self, subject: str, domain: Domain, field_name: str, decision: Decision) -> Decision:
+        self.ledger.note(subject, domain, field_name, decision)
+        return require(decision)
 
     async def invoice(self, invoice: StoredInvoice, field_name: str) -> Decision:
         """Allow reading one invoice (its buyer's purchase, if a person), or raise."""
@@ -238,8 +261,12 @@ class AccessSession:
         consent = await self._consent(subject, domain)
         return decide_read(self.principal, subject, domain, consent=consent, now=self.clock())
 
+    @property
+    def _needs_consent(self) -> bool:
+        return self.principal.is_app and bool(self.principal.app_id)
+
     async def _consent(self, subject: str, domain: Domain) -> ConsentView | None:
-        if not self.principal.is_app or not self.principal.app_id:
+        if not self._needs_consent:
             return None
         return await self._consents.active(
             self.principal.app_id, subject, domain, self.clock(), purpose=self.principal.purpose
