@@ -37,8 +37,10 @@ from graphql import (
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from resolvers.hardening.limits import CostMode, HardeningSettings
+from resolvers.hardening.recent import Recent
 
 COST_LIMIT_EXCEEDED = "COST_LIMIT_EXCEEDED"
 
@@ -76,6 +78,35 @@ def operation_cost(
     return walk.selections(operation.selection_set, root, None, frozenset())
 
 
+CostKey = tuple[GraphQLSchema, str, str | None, tuple[tuple[str, int], ...]]
+
+
+class OperationCosts:
+    """The cost of each operation, computed on its first run and kept (least recently used go
+    first). A cost depends on the schema, the document, the operation picked and the integer
+    variables (the only ones a slicing argument reads), which together make the key."""
+
+    def __init__(self, model: CostModel, *, maxsize: int) -> None:
+        self.model = model
+        self._costs: Recent[CostKey, int] = Recent(maxsize)
+
+    def of(self, context: ExecutionContext, document: DocumentNode) -> int:
+        schema = context.schema._schema
+        variables = context.variables or {}
+        numbers = tuple(
+            sorted((name, value) for name, value in variables.items() if _is_integer(value))
+        )
+        key = (schema, context.query or "", context.operation_name, numbers)
+        return self._costs.get(
+            key,
+            lambda: operation_cost(schema, document, context.operation_name, variables, self.model),
+        )
+
+
+def _is_integer(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 class CostLimiter(SchemaExtension):
     """Measures each operation's cost and reports it in ``extensions.cost`` ("measure"), or
     refuses operations above the limit with COST_LIMIT_EXCEEDED before any resolver runs,
@@ -83,11 +114,12 @@ class CostLimiter(SchemaExtension):
 
     Runs as execution starts, since ``first: $n`` needs the request's variables::
 
-        extensions=[partial(CostLimiter, CostModel(), max_cost=5000, mode="enforce")]
+        costs = OperationCosts(CostModel(), maxsize=1024)
+        extensions=[partial(CostLimiter, costs, max_cost=5000, mode="enforce")]
     """
 
-    def __init__(self, model: CostModel, *, max_cost: int, mode: CostMode) -> None:
-        self.model = model
+    def __init__(self, costs: OperationCosts, *, max_cost: int, mode: CostMode) -> None:
+        self.costs = costs
         self.max_cost = max_cost
         self.mode = mode
         self.cost: int | None = None
@@ -95,13 +127,7 @@ class CostLimiter(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         if context.graphql_document is not None:
-            self.cost = operation_cost(
-                context.schema._schema,
-                context.graphql_document,
-                context.operation_name,
-                context.variables,
-                self.model,
-            )
+            self.cost = self.costs.of(context, context.graphql_document)
             if self.mode == "enforce" and self.cost > self.max_cost:
                 context.result = GraphQLExecutionResult(data=None, errors=[self._refusal()])
         yield
@@ -212,6 +238,6 @@ class _Walk:
             return max(int(value.value), 0)
         if isinstance(value, VariableNode):
             given = self.variables.get(value.name.value)
-            if isinstance(given, int) and not isinstance(given, bool):
+            if _is_integer(given):
                 return max(given, 0)
         return None

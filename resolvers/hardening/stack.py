@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from functools import partial
 
-from graphql import GraphQLError
-from strawberry.extensions import MaxTokensLimiter, ParserCache, SchemaExtension, ValidationCache
+from graphql import GraphQLError, GraphQLSchema, ValidationRule
+from strawberry.extensions import MaxTokensLimiter, ParserCache, SchemaExtension
+from strawberry.schema.schema import validate_document
+from strawberry.types import ExecutionContext
 
-from resolvers.hardening.cost import CostLimiter, CostModel
+from resolvers.hardening.cost import CostLimiter, CostModel, OperationCosts
 from resolvers.hardening.limits import HardeningSettings, SecurityRules, validation_rules
 from resolvers.hardening.masking import MaskInternalErrors
+from resolvers.hardening.recent import Recent
 from resolvers.hardening.trusted import DocumentRequest, TrustedDocuments
 
 ExtensionFactory = Callable[[], SchemaExtension]
@@ -36,7 +39,7 @@ class Hardening:
         self.cache_size = settings.cache_size + len(self.trusted)
         self.extensions: tuple[ExtensionFactory, ...] = (
             partial(ErrorReportingParserCache, maxsize=self.cache_size),
-            partial(ValidationCache, maxsize=self.cache_size),
+            partial(TextValidationCache, ValidationResults(self.cache_size)),
             partial(SecurityRules, validation_rules(settings)),
             partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
             *self._cost(),
@@ -55,7 +58,7 @@ class Hardening:
             return ()
         limiter = partial(
             CostLimiter,
-            CostModel.from_settings(self.settings),
+            OperationCosts(CostModel.from_settings(self.settings), maxsize=self.cache_size),
             max_cost=self.settings.max_cost,
             mode=self.settings.cost_mode,
         )
@@ -79,4 +82,41 @@ class ErrorReportingParserCache(ParserCache):
             )
         except GraphQLError:
             context.graphql_document = None
+        yield
+
+
+ValidationKey = tuple[GraphQLSchema, str, tuple[type[ValidationRule], ...]]
+
+
+class ValidationResults:
+    """Validation errors per document text, schema and rules; the least recently used go first."""
+
+    def __init__(self, maxsize: int) -> None:
+        self._errors: Recent[ValidationKey, list[GraphQLError]] = Recent(maxsize)
+
+    def of(self, context: ExecutionContext) -> list[GraphQLError]:
+        """The errors of validating ``context``'s document, validated on its text's first use."""
+        schema = context.schema._schema
+        document = context.graphql_document
+        if document is None:
+            raise ValueError("validation needs the parsed document")
+        rules = tuple(context.validation_rules)
+        key = (schema, context.query or "", rules)
+        return self._errors.get(key, lambda: validate_document(schema, document, rules))
+
+
+class TextValidationCache(SchemaExtension):
+    """strawberry's ``ValidationCache`` keyed by the document's text instead of its tree.
+
+    The stock cache hashes the parsed document, which graphql-core does by walking every node,
+    on every request. The parser cache maps one text to one tree, so the text names the same
+    document, and a string's hash is computed once.
+    """
+
+    def __init__(self, results: ValidationResults) -> None:
+        self.results = results
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        context.pre_execution_errors = self.results.of(context)
         yield
