@@ -65,25 +65,30 @@ class HttpBatch:
         self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if settings.api_key:
             self._headers["X-Api-Key"] = settings.api_key
+        self._ok = metrics.calls.labels(service, "ok")
+        self._latency = metrics.latency.labels(service)
 
     async def __call__(self, call: BatchCall) -> Items:
-        url = f"{self._settings.base_url}/v1/{call.resource}:batch"
         body = orjson.dumps({"ids": call.ids})
-        outcome = "ok"
         async with self._limit:
             started = time.perf_counter()
             try:
                 response = await self._transport.post(
-                    self._service, url, body=body, headers=self._headers, timeouts=self._timeouts
+                    self._service,
+                    f"{self._settings.base_url}/v1/{call.resource}:batch",
+                    body=body,
+                    headers=self._headers,
+                    timeouts=self._timeouts,
                 )
                 raise_for_status(self._service, response.status, response.headers)
-                return decode_items(self._service, response.body, call.ids, self._decode)
+                items = decode_items(self._service, response.body, call.ids, self._decode)
             except UpstreamError as exc:
-                outcome = exc.code
+                self._metrics.calls.labels(self._service, exc.code).inc()
                 raise
             finally:
-                self._metrics.calls.labels(self._service, outcome).inc()
-                self._metrics.latency.labels(self._service).observe(time.perf_counter() - started)
+                self._latency.observe(time.perf_counter() - started)
+        self._ok.inc()
+        return items
 
 
 class BatchReader(Generic[T]):

@@ -34,15 +34,22 @@ class RetryBudget:
         self._retries: deque[float] = deque()
 
     def record_call(self) -> None:
-        self._calls.append(self._clock())
+        """Count a call; calls older than the window are dropped here too, so that a run
+        without failures (which never spends) keeps only a window's worth of them."""
+        now = self._clock()
+        self._expire(self._calls, now)
+        self._calls.append(now)
 
     def try_spend(self) -> bool:
         """Take one retry from the budget; ``False`` when it is spent."""
         now = self._clock()
         for stamps in (self._calls, self._retries):
-            while stamps and stamps[0] <= now - self._window:
-                stamps.popleft()
+            self._expire(stamps, now)
         if len(self._retries) >= self._min + self._ratio * len(self._calls):
             return False
         self._retries.append(now)
         return True
+
+    def _expire(self, stamps: deque[float], now: float) -> None:
+        while stamps and stamps[0] <= now - self._window:
+            stamps.popleft()

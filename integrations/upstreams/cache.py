@@ -46,7 +46,7 @@ class ScopedCache:
             if self._on_lookup is not None:
                 self._on_lookup(len(found), len(missing))
             if missing:
-                fetched = await inner(replace(call, ids=missing))
+                fetched = await inner(call if not found else replace(call, ids=missing))
                 self._store(call, fetched)
                 found.update(fetched)
             return found

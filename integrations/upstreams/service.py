@@ -100,7 +100,7 @@ class UpstreamService:
         self.cache = ScopedCache(
             ttl=settings.cache_ttl,
             max_entries=settings.cache_max_entries,
-            on_lookup=lambda hits, misses: metrics.cache_lookup(name, hits, misses),
+            on_lookup=metrics.cache_lookup(name),
         )
         self._single_flight = SingleFlight()
         self._deadline = Deadline(name, settings.deadline)

@@ -51,6 +51,7 @@ class AiohttpTransport:
 
     def __init__(self, session: aiohttp.ClientSession) -> None:
         self._session = session
+        self._timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}
 
     @classmethod
     def open(cls, *, max_connections: int) -> AiohttpTransport:
@@ -66,13 +67,24 @@ class AiohttpTransport:
         headers: Mapping[str, str],
         timeouts: Timeouts,
     ) -> TransportResponse:
-        timeout = aiohttp.ClientTimeout(total=timeouts.total, sock_connect=timeouts.connect)
         with map_failures(service):
             async with self._session.post(
-                url, data=body, headers=dict(headers), timeout=timeout, allow_redirects=False
+                url,
+                data=body,
+                headers=headers,
+                timeout=self._timeout(timeouts),
+                allow_redirects=False,
             ) as response:
                 payload = await response.read()
-                return TransportResponse(response.status, dict(response.headers), payload)
+                return TransportResponse(response.status, response.headers, payload)
+
+    def _timeout(self, timeouts: Timeouts) -> aiohttp.ClientTimeout:
+        """aiohttp's form of ``timeouts``, made once per agency's settings, not per request."""
+        timeout = self._timeouts.get(timeouts)
+        if timeout is None:
+            timeout = aiohttp.ClientTimeout(total=timeouts.total, sock_connect=timeouts.connect)
+            self._timeouts[timeouts] = timeout
+        return timeout
 
     async def close(self) -> None:
         await self._session.close()
