@@ -32,6 +32,7 @@ from integrations.store import cursors, dialect, rollups
 from integrations.store.dialect import Sql, read_date, read_datetime, read_decimal, read_uuid
 from integrations.store.models import InvoiceKind, InvoiceStatus
 from integrations.store.rollups import (
+    EXCHANGED_PARTS,
     LINE_NATURES,
     NO_RATE,
     RATE_LABEL,
@@ -497,8 +498,7 @@ def _sums(
         return amount, amount
     if record["unrated"]:
         return amount, None
-    prefix = f"vnd_{index}_"
-    parts = [record[name] for name in sorted(record) if name.startswith(prefix)]
+    parts = [record[f"vnd_{index}_{n}"] for n in range(1 if postgres else EXCHANGED_PARTS)]
     return amount, dialect.read_exchanged(parts, postgres=postgres)
 
 

@@ -33,7 +33,7 @@ NO_RATE = "none"
 """The rate label of lines that carry no ``TSuat`` (sales and cash-register invoices): the
 format has no value for them, and KCT or KKKNT would say something else of the goods."""
 VND = "VND"
-_PARTS = 4
+EXCHANGED_PARTS = 4
 """The dong columns per sum: ``Sql.exchanged`` writes four partial products on SQLite."""
 NO_PERCENT = -1
 """The percent stored for lines without one: a key column cannot be null and stay unique."""
@@ -74,42 +74,31 @@ async def rebuild(connection: BaseDBAsyncClient | None = None) -> None:
 
 
 async def _upsert(connection: BaseDBAsyncClient, sql: Sql, where: str) -> None:
-    month = sql.month("i.issued_on")
-    totals_keys = ("month", "seller_tax_code", "currency")
-    measures = {"invoices": "COUNT(*)", "unrated": "COUNT(*) - COUNT(i.exchange_rate)"}
+    keys = {
+        "seller_tax_code": "i.seller_tax_code",
+        "month": sql.month("i.issued_on"),
+        "currency": "i.currency",
+    }
+    totals = {"invoices": "COUNT(*)", "unrated": "COUNT(*) - COUNT(i.exchange_rate)"}
     for column in _INVOICE_SUMS:
-        measures.update(_sums(sql, column, sql.money(f"i.{column}")))
-    await connection.execute_query(
-        _statement(
-            TOTALS,
-            totals_keys,
-            (month, "i.seller_tax_code", "i.currency"),
-            measures,
-            f"invoices i WHERE {where}",
-        ),
-        sql.values,
-    )
-    rate_keys = (*totals_keys, "tax_rate", "tax_percent")
-    rate_dims = (
-        month,
-        "i.seller_tax_code",
-        "i.currency",
-        RATE_LABEL,
-        f"COALESCE(l.tax_percent, {NO_PERCENT})",
-    )
-    amount = SIGNED_AMOUNT.format(amount=sql.money("l.amount"))
-    rate_measures = {
+        totals.update(_sums(sql, column, sql.money(f"i.{column}")))
+    source = f"invoices i WHERE {where}"
+    await connection.execute_query(_statement(TOTALS, keys, totals, source), sql.values)
+    rate_keys = {
+        **keys,
+        "tax_rate": RATE_LABEL,
+        "tax_percent": f"COALESCE(l.tax_percent, {NO_PERCENT})",
+    }
+    rates = {
         "invoices": "COUNT(DISTINCT i.id)",
         "unrated": "COUNT(*) - COUNT(i.exchange_rate)",
-        **_sums(sql, "amount", amount),
+        **_sums(sql, "amount", SIGNED_AMOUNT.format(amount=sql.money("l.amount"))),
     }
     source = (
         "invoices i JOIN invoice_lines l ON l.invoice_id = i.id "
         f"AND l.nature IN {LINE_NATURES} WHERE {where}"
     )
-    await connection.execute_query(
-        _statement(RATES, rate_keys, rate_dims, rate_measures, source), sql.values
-    )  # fmt: skip
+    await connection.execute_query(_statement(RATES, rate_keys, rates, source), sql.values)
 
 
 def _sums(sql: Sql, column: str, amount: str) -> dict[str, str]:
@@ -120,23 +109,22 @@ def _sums(sql: Sql, column: str, amount: str) -> dict[str, str]:
     """
     exchanged = sql.exchanged(amount, "i.exchange_rate", where=f"i.currency <> '{VND}'")
     parts = [f"COALESCE({part}, 0)" for part in exchanged]
-    parts += ["0"] * (_PARTS - len(parts))
+    parts += ["0"] * (EXCHANGED_PARTS - len(parts))
     return {
         column: f"COALESCE(SUM({amount}), 0)",
         **{f"{column}_vnd_{n}": part for n, part in enumerate(parts)},
     }
 
 
-def _statement(
-    table: str, keys: Sequence[str], dims: Sequence[str], measures: dict[str, str], source: str
-) -> str:
-    """An ``INSERT ... SELECT ... GROUP BY`` that adds to the rows already there."""
+def _statement(table: str, keys: dict[str, str], measures: dict[str, str], source: str) -> str:
+    """An ``INSERT ... SELECT ... GROUP BY`` that adds to the rows already there, taking
+    them in key order."""
     columns = ", ".join([*keys, *measures])
     ordinals = ", ".join(str(n) for n in range(1, len(keys) + 1))
     added = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in measures)
     return (
         f"INSERT INTO {table} ({columns}) "
-        f"SELECT {', '.join([*dims, *measures.values()])} FROM {source} "
+        f"SELECT {', '.join([*keys.values(), *measures.values()])} FROM {source} "
         f"GROUP BY {ordinals} ORDER BY {ordinals} "
         f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {added}"
     )
@@ -151,7 +139,7 @@ def summary_statement(sql: Sql, query: RollupQuery, group_by: Sequence[str]) -> 
     if by_rate:
         # A CASE, not NULLIF: SQLite compares the text column with the number only in a CASE.
         dims.append(f"CASE WHEN r.tax_percent = {NO_PERCENT} THEN NULL ELSE r.tax_percent END")
-    parts = 1 if sql.postgres else _PARTS  # as many as ``Sql.exchanged`` writes
+    parts = 1 if sql.postgres else EXCHANGED_PARTS
     select = [f"{dim} AS g{index}" for index, dim in enumerate(dims)]
     select += ["SUM(r.invoices) AS n", "SUM(r.unrated) AS unrated"]
     for index, column in enumerate(("amount",) if by_rate else _INVOICE_SUMS):

@@ -5,6 +5,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 from integrations.store.models import TotalField
 from tortoise import fields
+from tortoise.indexes import Index
 
 from tortoise.migrations.schema_editor.base import BaseSchemaEditor
 from tortoise.migrations.schema_generator.state_apps import StateApps
@@ -40,7 +41,7 @@ class Migration(migrations.Migration):
                 ('amount_vnd_2', TotalField(default=0, generated=False, null=False, unique=False)),
                 ('amount_vnd_3', TotalField(default=0, generated=False, null=False, unique=False)),
             ],
-            options={'table': 'invoice_rate_rollups', 'app': 'gateway', 'unique_together': (('month', 'seller_tax_code', 'currency', 'tax_rate', 'tax_percent'),), 'pk_attr': 'id', 'table_description': 'Lines of accepted invoices summed per month, seller, currency, rate and percent.'},
+            options={'table': 'invoice_rate_rollups', 'app': 'gateway', 'unique_together': (('seller_tax_code', 'month', 'currency', 'tax_rate', 'tax_percent'),), 'indexes': [Index(fields=['month'])], 'pk_attr': 'id', 'table_description': 'Lines of accepted invoices summed per month, seller, currency, rate and percent.'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -68,7 +69,7 @@ class Migration(migrations.Migration):
                 ('total_payable_vnd_2', TotalField(default=0, generated=False, null=False, unique=False)),
                 ('total_payable_vnd_3', TotalField(default=0, generated=False, null=False, unique=False)),
             ],
-            options={'table': 'invoice_rollups', 'app': 'gateway', 'unique_together': (('month', 'seller_tax_code', 'currency'),), 'pk_attr': 'id', 'table_description': 'Accepted invoices summed per month, seller and currency, as officer summaries read them.'},
+            options={'table': 'invoice_rollups', 'app': 'gateway', 'unique_together': (('seller_tax_code', 'month', 'currency'),), 'indexes': [Index(fields=['month'])], 'pk_attr': 'id', 'table_description': 'Accepted invoices summed per month, seller and currency, as officer summaries read them.'},
             bases=['Model'],
         ),
         ops.RunPython(backfill, reverse_code=ops.RunPython.noop),
