@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -10,12 +11,14 @@ import pytest
 
 from integrations.store.invoices import (
     DuplicateInvoice,
+    FeeRecord,
     InvoiceKey,
     InvoiceRecord,
     InvoiceStore,
     LineRecord,
     LinkRecord,
     ReceiptRecord,
+    Signer,
     decode_cursor,
 )
 from integrations.store.models import InvoiceStatus, LinkState
@@ -158,3 +161,29 @@ async def test_insert_all_stores_everything_or_nothing() -> None:
     assert clash.value.existing.key.number == 31
     assert not clash.value.same_bytes
     assert await store.find_by_key(record(32).key) is None
+
+
+async def test_what_insert_answers_is_what_is_read_back() -> None:
+    """The rows are written as SQL, not through models: every field, rounded to its column's
+    places, reads back as the insert said it was stored."""
+    full = replace(
+        record(40),
+        exchange_rate=Decimal("25432.12346"),
+        total_tax=Decimal("8000.1234567"),
+        tax_authority_code="00" + "AB" * 16,
+        payment_method="TM/CK",
+        fees=(FeeRecord("Phí phục vụ", Decimal("5000.5")), FeeRecord(None, None)),
+        total_trade_discount=Decimal("1.25"),
+        signer=Signer("CN=Nhà hàng", "0a1b", "CN=CA", "0312345678"),
+        stamped=b"<HDon stamped/>",
+        message_id="M-40",
+    )
+    stored = (await InvoiceStore().insert_all([full, record(41)]))[0]
+    again = await InvoiceStore().get(full.id)
+    assert again == stored
+    assert again.exchange_rate == Decimal("25432.1235")
+    assert again.total_tax == Decimal("8000.123457")
+    assert again.fees == full.fees
+    assert again.total_fees == Decimal("5000.5")
+    assert again.signer == full.signer
+    assert await InvoiceStore().stamped(full.id) == b"<HDon stamped/>"
