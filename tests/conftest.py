@@ -66,7 +66,8 @@ def postgres_database() -> Iterator[str]:
 TABLES = (
     "audit_events, audit_checkpoints, audit_chains, consents, identity_links, invoice_documents, "
     "invoice_events, invoice_lines, receipts, messages, certificates, provider_grants, invoices, "
-    "merchants, invoice_rollups, invoice_rate_rollups"
+    "merchants, invoice_rollups, invoice_rate_rollups, invoice_stripe_rollups, "
+    "invoice_stripe_rate_rollups"
 )
 
 

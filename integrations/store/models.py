@@ -397,8 +397,8 @@ class TotalField(fields.Field[int]):
         SQL_TYPE = "INTEGER"
 
 
-class InvoiceRollup(Model):
-    """Accepted invoices summed per month, seller and currency, as officer summaries read them.
+class RollupTotals(Model):
+    """Accepted invoices summed per month and currency, as officer summaries read them.
 
     Kept in the transaction that stores each invoice (``store/rollups.py``). The ``*_vnd_*``
     columns hold the sums in dong as ``Sql.exchanged`` writes them: one on PostgreSQL, four
@@ -407,7 +407,6 @@ class InvoiceRollup(Model):
 
     id = fields.BigIntField(primary_key=True)
     month = fields.CharField(max_length=7)
-    seller_tax_code = fields.CharField(max_length=14)
     currency = fields.CharField(max_length=3)
     invoices = fields.BigIntField(default=0)
     unrated = fields.BigIntField(default=0)
@@ -428,15 +427,11 @@ class InvoiceRollup(Model):
     total_payable_vnd_3 = TotalField(default=0)
 
     class Meta:
-        table = "invoice_rollups"
-        # Seller first: a seller's summaries read its rows alone. Whole-month summaries over
-        # every seller read the month index.
-        unique_together = (("seller_tax_code", "month", "currency"),)
-        indexes = (("month",),)
+        abstract = True
 
 
-class InvoiceRateRollup(Model):
-    """Lines of accepted invoices summed per month, seller, currency, rate and percent.
+class RollupRates(Model):
+    """Lines of accepted invoices summed per month, currency, rate and percent.
 
     The lines are those summaries by tax rate read: goods, trade discounts and special goods.
     A line without a percent is kept under -1. ``invoices`` counts the invoices with a line
@@ -445,7 +440,6 @@ class InvoiceRateRollup(Model):
 
     id = fields.BigIntField(primary_key=True)
     month = fields.CharField(max_length=7)
-    seller_tax_code = fields.CharField(max_length=14)
     currency = fields.CharField(max_length=3)
     tax_rate = fields.CharField(max_length=11)
     tax_percent = fields.DecimalField(max_digits=7, decimal_places=4)
@@ -458,6 +452,54 @@ class InvoiceRateRollup(Model):
     amount_vnd_3 = TotalField(default=0)
 
     class Meta:
+        abstract = True
+
+
+class InvoiceRollup(RollupTotals):
+    """Accepted invoices summed per seller, month and currency."""
+
+    seller_tax_code = fields.CharField(max_length=14)
+
+    class Meta:
+        table = "invoice_rollups"
+        # Seller first: a seller's summaries read its rows alone.
+        unique_together = (("seller_tax_code", "month", "currency"),)
+        indexes = (("month",),)
+
+
+class InvoiceRateRollup(RollupRates):
+    """Lines of accepted invoices summed per seller, month, currency, rate and percent."""
+
+    seller_tax_code = fields.CharField(max_length=14)
+
+    class Meta:
         table = "invoice_rate_rollups"
         unique_together = (("seller_tax_code", "month", "currency", "tax_rate", "tax_percent"),)
         indexes = (("month",),)
+
+
+class InvoiceStripeRollup(RollupTotals):
+    """Accepted invoices summed per month, currency and stripe of sellers.
+
+    Summaries over every seller read these. A stripe is a slice of the sellers (two digits of
+    the tax code), so that concurrent invoices of different sellers seldom wait for one row.
+    """
+
+    stripe = fields.CharField(max_length=2)
+
+    class Meta:
+        table = "invoice_stripe_rollups"
+        unique_together = (("month", "stripe", "currency"),)
+
+
+class InvoiceStripeRateRollup(RollupRates):
+    """Lines of accepted invoices summed per month, currency, rate, percent and stripe.
+
+    Summaries by rate over every seller read these.
+    """
+
+    stripe = fields.CharField(max_length=2)
+
+    class Meta:
+        table = "invoice_stripe_rate_rollups"
+        unique_together = (("month", "stripe", "currency", "tax_rate", "tax_percent"),)

@@ -4,7 +4,11 @@ Two tables (``InvoiceRollup``, ``InvoiceRateRollup``) hold, per month, seller an
 per rate label and percent), the very measures ``analytics.summarise`` computes over the invoice
 tables: counts, exact sums in the currency and the sums in dong as ``Sql.exchanged`` writes them.
 Summing them again over months and sellers gives the same answer as summing the invoices, since
-each invoice lies in exactly one month and seller.
+each invoice lies in exactly one month and seller. Two more (``InvoiceStripeRollup``,
+``InvoiceStripeRateRollup``) hold the same per stripe of sellers instead of per seller: a
+hundred rows a month and currency (by rate, times the rates) where the sellers are thousands,
+for summaries over every seller. Sellers, not a single row per month, so that the intakes of
+different sellers seldom wait for each other's row.
 
 ``add`` runs in the transaction that stores the invoices, so a summary never sees an invoice
 without its totals or the reverse. Its upserts take the rows in key order: two transactions
@@ -29,6 +33,11 @@ from integrations.store.dialect import Sql
 
 TOTALS = "invoice_rollups"
 RATES = "invoice_rate_rollups"
+STRIPE_TOTALS = "invoice_stripe_rollups"
+STRIPE_RATES = "invoice_stripe_rate_rollups"
+STRIPE = "substr(i.seller_tax_code, 9, 2)"
+"""A seller's stripe: the last two digits of the ten-digit tax code (or as many digits of a
+personal ID), spread evenly by the check digit."""
 NO_RATE = "none"
 """The rate label of lines that carry no ``TSuat`` (sales and cash-register invoices): the
 format has no value for them, and KCT or KKKNT would say something else of the goods."""
@@ -68,37 +77,36 @@ async def rebuild(connection: BaseDBAsyncClient | None = None) -> None:
     """Recompute both roll-ups from every stored invoice, in one transaction where the caller
     holds one (the migration does)."""
     connection = connection or dialect.connection()
-    for table in (TOTALS, RATES):
+    for table in (TOTALS, RATES, STRIPE_TOTALS, STRIPE_RATES):
         await connection.execute_query(f"DELETE FROM {table}")
     await _upsert(connection, Sql(connection.capabilities.dialect), "1 = 1")
 
 
 async def _upsert(connection: BaseDBAsyncClient, sql: Sql, where: str) -> None:
-    keys = {
-        "seller_tax_code": "i.seller_tax_code",
-        "month": sql.month("i.issued_on"),
-        "currency": "i.currency",
-    }
+    month = sql.month("i.issued_on")
     totals = {"invoices": "COUNT(*)", "unrated": "COUNT(*) - COUNT(i.exchange_rate)"}
     for column in _INVOICE_SUMS:
         totals.update(_sums(sql, column, sql.money(f"i.{column}")))
-    source = f"invoices i WHERE {where}"
-    await connection.execute_query(_statement(TOTALS, keys, totals, source), sql.values)
-    rate_keys = {
-        **keys,
-        "tax_rate": RATE_LABEL,
-        "tax_percent": f"COALESCE(l.tax_percent, {NO_PERCENT})",
-    }
     rates = {
         "invoices": "COUNT(DISTINCT i.id)",
         "unrated": "COUNT(*) - COUNT(i.exchange_rate)",
         **_sums(sql, "amount", SIGNED_AMOUNT.format(amount=sql.money("l.amount"))),
     }
-    source = (
+    rate = {"tax_rate": RATE_LABEL, "tax_percent": f"COALESCE(l.tax_percent, {NO_PERCENT})"}
+    invoices = f"invoices i WHERE {where}"
+    lines = (
         "invoices i JOIN invoice_lines l ON l.invoice_id = i.id "
         f"AND l.nature IN {LINE_NATURES} WHERE {where}"
     )
-    await connection.execute_query(_statement(RATES, rate_keys, rates, source), sql.values)
+    by_seller = {"seller_tax_code": "i.seller_tax_code", "month": month, "currency": "i.currency"}
+    by_stripe = {"month": month, "stripe": STRIPE, "currency": "i.currency"}
+    for statement in (
+        _statement(TOTALS, by_seller, totals, invoices),
+        _statement(RATES, {**by_seller, **rate}, rates, lines),
+        _statement(STRIPE_TOTALS, by_stripe, totals, invoices),
+        _statement(STRIPE_RATES, {**by_stripe, **rate}, rates, lines),
+    ):
+        await connection.execute_query(statement, sql.values)
 
 
 def _sums(sql: Sql, column: str, amount: str) -> dict[str, str]:
@@ -147,9 +155,17 @@ def summary_statement(sql: Sql, query: RollupQuery, group_by: Sequence[str]) -> 
         select += [f"SUM(r.{column}_vnd_{n}) AS vnd_{index}_{n}" for n in range(parts)]
     ordinals = ", ".join(str(n) for n in range(1, len(dims) + 1))
     return (
-        f"SELECT {', '.join(select)} FROM {RATES if by_rate else TOTALS} r"
+        f"SELECT {', '.join(select)} FROM {_table(query, group_by)} r"
         f"{_where(sql, query)} GROUP BY {ordinals} ORDER BY {ordinals}"
     )
+
+
+def _table(query: RollupQuery, group_by: Sequence[str]) -> str:
+    """The striped roll-ups where no seller is asked for, fewer rows to add up."""
+    by_rate = "tax_rate" in group_by
+    if query.seller is None and "seller" not in group_by:
+        return STRIPE_RATES if by_rate else STRIPE_TOTALS
+    return RATES if by_rate else TOTALS
 
 
 def _where(sql: Sql, query: RollupQuery) -> str:

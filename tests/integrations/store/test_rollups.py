@@ -119,8 +119,13 @@ async def test_rollups_answer_as_the_invoices_do(
 async def test_a_summary_the_rollups_can_answer_reads_them_and_others_read_the_invoices() -> None:
     """Skewing the roll-ups shows which summaries read them: only those they can answer."""
     await InvoiceStore().insert(make_record(number=1, issued_on=date(2026, 9, 14)))
-    await dialect.connection().execute_query(f"UPDATE {rollups.TOTALS} SET invoices = 5")
-    await dialect.connection().execute_query(f"UPDATE {rollups.RATES} SET invoices = 6")
+    for table, count in (
+        (rollups.TOTALS, 5),
+        (rollups.STRIPE_TOTALS, 5),
+        (rollups.RATES, 6),
+        (rollups.STRIPE_RATES, 6),
+    ):
+        await dialect.connection().execute_query(f"UPDATE {table} SET invoices = {count}")
     answered = {
         "nothing": (InvoiceFilter(), ()),
         "by seller and month": (InvoiceFilter(seller=SELLERS[0]), (GroupBy.MONTH,)),
@@ -194,7 +199,7 @@ async def test_rebuild_recomputes_what_the_intake_kept() -> None:
     for number in range(1, 6):
         await store.insert(make_record(number=number, issued_on=date(2026, number, 3)))
     before = await InvoiceAnalytics().summarise(InvoiceFilter(), (GroupBy.MONTH,))
-    await dialect.connection().execute_query(f"DELETE FROM {rollups.TOTALS}")
+    await dialect.connection().execute_query(f"DELETE FROM {rollups.STRIPE_TOTALS}")
     assert await InvoiceAnalytics().summarise(InvoiceFilter(), (GroupBy.MONTH,)) == []
     async with in_transaction():
         await rollups.rebuild()
