@@ -33,6 +33,7 @@ from integrations.money import decimal_text
 from integrations.store.invoices import (
     DuplicateInvoice,
     FeeRecord,
+    GroupCommit,
     InvoiceKey,
     InvoiceRecord,
     InvoiceStore,
@@ -115,6 +116,7 @@ class Intake:
         self.events = events or IntakeEvents()
         self.registry = registry
         self.store = store
+        self.writer = GroupCommit(store)
         self.linker = linker
         self.signer = signer
         self.cpu = cpu
@@ -210,8 +212,9 @@ class Intake:
         return Admission(record, findings, document, verdict.raw, submitter)
 
     async def _store_one(self, admission: Admission) -> IntakeResult:
+        """Store one cleared invoice, committed together with concurrent requests' ones."""
         try:
-            stored = await self.store.insert(admission.record)
+            stored = await self.writer.insert(admission.record)
         except DuplicateInvoice as duplicate:
             if duplicate.same_bytes:
                 return await self._replayed(duplicate.existing)

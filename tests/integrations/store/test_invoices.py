@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -12,6 +13,7 @@ import pytest
 from integrations.store.invoices import (
     DuplicateInvoice,
     FeeRecord,
+    GroupCommit,
     InvoiceKey,
     InvoiceRecord,
     InvoiceStore,
@@ -19,6 +21,7 @@ from integrations.store.invoices import (
     LinkRecord,
     ReceiptRecord,
     Signer,
+    StoredInvoice,
     decode_cursor,
 )
 from integrations.store.models import InvoiceStatus, LinkState
@@ -187,3 +190,62 @@ async def test_what_insert_answers_is_what_is_read_back() -> None:
     assert again.total_fees == Decimal("5000.5")
     assert again.signer == full.signer
     assert await InvoiceStore().stamped(full.id) == b"<HDon stamped/>"
+
+
+class CountingStore(InvoiceStore):
+    """Counts the transactions of each kind the writer opens."""
+
+    def __init__(self) -> None:
+        self.batches: list[int] = []
+        self.singles = 0
+
+    async def insert_all(self, records: Sequence[InvoiceRecord]) -> list[StoredInvoice]:
+        self.batches.append(len(records))
+        return await super().insert_all(records)
+
+    async def insert(self, record: InvoiceRecord) -> StoredInvoice:
+        self.singles += 1
+        return await super().insert(record)
+
+
+async def test_concurrent_invoices_are_committed_together() -> None:
+    store = CountingStore()
+    writer = GroupCommit(store)
+    records = [record(n) for n in range(50, 60)]
+    stored = await asyncio.gather(*(writer.insert(r) for r in records))
+    assert [s.key.number for s in stored] == list(range(50, 60))
+    assert store.batches == [10]
+    assert store.singles == 0
+    assert {s.id for s in (await store.sold_by(SELLER, first=20)).items} == {r.id for r in records}
+
+
+async def test_a_duplicate_in_a_group_fails_alone() -> None:
+    store = CountingStore()
+    held = await store.insert(record(60))
+    writer = GroupCommit(store)
+    clash = record(60, content=b"<HDon>other 60</HDon>")
+    outcomes = await asyncio.gather(
+        writer.insert(record(61)),
+        writer.insert(clash),
+        writer.insert(record(62)),
+        return_exceptions=True,
+    )
+    assert [o.key.number for o in outcomes if isinstance(o, StoredInvoice)] == [61, 62]
+    duplicate = outcomes[1]
+    assert isinstance(duplicate, DuplicateInvoice)
+    assert duplicate.existing.id == held.id
+    assert not duplicate.same_bytes
+    assert store.batches == [3]
+    assert store.singles == 1 + 3
+
+
+async def test_invoices_arriving_during_a_commit_go_in_the_next_one() -> None:
+    store = CountingStore()
+    writer = GroupCommit(store, max_batch=4)
+    first = asyncio.create_task(writer.insert(record(70)))
+    await asyncio.sleep(0)
+    rest = [asyncio.create_task(writer.insert(record(n))) for n in range(71, 77)]
+    stored = await asyncio.gather(first, *rest)
+    assert [s.key.number for s in stored] == list(range(70, 77))
+    assert store.singles == 1
+    assert store.batches == [4, 2]
