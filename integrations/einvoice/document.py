@@ -257,10 +257,11 @@ class _Node:
         return [_Node(el, f"{self.path}/{name}[{i}]") for i, el in enumerate(found, start=1)]
 
     def text(self, name: str) -> str | None:
-        node = self.child(name)
-        if node is None or node.element.text is None:
+        # Read straight from the element: a child node (and its path) is only made for errors.
+        found = self._by_name().get(name)
+        if not found or found[0].text is None:
             return None
-        return node.element.text.strip() or None
+        return found[0].text.strip() or None
 
 
 class _Reader:
