@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, cast
 
 import orjson
@@ -281,11 +282,13 @@ class GraphQLView(GraphQL[Any, None]):
             raise MalformedRequest("No GraphQL query found in the request") from exc
 
 
+@lru_cache(maxsize=64)
 def negotiate(accept: str) -> str | None:
     """The response media type for an ``Accept`` header, or None when neither is acceptable.
 
     The most specific matching range decides each type's quality; on a tie the JSON types
     named outright prefer graphql-response, and wildcards fall back to application/json.
+    Clients send few distinct headers, each many times: the answers are kept (bounded).
     """
     if not accept.strip():
         return JSON
