@@ -5,7 +5,8 @@ Everything is one SQL statement over the invoice tables, written here for both b
 grouping or exact decimal sums on SQLite. Pages are keyset pages on (sort key, id): a cursor
 names a position, not an offset, so invoices that arrive while an officer pages never shift,
 repeat or hide the ones still to come. Summaries are ``GROUP BY`` in the database; Python only
-turns the sums into Decimals.
+turns the sums into Decimals. Summaries by month, seller and rate over a seller and whole
+months read the monthly roll-ups (``store/rollups.py``) instead of the invoices.
 
     >>> analytics = InvoiceAnalytics()
     >>> page = await analytics.search(InvoiceFilter(seller="0100109106"), first=50)
