@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from integrations.errors import StoreError
 from integrations.store import dialect, rollups
 from integrations.store.analytics import GroupBy, InvoiceAnalytics, InvoiceFilter
 from integrations.store.invoices import InvoiceRecord, InvoiceStore, ReceiptRecord
@@ -205,3 +206,21 @@ async def test_rebuild_recomputes_what_the_intake_kept() -> None:
         await rollups.rebuild()
     assert await InvoiceAnalytics().summarise(InvoiceFilter(), (GroupBy.MONTH,)) == before
     assert len(before) == 5
+
+
+async def test_a_sqlite_rollup_past_its_integers_fails_rather_than_rounds(
+    database_url: str,
+) -> None:
+    """SQLite's + turns an overflowing sum into a float: the summary refuses it, as a sum over
+    the invoices refuses to pass 2^63 millionths. PostgreSQL's numeric has no such bound."""
+    store = InvoiceStore()
+    huge = (Line("KCT", Decimal("5000000000000")),)
+    for number in (1, 2):
+        await store.insert(make_record(number=number, lines=huge))
+    summary = InvoiceAnalytics().summarise(InvoiceFilter(), ())
+    if database_url.startswith("sqlite"):
+        with pytest.raises(StoreError):
+            await summary
+    else:
+        [row] = await summary
+        assert row.total_payable == Decimal("10000000000000")
