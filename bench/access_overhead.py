@@ -1,4 +1,4 @@
-"""(Issue 5) The cost of authentication, limits and audit on the citizen query, in-process.
+"""(Issues 5, 10) The cost of authentication, limits and audit on the citizen query, in-process.
 
 The citizen query of (a) runs through the gateway's schema against the simulated agencies at
 0 ms (in a process of their own, so upstream waits do not hide CPU cost), one request at a
@@ -8,25 +8,35 @@ file, as the app does) with the rate-limit middleware; the GraphQL limits (depth
 tokens, cost, masking); the access log (one hash-chained event in SQLite); all of them. Prints
 each one's time per request and its overhead over "off" (target: all on at most 20 % more).
 
-    python -m bench.access_overhead [--requests 400]
+Then throughput at concurrency 32 (issue 10): the same query with the access log off and on,
+on SQLite and on PostgreSQL, in alternating rounds so that drift weighs on both alike. Prints
+each one's requests a second and the share of throughput the access log costs (target: at most
+20 % lost). The load average is printed with each figure: on a shared machine the times are
+upper bounds and the rates lower bounds of a quiet one's; the ratios in one run are what count.
+
+    python -m bench.access_overhead [--requests 400] [--concurrency 32] [--backend both]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import strawberry
 from starlette.types import Message, Receive, Scope, Send
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
+from bench.serving import database
 from bench.support import (
     CITIZEN_QUERY,
     SHARED_CORES,
@@ -34,6 +44,7 @@ from bench.support import (
     LoadResult,
     Tokens,
     checked,
+    drive,
     open_upstreams,
     personal_ids,
     quiet_graphql_logs,
@@ -55,6 +66,8 @@ from resolvers.scalars import SCALARS
 from resolvers.schema import Mutation, Query
 
 OVERHEAD_TARGET = 0.20
+LOST_TARGET = 0.20
+ROUNDS = 3
 # High enough never to refuse: the cost of counting is measured, not the refusals.
 UNREFUSED = Limit(10**9, 60)
 WARM_UP = 20
@@ -207,8 +220,91 @@ async def measure(urls: dict[str, str], folder: Path, args: argparse.Namespace) 
         lower_is_better=True,
         unit="overhead",
     )
-    print(f"note: {SHARED_CORES}")
     return passed and not any(result.failures for result in results.values())
+
+
+async def throughput(backend: str, urls: dict[str, str], args: argparse.Namespace) -> bool:
+    """Requests a second at ``args.concurrency`` with the access log off and on, in rounds."""
+    print(
+        f"{backend}: concurrency {args.concurrency}, {ROUNDS} rounds of {args.throughput_requests}"
+    )
+    with tempfile.TemporaryDirectory(prefix="access-overhead-") as folder:
+        async with fresh_database(backend, Path(folder)) as url:
+            await migrate(url)
+            rates = await rounds(url, urls, args)
+    per_second = {name: report(name, results) for name, results in rates.items()}
+    off, on = per_second.values()
+    passed = verdict(
+        f"{backend}: throughput lost to the access log",
+        1 - on / off,
+        LOST_TARGET,
+        lower_is_better=True,
+        unit="share",
+    )
+    return passed and not any(r.failures for results in rates.values() for r in results)
+
+
+@asynccontextmanager
+async def fresh_database(backend: str, folder: Path) -> AsyncIterator[str]:
+    """``bench.serving.database`` entered from a running loop: it runs a loop of its own to
+    create and drop a PostgreSQL database, so it is entered and left in a thread."""
+    manager = database(backend, folder)
+    url = await asyncio.to_thread(manager.__enter__)
+    try:
+        yield url
+    finally:
+        await asyncio.to_thread(manager.__exit__, None, None, None)
+
+
+async def rounds(
+    url: str, urls: dict[str, str], args: argparse.Namespace
+) -> dict[str, list[LoadResult]]:
+    """Off and on taking turns, each round on people not read before."""
+    setups = (SETUPS[0], SETUPS[3])
+    rates: dict[str, list[LoadResult]] = {setup.name: [] for setup in setups}
+    async with open_database(url) as db, open_upstreams(urls) as upstreams:
+        audit = AuditLog(db)
+        requests, commits = count_calls(audit, "record_many"), count_calls(audit.store, "append")
+        for turn in range(ROUNDS * len(setups)):
+            setup = setups[turn % len(setups)]
+            people = personal_ids(args.throughput_requests, start=520_001 + turn * 60_000)
+            call = setup_call(setup, people, [], upstreams, audit, _no_tokens)
+            rates[setup.name].append(await drive(call, len(people), args.concurrency))
+    print(f"  access log: {requests[0]} requests' events written in {commits[0]} commits")
+    return rates
+
+
+def count_calls(owner: object, name: str) -> list[int]:
+    """Count the calls of ``owner``'s coroutine method ``name`` in the list's one item."""
+    counted = [0]
+    method = getattr(owner, name)
+
+    async def counting(*args: Any, **kwargs: Any) -> Any:
+        counted[0] += 1
+        return await method(*args, **kwargs)
+
+    setattr(owner, name, counting)
+    return counted
+
+
+def report(name: str, results: list[LoadResult]) -> float:
+    """Print one set-up's rate over its rounds with the load average; return the rate."""
+    latencies = sorted(x for r in results for x in r.latencies_ms)
+    rate = len(latencies) / sum(r.seconds for r in results)
+    failures = sum(r.failures for r in results)
+    print(
+        f"  {name:<12} {rate:7.0f} req/s  p50 {latencies[len(latencies) // 2]:6.1f} ms  "
+        f"failures {failures}  (load {load()})"
+    )
+    return rate
+
+
+async def _no_tokens(token: str) -> Principal:
+    raise RuntimeError("the throughput runs hand the principal in")
+
+
+def load() -> str:
+    return " ".join(f"{figure:.1f}" for figure in os.getloadavg())
 
 
 async def offset(call: Call, index: int) -> bool:
@@ -225,13 +321,20 @@ async def run(args: argparse.Namespace) -> None:
         tempfile.TemporaryDirectory(prefix="access-overhead-") as folder,
         simulators_process(0.0) as urls,
     ):
-        passed = await measure(urls, Path(folder), args)
+        passed = args.skip_sequential or await measure(urls, Path(folder), args)
+        for backend in ("sqlite", "postgres") if args.backend == "both" else (args.backend,):
+            passed = await throughput(backend, urls, args) and passed
+    print(f"note: {SHARED_CORES}")
     print("PASS" if passed else "MISS")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--throughput-requests", type=int, default=1000)
+    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--skip-sequential", action="store_true")
     asyncio.run(run(parser.parse_args()))
 
 

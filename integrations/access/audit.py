@@ -231,8 +231,7 @@ class AuditLog:
             return
         for request in group:
             mine, stored = stored[: len(request.records)], stored[len(request.records) :]
-            if not request.done.done():
-                request.done.set_result(mine)
+            request.done.set_result(mine)
 
     async def _append(self, group: list[_Request]) -> list[StoredEvent]:
         """Chain ``group``'s events after this log's head and insert them in one transaction."""

@@ -332,7 +332,7 @@ async def test_a_checkpoint_of_the_empty_log_verifies(
 async def test_checkpoints_taken_among_concurrent_appends_agree_with_the_chain(
     log: AuditLog, signer: ReceiptSigner, keys: CheckpointKeys
 ) -> None:
-    # A second log has its own in-process lock: only the database's chain lock orders them.
+    # A second log writes a chain of its own: the checkpoints must agree with both.
     other = AuditLog(log.database)
     work = [
         (log if n % 2 else other).record_many([read(10 * n + k) for k in range(1 + n % 4)])
