@@ -13,7 +13,6 @@ from __future__ import annotations
 import binascii
 import functools
 from base64 import b64decode
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -38,7 +37,13 @@ from signxml.verifier import VerifyResult
 from integrations.einvoice import codes
 from integrations.einvoice.findings import Finding, has_errors
 from integrations.einvoice.pki import tax_code_of
-from integrations.einvoice.signing import DS, VIETNAM_TIME, InScopeC14N, parse_signing_time
+from integrations.einvoice.signing import (
+    DS,
+    VIETNAM_TIME,
+    InScopeC14N,
+    index_ids,
+    parse_signing_time,
+)
 from integrations.errors import GatewayError
 
 _NS = {"ds": DS}
@@ -54,9 +59,6 @@ _END_ENTITY_POLICY = x509.verification.ExtensionPolicy.permit_all()
 _AUTHORITY_POLICY = x509.verification.ExtensionPolicy.webpki_defaults_ca()
 _SIGNING_TIME_HOLDERS = frozenset(
     {"Object", "SignatureProperties", "SignatureProperty", "SigningTime"}
-)
-_ID_ATTRIBUTES = (
-    "descendant-or-self::*/@*[local-name()='Id' or local-name()='ID' or local-name()='id']"
 )
 
 
@@ -301,7 +303,7 @@ def _verify(
     claims = _read_claims(found[0])
     if isinstance(claims, Finding):
         return SignatureCheck([claims])
-    ids = _index_ids(root)
+    ids = index_ids(root)
     referenced = {reference.uri for reference in claims.references}
     duplicates = sorted(
         value
@@ -346,14 +348,6 @@ def _verify(
 
 def _fail(code: codes.Code, detail: str, path: str) -> SignatureCheck:
     return SignatureCheck([code.finding(detail, path=path)])
-
-
-def _index_ids(root: etree._Element) -> dict[str, list[etree._Element]]:
-    """Every Id/ID/id value in scope: signxml resolves a reference through any of them."""
-    index: dict[str, list[etree._Element]] = defaultdict(list)
-    for value in root.xpath(_ID_ATTRIBUTES):
-        index[str(value)].append(value.getparent())
-    return index
 
 
 def _read_claims(signature: etree._Element) -> _Claims | Finding:

@@ -14,6 +14,7 @@ signatures.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone, tzinfo
@@ -82,6 +83,20 @@ class InScopeC14N(XMLSignatureProcessor):
         return super()._c14n(detached, algorithm, inclusive_ns_prefixes)  # type: ignore[no-any-return]
 
 
+_ID_ATTRIBUTES = etree.XPath(
+    "descendant-or-self::*/@*[local-name()='Id' or local-name()='ID' or local-name()='id']"
+)
+
+
+def index_ids(root: etree._Element) -> dict[str, list[etree._Element]]:
+    """Every element under ``root`` by each Id/ID/id value it carries, in one scan: signxml
+    resolves a reference through any of these attributes."""
+    index: dict[str, list[etree._Element]] = defaultdict(list)
+    for value in _ID_ATTRIBUTES(root):
+        index[str(value)].append(value.getparent())
+    return index
+
+
 def _needs_detaching(node: Any) -> bool:
     return isinstance(node, etree._Element) and node.getparent() is not None and None in node.nsmap
 
@@ -114,9 +129,14 @@ class _ProfileSigner(InScopeC14N, XMLSigner):
         self, doc_root: etree._Element, references: list[SignatureReference]
     ) -> tuple[list[etree._Element], list[SignatureReference]]:
         inputs, resolved = [], []
+        ids = index_ids(doc_root)
         for reference in references:
             uri = reference.URI if reference.URI.startswith("#") else f"#{reference.URI}"
-            element = self._resolve_reference(doc_root, {"URI": uri})
+            found = ids.get(uri[1:], [])
+            # A value held once is what signxml's own search finds; anything else it judges.
+            element = (
+                found[0] if len(found) == 1 else self._resolve_reference(doc_root, {"URI": uri})
+            )
             holds = element.find(f".//{{{DS}}}Signature[@Id='placeholder']") is not None
             inputs.append(super().get_root(element) if holds else element)
             resolved.append(replace(reference, URI=uri))
