@@ -145,7 +145,7 @@ def summary_statement(sql: Sql, query: RollupQuery, group_by: Sequence[str]) -> 
     by_rate = "tax_rate" in group_by
     dims = [DIMENSIONS[name] for name in group_by] + ["r.currency"]
     if by_rate:
-        # A CASE, not NULLIF: SQLite compares the text column with the number only in a CASE.
+        # Not NULLIF: on SQLite only a comparison applies the text column's affinity to -1.
         dims.append(f"CASE WHEN r.tax_percent = {NO_PERCENT} THEN NULL ELSE r.tax_percent END")
     parts = 1 if sql.postgres else EXCHANGED_PARTS
     select = [f"{dim} AS g{index}" for index, dim in enumerate(dims)]
