@@ -46,6 +46,11 @@ async def running_intake(settings: Settings) -> AsyncIterator[RunningIntake]:
             keys = load_key_material(settings)
             intake = build_intake(settings, cpu, agencies, keys)
             sweeper = watch_risks(intake, agencies)
-            yield RunningIntake(intake, MessageIntake(intake, MessageStore()), sweeper, keys)
+            try:
+                yield RunningIntake(intake, MessageIntake(intake, MessageStore()), sweeper, keys)
+            finally:
+                # As the app does: else the follow-up worker is left pending, and its "Task was
+                # destroyed" error lands in whichever later test's log capture collects it.
+                await intake.events.close()
     finally:
         cpu.close()
