@@ -23,7 +23,7 @@ import aiohttp
 
 from bench import intake_ceiling
 from bench.invoices import SELLER, SELLER_NAME, bench_pki, signed_batches, signed_invoices
-from bench.serving import database, paced, resident_mib
+from bench.serving import cpu_seconds, database, paced, resident_mib
 from bench.support import LoadResult, Tokens, drive, gateway_process, simulators_process
 from integrations.access.principal import Role
 from integrations.einvoice.pki import SignerIdentity
@@ -100,12 +100,16 @@ async def register_seller(url: str) -> None:
 async def measure(
     base: str, token: str, invoices: list[bytes], batches: list[bytes], ceiling: float
 ) -> None:
+    port = int(base.rsplit(":", 1)[1])
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         single = Submitter(session, f"{base}/v1/invoices", token)
         warm, rest = invoices[: len(invoices) // 10], invoices[len(invoices) // 10 :]
         full, half = rest[: len(rest) * 2 // 3], rest[len(rest) * 2 // 3 :]
         await drive(single.over(warm), len(warm), CLIENTS)
+        spent = cpu_seconds(port)
         rate = report(f"(b) {CLIENTS} clients", await drive(single.over(full), len(full), CLIENTS))
+        per_invoice = (cpu_seconds(port) - spent) * 1000 / len(full)
+        print(f"      gateway CPU per invoice (master and workers): {per_invoice:.2f} ms")
         print(ratio_line(f"ratio to ceiling x {WORKERS} workers", rate / (ceiling * WORKERS), 0.5))
         slow = await paced(single.over(half), len(half), rate / 2)
         report(f"(b) paced at half that rate, {rate / 2:.0f}/s", slow)

@@ -62,15 +62,33 @@ async def paced(call: Callable[[int], Awaitable[bool]], count: int, rate: float)
     return LoadResult(latencies, time.perf_counter() - started, failures, 0)
 
 
-def resident_mib(port: int) -> float:
-    """Resident memory of the gateway listening on ``port``: its master and workers, in MiB."""
+def gateway_pids(port: int) -> list[int]:
+    """The gateway listening on ``port``: its master and its workers."""
     master = next(
         int(path.parent.name)
         for path in Path("/proc").glob("[0-9]*/cmdline")
         if f" serve --workers 2 --port {port}" in _command(path)
     )
     children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    return sum(_resident(int(pid)) for pid in [master, *map(int, children)])
+    return [master, *map(int, children)]
+
+
+def resident_mib(port: int) -> float:
+    """Resident memory of the gateway listening on ``port``: its master and workers, in MiB."""
+    return sum(_resident(pid) for pid in gateway_pids(port))
+
+
+def cpu_seconds(port: int) -> float:
+    """CPU time the gateway on ``port`` has used so far, user and system, all its processes.
+
+    Unlike a rate, what a request costs in CPU barely changes when neighbours load the
+    machine, so it compares runs made at different loads."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in gateway_pids(port):
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
 
 
 def _command(path: Path) -> str:
