@@ -395,6 +395,10 @@ async def tail_cut(log: AuditLog, events: list[StoredEvent]) -> None:
     await sql(log, "DELETE FROM audit_events WHERE chain = $1 AND seq > $2", events[0].chain, 2)
 
 
+async def chain_deleted(log: AuditLog, events: list[StoredEvent]) -> None:
+    await sql(log, "DELETE FROM audit_events WHERE chain = $1", events[0].chain)
+
+
 @pytest.mark.parametrize(
     ("tamper", "problem"),
     [
@@ -402,6 +406,7 @@ async def tail_cut(log: AuditLog, events: list[StoredEvent]) -> None:
         pytest.param(deleted, "does not follow", id="deleted"),
         pytest.param(reordered, "does not follow", id="reordered"),
         pytest.param(tail_cut, "newest events were cut", id="tail-cut"),
+        pytest.param(chain_deleted, "the chain has no events", id="chain-deleted"),
     ],
 )
 async def test_tampering_with_one_of_several_chains_is_detected_in_that_chain(
