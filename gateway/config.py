@@ -9,6 +9,7 @@ that names the setting and says what is allowed.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -30,6 +31,7 @@ UPSTREAM_BACKENDS = ("simulators", "agencies")
 JWT_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA")
 ROLES = ("citizen", "app", "merchant", "officer")
 COST_MODES = ("off", "measure", "enforce")
+_CHANNEL = re.compile(r"[A-Za-z0-9:._-]{1,64}")
 
 
 class ConfigError(ValueError):
@@ -125,6 +127,13 @@ def _text(text: str) -> str:
     return str(text).strip()
 
 
+def _channel(text: str) -> str:
+    value = str(text).strip()
+    if not _CHANNEL.fullmatch(value):
+        raise ValueError("1 to 64 letters, digits and : . _ -")
+    return value
+
+
 def _algorithms(text: str | list[str]) -> tuple[str, ...]:
     items = text if isinstance(text, list) else str(text).split(",")
     chosen = tuple(item.strip() for item in items if item.strip())
@@ -197,6 +206,12 @@ class Settings:
     )
     redis_url: str = setting(
         "", _url("redis", "rediss"), "Redis for shared rate limits and caches; empty for memory."
+    )
+    bus_channel: str = setting(
+        "gateway:events",
+        _channel,
+        "Redis pub/sub channel on which the instances of one deployment tell each other of "
+        "accepted invoices and changes to cached records.",
     )
     upstream_backend: str = setting(
         "simulators",

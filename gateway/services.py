@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 
 from gateway.auth import TokenVerifier
 from gateway.config import Settings
+from gateway.fleet import event_bus, join_fleet
 from gateway.http.authn import Authenticator
 from gateway.keys import CrlWatch, KeyMaterial, load_key_material
 from gateway.state import ReadinessCheck, Services
@@ -78,6 +79,10 @@ async def running_services(
         sweeper = watch_risks(intake, upstreams)
         broadcaster = InvoiceBroadcaster()
         intake.events.accepted.append(broadcaster.publish)
+        bus = event_bus(settings)
+        join_fleet(bus, intake=intake, broadcaster=broadcaster, upstreams=upstreams)
+        await bus.start()
+        stack.push_async_callback(bus.close)
         audit, consents = AuditLog(database), ConsentStore()
         services = Services(
             settings=settings,
@@ -94,8 +99,10 @@ async def running_services(
             consents=consents,
             access=AccessService(consents, audit),
             broadcaster=broadcaster,
+            bus=bus,
             readiness_checks={
-                f"upstream:{name}": _breaker_check(upstreams, name) for name in upstreams.services
+                "bus": bus.health,
+                **{f"upstream:{n}": _breaker_check(upstreams, n) for n in upstreams.services},
             },
         )
         background = [

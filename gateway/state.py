@@ -13,6 +13,7 @@ from gateway.http.authn import Authenticator
 from integrations.access.audit import AuditLog
 from integrations.access.consents import ConsentStore
 from integrations.access.service import AccessService
+from integrations.bus import Bus, MemoryBus
 from integrations.cpu import CpuPool
 from integrations.einvoice.batches import MessageIntake
 from integrations.einvoice.broadcast import InvoiceBroadcaster
@@ -41,6 +42,7 @@ class Services:
     consents: ConsentStore
     access: AccessService
     broadcaster: InvoiceBroadcaster = field(default_factory=InvoiceBroadcaster)
+    bus: Bus = field(default_factory=MemoryBus)
     readiness_checks: dict[str, ReadinessCheck] = field(default_factory=dict)
 
 

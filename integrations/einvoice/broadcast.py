@@ -11,21 +11,26 @@ the intake or growing without bound::
         async for invoice in invoices:
             ...
 
-Each worker process delivers the acceptances it committed itself: behind several workers, a
-subscriber sees the invoices its own worker accepted. Fan-out across workers needs a shared
-bus (Redis pub/sub) in front of ``publish``.
+Each instance delivers the acceptances it committed itself at once. ``AcceptanceRelay``
+carries them to the subscribers of every other instance over the event bus.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 
+from integrations.bus import Bus
 from integrations.errors import GatewayError
 from integrations.store.invoices import StoredInvoice
 
+log = logging.getLogger("gateway.broadcast")
+
 DEFAULT_QUEUE_SIZE = 100
+INVOICE_ACCEPTED = "invoice.accepted"
 
 
 class SubscriberDropped(GatewayError):
@@ -107,3 +112,51 @@ class InvoiceBroadcaster:
         subscribers.discard(subscription)
         if not subscribers:
             del self._by_seller[subscription.seller_tax_code]
+
+
+class AcceptanceRelay:
+    """Hands the invoices accepted here to the subscribers of the other instances.
+
+    The message names the invoice and its seller, nothing more: an instance that hears it,
+    and has subscribers of that seller, reads the invoice from the database and offers it to
+    them. So what subscribers receive is always what was committed, and a message that names
+    no invoice of that seller (stale, garbled or forged) delivers nothing. Subscribers were
+    authorised where they subscribed; each delivery is logged there, as for a local one::
+
+        relay = AcceptanceRelay(broadcaster, bus, read=store.get)
+        intake.events.accepted.append(relay.tell)
+    """
+
+    def __init__(
+        self,
+        broadcaster: InvoiceBroadcaster,
+        bus: Bus,
+        *,
+        read: Callable[[uuid.UUID], Awaitable[StoredInvoice | None]],
+    ) -> None:
+        self.broadcaster = broadcaster
+        self.bus = bus
+        self.read = read
+        bus.subscribe(INVOICE_ACCEPTED, self.heard)
+
+    async def tell(self, invoice: StoredInvoice) -> None:
+        """Intake observer: publish the acceptance, after its commit, without waiting."""
+        self.bus.publish(
+            INVOICE_ACCEPTED, {"invoice": str(invoice.id), "seller": invoice.key.seller_tax_code}
+        )
+
+    async def heard(self, data: Mapping[str, str]) -> None:
+        """Another instance accepted an invoice: offer it here, as committed."""
+        seller = data.get("seller", "")
+        if not self.broadcaster.subscribers(seller):
+            return
+        try:
+            invoice_id = uuid.UUID(data.get("invoice", ""))
+        except ValueError:
+            log.warning("acceptance names no invoice id", extra={"seller": seller})
+            return
+        invoice = await self.read(invoice_id)
+        if invoice is None or invoice.key.seller_tax_code != seller:
+            log.warning("acceptance names no invoice of its seller", extra={"seller": seller})
+            return
+        await self.broadcaster.publish(invoice)

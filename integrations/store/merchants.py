@@ -112,13 +112,23 @@ def normalise_tax_code(text: str) -> str:
 class MerchantRegistry:
     """The registry, with a short-lived read cache for the intake's hot path.
 
-    Every change made through this object clears its cache at once; changes made by another
-    process show after at most the ``max_age`` a reader asks for.
+    Every change made through this object drops its cached view once committed, and then
+    calls each of ``changed`` with the tax code, so that other processes can be told to
+    ``forget`` theirs; a change they are never told of shows after at most the ``max_age`` a
+    reader asks for.
     """
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._cache: dict[str, tuple[float, MerchantView | None]] = {}
+        self.changed: list[Callable[[str], None]] = []
+
+    def forget(self, tax_code: str | None = None) -> None:
+        """Drop the cached view of ``tax_code`` (of every merchant when None)."""
+        if tax_code is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(tax_code, None)
 
     async def add(
         self, tax_code: str, name: str, *, kind: str = "business", address: str = ""
@@ -131,6 +141,7 @@ class MerchantRegistry:
             await Merchant.create(tax_code=code, name=name.strip(), kind=kind, address=address)
         except IntegrityError:
             raise RegistryError(f"merchant {code} is already registered") from None
+        self._committed(code)
         return await self.get(code)
 
     async def ensure(
@@ -139,9 +150,11 @@ class MerchantRegistry:
         """Register the merchant unless it exists; used to seed demo data repeatably."""
         code = normalise_tax_code(tax_code)
         self._cache.clear()
-        await Merchant.get_or_create(
+        _, created = await Merchant.get_or_create(
             tax_code=code, defaults={"name": name, "kind": kind, "address": address}
         )
+        if created:
+            self._committed(code)
         return await self.get(code)
 
     async def set_status(self, tax_code: str, status: MerchantStatus) -> MerchantView:
@@ -153,6 +166,7 @@ class MerchantRegistry:
                 merchant.status = status
                 await merchant.save(update_fields=["status"])
                 await RiskStore().reassess_sold_by([merchant.tax_code])
+            self._committed(merchant.tax_code)
         return await self.get(merchant.tax_code)
 
     async def pin(self, tax_code: str, *, certificates_only: bool) -> MerchantView:
@@ -161,6 +175,7 @@ class MerchantRegistry:
         merchant = await self._merchant(tax_code)
         merchant.certificates_only = certificates_only
         await merchant.save(update_fields=["certificates_only"])
+        self._committed(merchant.tax_code)
         return await self.get(merchant.tax_code)
 
     async def add_certificate(self, tax_code: str, pem: bytes) -> CertificateView:
@@ -191,6 +206,7 @@ class MerchantRegistry:
                 "pem": cert.public_bytes(Encoding.PEM).decode(),
             },
         )
+        self._committed(merchant.tax_code)
         return view
 
     async def grant(
@@ -204,6 +220,7 @@ class MerchantRegistry:
                 provider_tax_code=provider,
                 defaults={"can_sign": can_sign, "can_submit": can_submit},
             )
+        self._committed(merchant.tax_code)
         return Grant(provider, can_sign, can_submit)
 
     async def find(self, tax_code: str, *, max_age: float = 0.0) -> MerchantView | None:
@@ -250,6 +267,12 @@ class MerchantRegistry:
     async def all(self) -> list[MerchantView]:
         codes = await Merchant.all().order_by("tax_code").values_list("tax_code", flat=True)
         return [await self.get(str(code)) for code in codes]
+
+    def _committed(self, tax_code: str) -> None:
+        """A change to ``tax_code`` committed: a view cached while it ran is stale too."""
+        self.forget(tax_code)
+        for tell in self.changed:
+            tell(tax_code)
 
     async def _merchant(self, tax_code: str) -> Merchant:
         """The row to change; the cache is dropped, since a change follows."""

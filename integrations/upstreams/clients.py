@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import Enum
 from types import TracebackType
 
@@ -65,6 +65,8 @@ class Upstreams:
         self.electricity = HttpElectricityClient(self.services["electricity"])
         self.water = HttpWaterClient(self.services["water"])
         self.telecom = HttpTelecomClient(self.services["telecom"])
+        self.forgotten: list[Callable[[str], None]] = []
+        """Called with each scope ``forget`` drops, e.g. to tell other processes to ``drop`` it."""
 
     @classmethod
     def open(
@@ -89,7 +91,14 @@ class Upstreams:
         return {name: service.health() for name, service in self.services.items()}
 
     def forget(self, scope: str) -> None:
-        """Drop every cached record read for ``scope`` (a revoked consent, a logout)."""
+        """Drop every cached record read for ``scope`` (a revoked consent, a logout), here and,
+        through ``forgotten``, wherever else it was read."""
+        self.drop(scope)
+        for tell in self.forgotten:
+            tell(scope)
+
+    def drop(self, scope: str) -> None:
+        """Drop every record cached in this process for ``scope``."""
         for service in self.services.values():
             service.cache.forget(scope)
 

@@ -15,6 +15,7 @@ from integrations.store.database import open_database
 from integrations.store.merchants import MerchantRegistry
 from tests.support.invoices import RESTAURANT, Keys, draft, signed
 from tests.support.servers import live_server
+from tests.support.subscriptions import subscribed
 from tests.support.tokens import token
 
 SUBSCRIPTION = (
@@ -44,20 +45,9 @@ async def test_a_merchant_hears_of_its_accepted_invoice(
     bearer = {"Authorization": f"Bearer {merchant(intake_settings)}"}
     async with (
         live_server(create_app(intake_settings)) as base,
+        subscribed(base, bearer, SUBSCRIPTION, s=RESTAURANT) as ws,
         aiohttp.ClientSession() as http,
-        http.ws_connect(
-            f"{base}/graphql", protocols=["graphql-transport-ws"], headers=bearer
-        ) as ws,
     ):
-        await ws.send_json({"type": "connection_init"})
-        assert (await ws.receive_json(timeout=5))["type"] == "connection_ack"
-        await ws.send_json(
-            {
-                "id": "1",
-                "type": "subscribe",
-                "payload": {"query": SUBSCRIPTION, "variables": {"s": RESTAURANT}},
-            }
-        )
         await asyncio.sleep(0.2)
         body = signed(draft(41), intake_keys.restaurant)
         headers = {**bearer, "Content-Type": "application/xml"}

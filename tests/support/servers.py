@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx
@@ -17,6 +22,15 @@ from starlette.types import Receive, Scope, Send
 @asynccontextmanager
 async def in_process_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     """An httpx client bound to the app, with the lifespan run around it."""
+    async with in_process_instance(app) as (client, _):
+        yield client
+
+
+@asynccontextmanager
+async def in_process_instance(
+    app: Starlette,
+) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, Any]]]:
+    """``in_process_client`` with the lifespan's state beside it, for a test to look inside."""
     async with app.router.lifespan_context(app) as state:
 
         async def with_state(scope: Scope, receive: Receive, send: Send) -> None:
@@ -25,7 +39,7 @@ async def in_process_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 
         transport = httpx.ASGITransport(app=with_state)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
-            yield client
+            yield client, dict(state or {})
 
 
 def free_port() -> int:
@@ -53,3 +67,37 @@ async def live_server(app: Starlette, **options: Any) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+@contextmanager
+def gateway_serve(env: Mapping[str, str], *args: str) -> Iterator[str]:
+    """``gateway serve`` (with ``args``) in a process of its own on a free port, configured by
+    ``env`` alone among GATEWAY_ variables; yields its base URL once it answers, and stops it
+    as Ctrl-C would."""
+    port = free_port()
+    outside = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "serve", "--port", str(port), *args],
+        env={**outside, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_answering(f"{base}/healthz", process)
+        yield base
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+
+
+def _wait_until_answering(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, "gateway serve stopped"
+        try:
+            httpx.get(url, timeout=2)
+            return
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, "gateway serve never answered"
+            time.sleep(0.2)
