@@ -99,10 +99,7 @@ FEED_QUIET = 10.0
 """Seconds without a new delivery after which the subscription is taken to have said all."""
 
 SUBSCRIPTION_CHECK = "the subscription on instance 1 delivers what every surviving instance accepts"
-EXPECTED_FAILURES: dict[str, str] = {
-    SUBSCRIPTION_CHECK: "accepted invoices reach only the subscribers of the instance that "
-    "accepted them until they travel over a bus between instances (issue 13)",
-}
+EXPECTED_FAILURES: dict[str, str] = {}
 """Checks known to fail until a part of the fleet lands, each with why; one that passes fails
 the run, so the mark is removed when the part lands (as pytest's strict xfail)."""
 

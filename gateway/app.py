@@ -55,7 +55,10 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Services]]:
         async with running_services(settings, registry, authenticator) as services:
-            yield {"services": services}
+            try:
+                yield {"services": services}
+            finally:
+                health.worker_stopped()
 
     return Starlette(
         routes=routes,

@@ -16,7 +16,7 @@ from gateway.config import CONFIG_FILE_ENV, ENV_PREFIX, ConfigError, Settings, l
 from gateway.demo_tokens import ensure_demo_keys
 from gateway.keys import load_key_material
 from gateway.logs import configure_logging
-from gateway.server import uvicorn_options
+from gateway.server import uvicorn_options, worker_metrics
 from integrations.store.database import migrate as migrate_database
 
 
@@ -61,12 +61,13 @@ def serve(ctx: SettingsContext, host: str | None, port: int | None, workers: int
     configure_logging(settings.log_level, settings.log_format)
     prepare_keys(settings)
     _export(ctx, host=host, port=port, workers=workers)
-    uvicorn.run(
-        "gateway.app:app_from_environment",
-        factory=True,
-        workers=settings.workers,
-        **uvicorn_options(settings),
-    )
+    with worker_metrics(settings):
+        uvicorn.run(
+            "gateway.app:app_from_environment",
+            factory=True,
+            workers=settings.workers,
+            **uvicorn_options(settings),
+        )
 
 
 @main.command()

@@ -213,6 +213,12 @@ class Settings:
         "Redis pub/sub channel on which the instances of one deployment tell each other of "
         "accepted invoices and changes to cached records.",
     )
+    metrics_dir: Path | None = setting(
+        None,
+        _path,
+        "Folder in which `gateway serve --workers N` makes each run's fresh directory for its "
+        "workers' metrics; empty for the system's temporary folder.",
+    )
     upstream_backend: str = setting(
         "simulators",
         _choice(*UPSTREAM_BACKENDS),

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from gateway.config import Settings
+from gateway.http.health import MULTIPROC_DIR
 
 KEEP_ALIVE_SECONDS = 75
 """How long an idle kept-alive connection stays open. It must outlast every client's own idle
@@ -34,3 +40,22 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "backlog": BACKLOG,
         "limit_max_requests": None,
     }
+
+
+@contextmanager
+def worker_metrics(settings: Settings) -> Iterator[None]:
+    """With several workers, a fresh folder for their metrics, so that ``/metrics`` answered
+    by any of them sums all; removed at exit. Never an old one: the counts of an earlier
+    run's workers would be added to this run's."""
+    if settings.workers < 2:
+        yield
+        return
+    if settings.metrics_dir is not None:
+        settings.metrics_dir.mkdir(parents=True, exist_ok=True)
+    folder = tempfile.mkdtemp(prefix="gateway-metrics-", dir=settings.metrics_dir)
+    os.environ[MULTIPROC_DIR] = folder
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROC_DIR]
+        shutil.rmtree(folder, ignore_errors=True)

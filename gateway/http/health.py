@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+import os
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.http.responses import json_response
 from gateway.state import services_of
 from integrations.errors import StoreError
+
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+"""prometheus-client's own variable: set when the process starts, it writes every value to a
+file of that folder, for whichever worker answers the scrape to sum."""
 
 
 async def healthz(request: Request) -> Response:
@@ -34,5 +41,16 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    payload = generate_latest(services_of(request).metrics_registry)
-    return Response(payload, media_type=CONTENT_TYPE_LATEST)
+    """Every worker's metrics under ``gateway serve --workers N``, which has them written to
+    ``PROMETHEUS_MULTIPROC_DIR``; this process's alone otherwise."""
+    registry = services_of(request).metrics_registry
+    if MULTIPROC_DIR in os.environ:
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def worker_stopped() -> None:
+    """Drop this worker's live gauges from the sum (its counters stay: they never go back)."""
+    if MULTIPROC_DIR in os.environ:
+        mark_process_dead(os.getpid())
