@@ -8,6 +8,9 @@ repeat or hide the ones still to come. Summaries are ``GROUP BY`` in the databas
 turns the sums into Decimals. Summaries by month, seller and rate over a seller and whole
 months read the monthly roll-ups (``store/rollups.py``) instead of the invoices.
 
+They read the ``analytics`` connection: a read replica where ``GATEWAY_ANALYTICS_DATABASE_URL``
+names one, else the primary. ``as_of`` says how current the answers are (``docs/analytics.md``).
+
     >>> analytics = InvoiceAnalytics()
     >>> page = await analytics.search(InvoiceFilter(seller="0100109106"), first=50)
     >>> rows = await analytics.summarise(InvoiceFilter(), (GroupBy.MONTH, GroupBy.KIND))
@@ -15,13 +18,14 @@ months read the monthly roll-ups (``store/rollups.py``) instead of the invoices.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import uuid
 from calendar import monthrange
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -233,6 +237,20 @@ class InvoiceAnalytics:
         """``use_rollups=False`` sums every summary from the invoices themselves: the answer
         the roll-ups are checked against, and the benchmark's baseline."""
         self.use_rollups = use_rollups
+        self._as_of: asyncio.Future[datetime | None] | None = None
+
+    async def as_of(self) -> datetime | None:
+        """How current this object's answers are: each holds every transaction the primary
+        committed by then.
+
+        Read once, before the first read, and kept: a replica only moves forward, so the one
+        value bounds every later read too. Make one object per answer (a GraphQL request, an
+        export), or the value only ages. None when a replica has replayed nothing since it
+        started, so its age is unknown.
+        """
+        if self._as_of is None:
+            self._as_of = asyncio.ensure_future(read_as_of())
+        return await asyncio.shield(self._as_of)
 
     async def search(
         self,
@@ -246,6 +264,7 @@ class InvoiceAnalytics:
         if first < 1:
             raise AnalyticsError(f"first must be at least 1, not {first}")
         sort = sort or InvoiceSort()
+        await self.as_of()
         sql = _sql()
         clauses = _clauses(sql, where)
         key = _sort_expression(sql, sort.key)
@@ -256,7 +275,7 @@ class InvoiceAnalytics:
             f"SELECT {_COLUMNS} FROM invoices i{_where(clauses)} "
             f"ORDER BY {key} {order}, i.id {order} LIMIT {int(first) + 1}"
         )
-        records = await dialect.connection().execute_query_dict(statement, sql.values)
+        records = await dialect.analytics_connection().execute_query_dict(statement, sql.values)
         rows = [_row(record) for record in records[:first]]
         rows = await _with_flags(rows)
         end = _encode_cursor(rows[-1], sort) if rows else None
@@ -282,6 +301,7 @@ class InvoiceAnalytics:
         invoice. The rest read the invoices.
         """
         group_by = tuple(dict.fromkeys(group_by))
+        await self.as_of()
         sql = _sql()
         by_rate = GroupBy.TAX_RATE in group_by
         rolled_up = self._rollup_query(where, group_by, distinct_buyers)
@@ -289,7 +309,7 @@ class InvoiceAnalytics:
             statement = rollups.summary_statement(sql, rolled_up, group_by)
         else:
             statement = _summary_statement(sql, where, group_by, distinct_buyers)
-        records = await dialect.connection().execute_query_dict(statement, sql.values)
+        records = await dialect.analytics_connection().execute_query_dict(statement, sql.values)
         rows = [_summary(record, len(group_by), by_rate, sql.postgres) for record in records]
         return _merge_percents(rows) if by_rate else [row for row, _ in rows]
 
@@ -312,12 +332,13 @@ class InvoiceAnalytics:
 
     async def count_buyers(self, where: InvoiceFilter) -> int:
         """Distinct identified buyers of the matching invoices, whatever their currency."""
+        await self.as_of()
         sql = _sql()
         statement = (
             f"SELECT COUNT(DISTINCT {_BUYER}) AS buyers FROM invoices i"
             f"{_where(_clauses(sql, where))}"
         )
-        records = await dialect.connection().execute_query_dict(statement, sql.values)
+        records = await dialect.analytics_connection().execute_query_dict(statement, sql.values)
         return int(records[0]["buyers"])
 
     async def export_rows(
@@ -342,6 +363,24 @@ class InvoiceAnalytics:
             if not page.has_next:
                 return
             after = page.end_cursor
+
+
+_REPLAYED = (
+    "SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_xact_replay_timestamp() "
+    "ELSE clock_timestamp() END AS as_of"
+)
+
+
+async def read_as_of() -> datetime | None:
+    """How current the analytics connection is now: on a PostgreSQL standby the commit time of
+    the last transaction it replayed (None before the first), else the current time, since the
+    primary (or a SQLite file) is never stale."""
+    connection = dialect.analytics_connection()
+    if not dialect.has_replica() or connection.capabilities.dialect != "postgres":
+        return datetime.now(UTC)
+    records = await connection.execute_query_dict(_REPLAYED)
+    as_of: datetime | None = records[0]["as_of"]
+    return as_of
 
 
 def _summary_statement(
@@ -384,7 +423,7 @@ def _month(day: date | None) -> str | None:
 
 
 def _sql() -> Sql:
-    return Sql(dialect.connection().capabilities.dialect)
+    return Sql(dialect.analytics_connection().capabilities.dialect)
 
 
 def _where(clauses: list[str]) -> str:
@@ -602,7 +641,7 @@ async def _with_flags(rows: list[InvoiceRow]) -> list[InvoiceRow]:
         return rows
     sql = _sql()
     marks = ", ".join(sql.param(row.id) for row in rows)
-    records = await dialect.connection().execute_query_dict(
+    records = await dialect.analytics_connection().execute_query_dict(
         "SELECT invoice_id, code FROM invoice_flags "
         f"WHERE cleared_at IS NULL AND invoice_id IN ({marks}) ORDER BY code",
         sql.values,

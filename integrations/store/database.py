@@ -8,6 +8,7 @@ SQLite by default (a file in the data folder, WAL mode), PostgreSQL when the URL
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,12 +16,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tortoise import Tortoise
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.connection import get_connection
 from tortoise.exceptions import BaseORMException
 from tortoise.migrations.api import migrate as run_migrations
 
 from integrations.errors import StoreError
+from integrations.store import dialect
+from integrations.store.dialect import ANALYTICS
 
 APP = "gateway"
 SCHEMES = ("sqlite", "postgres", "postgresql")
@@ -38,24 +42,10 @@ def sqlite_url(path: Path) -> str:
 
 
 def tortoise_config(url: str) -> dict[str, Any]:
-    if backend_of(url) == "postgres":
-        connection = expand_db_url(url.replace("postgresql://", "postgres://", 1))
-        connection["engine"] = "integrations.store.postgres"
-    else:
-        Path(urlsplit(url).path).parent.mkdir(parents=True, exist_ok=True)
-        connection: dict[str, Any] = {
-            "engine": "tortoise.backends.sqlite",
-            "credentials": {
-                "file_path": url.removeprefix("sqlite://"),
-                "journal_mode": "WAL",
-                "journal_size_limit": 16384,
-                "foreign_keys": "ON",
-            },
-        }
     # Connections are named after the backend: tortoise caches compiled statements by
     # connection name, and one process (the test suite) may use both backends in turn.
     return {
-        "connections": {backend_of(url): connection},
+        "connections": {backend_of(url): _connection(url)},
         "apps": {
             APP: {
                 "models": ["integrations.store.models"],
@@ -65,6 +55,23 @@ def tortoise_config(url: str) -> dict[str, Any]:
         },
         "use_tz": True,
         "timezone": "UTC",
+    }
+
+
+def _connection(url: str) -> dict[str, Any]:
+    if backend_of(url) == "postgres":
+        connection = expand_db_url(url.replace("postgresql://", "postgres://", 1))
+        connection["engine"] = "integrations.store.postgres"
+        return connection
+    Path(urlsplit(url).path).parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "engine": "tortoise.backends.sqlite",
+        "credentials": {
+            "file_path": url.removeprefix("sqlite://"),
+            "journal_mode": "WAL",
+            "journal_size_limit": 16384,
+            "foreign_keys": "ON",
+        },
     }
 
 
@@ -85,15 +92,52 @@ async def _migrate(url: str) -> None:
 
 
 @asynccontextmanager
-async def open_database(url: str, *, migrate_first: bool = False) -> AsyncIterator[Database]:
-    """Connect for the lifetime of the block; requests in any task share the connection."""
+async def open_database(
+    url: str, *, migrate_first: bool = False, analytics_url: str = ""
+) -> AsyncIterator[Database]:
+    """Connect for the lifetime of the block; requests in any task share the connection.
+
+    ``analytics_url`` (a read replica of ``url``) is where officer analytics read; empty, they
+    read the primary (``dialect.analytics_connection``)."""
     if migrate_first:
         await migrate(url)
     await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
     try:
-        yield Database(url)
+        async with _replica(analytics_url):
+            yield Database(url)
     finally:
         await Tortoise.close_connections()
+
+
+@asynccontextmanager
+async def _replica(url: str) -> AsyncIterator[None]:
+    """Open the officer analytics' own connection to ``url`` (none when empty) for the block.
+
+    Beside tortoise's connections, not among them: given two, tortoise makes every transaction
+    that names none fail with "specify connection_name". Replicas take their schema from the
+    primary's replication, so the models and migrations need only the primary."""
+    if not url:
+        yield
+        return
+    client = _client(url)
+    await client.create_connection(with_db=True)
+    dialect.use_replica(client)
+    try:
+        yield
+    finally:
+        dialect.use_replica(None)
+        await client.close()
+
+
+def _client(url: str) -> BaseDBAsyncClient:
+    """A tortoise client of ``url``, made as tortoise makes the ones it is configured with."""
+    info = _connection(url)
+    engine = importlib.import_module(info["engine"])
+    if hasattr(engine, "get_client_class"):
+        make: type[BaseDBAsyncClient] = engine.get_client_class(info)
+    else:
+        make = engine.client_class
+    return make(connection_name=ANALYTICS, **info["credentials"])
 
 
 class Database:

@@ -19,6 +19,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from integrations.errors import StoreError
 from integrations.store.models import Invoice
 
+ANALYTICS = "analytics"
+"""The connection name of the officer analytics' read replica."""
 MICRO = 6
 RATE_PLACES = 4
 """Digits after the point of the exchange-rate column (``Invoice.exchange_rate``)."""
@@ -29,6 +31,27 @@ _SQLITE_INTEGERS = (-(2**63), 2**63 - 1)
 def connection() -> BaseDBAsyncClient:
     """The connection the invoice tables live on (the app's default one)."""
     return Invoice._meta.db
+
+
+_replica: BaseDBAsyncClient | None = None
+
+
+def use_replica(client: BaseDBAsyncClient | None) -> None:
+    """Have officer analytics read ``client`` (None: the primary again); ``open_database``
+    calls it with its ``analytics_url``'s connection."""
+    global _replica
+    _replica = client
+
+
+def has_replica() -> bool:
+    """Whether officer analytics read a connection of their own rather than the primary."""
+    return _replica is not None
+
+
+def analytics_connection() -> BaseDBAsyncClient:
+    """The connection officer analytics read: the read replica where one is configured, else
+    the primary."""
+    return connection() if _replica is None else _replica
 
 
 class Sql:
