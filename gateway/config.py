@@ -161,6 +161,12 @@ class Settings:
         _url("sqlite", "postgres", "postgresql"),
         "sqlite:///path or postgres://user@host/db; empty means <data_dir>/gateway.sqlite3.",
     )
+    analytics_database_url: str = setting(
+        "",
+        _url("sqlite", "postgres", "postgresql"),
+        "Read replica of the database for officer analytics and exports (answers carry asOf, "
+        "docs/analytics.md); empty reads them from the primary.",
+    )
     host: str = setting("127.0.0.1", _text, "Address `gateway serve` binds to.")
     port: int = setting(8000, _int_between(1, 65535), "Port `gateway serve` listens on.")
     workers: int = setting(1, _int_between(1, 64), "Worker processes for `gateway serve`.")

@@ -64,7 +64,11 @@ async def running_services(
     async with AsyncExitStack() as stack:
         cpu = CpuPool()
         stack.callback(cpu.close)
-        database = await stack.enter_async_context(open_database(settings.resolved_database_url))
+        database = await stack.enter_async_context(
+            open_database(
+                settings.resolved_database_url, analytics_url=settings.analytics_database_url
+            )
+        )
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         stack.push_async_callback(session.close)
         authenticator.bind(TokenVerifier.from_settings(settings, session))

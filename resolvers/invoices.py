@@ -228,6 +228,16 @@ class Invoice:
 class InvoiceConnection(Connection[Invoice]):
     """A page of invoices."""
 
+    as_of: datetime | None = strawberry.field(
+        default=None,
+        description=(
+            "Where the list was chosen by the officer analytics (the root invoices query): every"
+            " invoice the primary committed by this time can be in it; one accepted later may be"
+            " missing while a read replica catches up. Null on lists read from the primary, and"
+            " from a replica that has replayed nothing since it started (its age is unknown)."
+        ),
+    )
+
 
 async def _page(fetch: Fetch, first: int, after: str | None) -> Page:
     size = page_size(first)

@@ -6,12 +6,13 @@ across many, beside the people whose purchases a page shows. The federated views
 fields rather than fields of ``Citizen`` and ``Taxpayer``, so that every officer-only read
 goes through this one guard. ``invoices`` stays open to the parties themselves: a merchant
 lists its own sales, a citizen or a consented app one person's purchases, but never by risk
-flag.
+flag. Their answers carry ``asOf``: they may come from a read replica (``docs/analytics.md``).
 """
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
+from datetime import date, datetime
 from decimal import Decimal
 
 import strawberry
@@ -40,6 +41,12 @@ from resolvers.taxpayer import Taxpayer, load_taxpayer
 strawberry.enum(InvoiceKind, name="InvoiceKind")
 strawberry.enum(GroupBy, name="InvoiceGroupBy")
 strawberry.enum(SortKey, name="InvoiceSortKey")
+
+AS_OF = (
+    "How current the answer is: every invoice the primary committed by this time is counted;"
+    " one accepted later may be missing while the read replica analytics use catches up."
+    " Null when that replica has replayed nothing since it started (its age is unknown)."
+)
 
 
 @strawberry.input(description="Which invoices to list, sum or export; each field narrows the set.")
@@ -128,9 +135,12 @@ class InvoiceGroup:
     buyers: int | None = strawberry.field(
         description="Distinct identified buyers, where the view counts them."
     )
+    as_of: datetime | None = strawberry.field(description=AS_OF)
 
     @classmethod
-    def of(cls, row: SummaryRow, group_by: tuple[GroupBy, ...]) -> InvoiceGroup:
+    def of(
+        cls, row: SummaryRow, group_by: tuple[GroupBy, ...], as_of: datetime | None
+    ) -> InvoiceGroup:
         key = [
             InvoiceGroupKey(by=by, value=value) for by, value in zip(group_by, row.key, strict=True)
         ]
@@ -145,6 +155,7 @@ class InvoiceGroup:
             total_tax_vnd=row.total_tax_vnd,
             total_payable_vnd=row.total_payable_vnd,
             buyers=row.buyers,
+            as_of=as_of,
         )
 
 
@@ -160,7 +171,8 @@ async def _summary(
         rows = await analytics.summarise(where, group_by, distinct_buyers=distinct_buyers)
     except GatewayError as exc:
         raise refuse(exc) from exc
-    return [InvoiceGroup.of(row, group_by) for row in rows]
+    as_of = await analytics.as_of()
+    return [InvoiceGroup.of(row, group_by, as_of) for row in rows]
 
 
 @strawberry.type(description="A person's purchases by month, beside their tax registration.")
@@ -174,6 +186,10 @@ class PersonPurchases:
     @strawberry.field(description="The person's registration in the tax registry.")
     async def taxpayer(self, info: Info) -> Taxpayer | None:
         return await load_taxpayer(info, self.id_number, "taxpayer")
+
+    @strawberry.field(description=AS_OF)
+    async def as_of(self, info: Info) -> datetime | None:
+        return await info.context.analytics.as_of()
 
 
 @strawberry.type(description="A merchant's sales and tax, beside its tax registration.")
@@ -200,6 +216,10 @@ class MerchantSales:
     @strawberry.field(description="The merchant's registration in the tax registry.")
     async def taxpayer(self, info: Info) -> Taxpayer | None:
         return await load_taxpayer(info, self.tax_code, "taxpayer")
+
+    @strawberry.field(description=AS_OF)
+    async def as_of(self, info: Info) -> datetime | None:
+        return await info.context.analytics.as_of()
 
 
 async def invoices(
@@ -228,11 +248,12 @@ async def _connection(
     stored = await info.context.store.many([row.id for row in page.items])
     info.context.access.note_buyers(stored, decision, "invoices")
     cursors = {row.id: cursor_of(row, order) for row in page.items}
-    return InvoiceConnection.of(
+    connection = InvoiceConnection.of(
         [(Invoice.of(item), cursors[item.id]) for item in stored],
         has_next=page.has_next,
         has_previous=has_previous,
     )
+    return replace(connection, as_of=await info.context.analytics.as_of())
 
 
 async def invoice_summary(

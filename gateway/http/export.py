@@ -12,7 +12,8 @@ names, else ``*``) before the first byte, refusals included; then each buyer who
 gets an event of their own, appended for each keyset page before any row of that page is
 written, so a citizen sees every export that included them. If such an append fails, the
 download stops there. Rows are read a page at a time and written a chunk at a time: memory
-stays flat.
+stays flat. The rows come from the analytics connection (a read replica where one is set);
+``X-Data-As-Of`` says how current they are (``docs/analytics.md``).
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ from integrations.store.analytics import (
 from integrations.store.models import InvoiceKind, InvoiceStatus
 
 FIELD = "invoices.csv"
+AS_OF_HEADER = "X-Data-As-Of"
+AS_OF_DOC = (
+    "How current the rows are: every invoice the primary committed by this time is in them "
+    "(read from a replica, newer ones may be missing). Absent when a replica has replayed "
+    "nothing yet, so its age is unknown."
+)
 
 
 class BadExportQuery(ValueError):
@@ -131,14 +138,17 @@ async def export_invoices(request: Request) -> Response:
         session.note_people(people, decision, FIELD)
         await session.commit()
 
-    rows = InvoiceAnalytics().export_rows(where, sort, on_page=log_people)
+    analytics = InvoiceAnalytics()
+    as_of = await analytics.as_of()
+    headers = {
+        "Content-Disposition": 'attachment; filename="invoices.csv"',
+        "Cache-Control": "no-store",
+    }
+    if as_of is not None:
+        headers[AS_OF_HEADER] = as_of.isoformat()
+    rows = analytics.export_rows(where, sort, on_page=log_people)
     return StreamingResponse(
-        csv_chunks(rows),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": 'attachment; filename="invoices.csv"',
-            "Cache-Control": "no-store",
-        },
+        csv_chunks(rows), media_type="text/csv; charset=utf-8", headers=headers
     )
 
 

@@ -330,7 +330,13 @@ OPERATIONS: Final[dict[Callable[..., Any], Operation]] = {
         answers={
             200: {
                 "description": "One row per invoice",
-                "headers": {"Content-Disposition": {"schema": {"type": "string"}}},
+                "headers": {
+                    "Content-Disposition": {"schema": {"type": "string"}},
+                    export.AS_OF_HEADER: {
+                        "description": export.AS_OF_DOC,
+                        "schema": {"type": "string", "format": "date-time"},
+                    },
+                },
                 "content": {"text/csv": {"schema": {"type": "string"}}},
             }
         },
