@@ -115,12 +115,13 @@ async def _replica(url: str) -> AsyncIterator[None]:
 
     Beside tortoise's connections, not among them: given two, tortoise makes every transaction
     that names none fail with "specify connection_name". Replicas take their schema from the
-    primary's replication, so the models and migrations need only the primary."""
+    primary's replication, so the models and migrations need only the primary. It connects
+    on its first query, as tortoise's do: a replica that is down fails the officer's reads,
+    never the start or the intake."""
     if not url:
         yield
         return
     client = _client(url)
-    await client.create_connection(with_db=True)
     dialect.use_replica(client)
     try:
         yield

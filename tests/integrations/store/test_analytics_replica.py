@@ -11,12 +11,17 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from integrations.store import dialect
 from integrations.store.analytics import GroupBy, InvoiceAnalytics, InvoiceFilter
 from integrations.store.database import open_database
 from integrations.store.invoices import InvoiceStore
 from integrations.store.models import Invoice
 from tests.integrations.store.invoice_factory import generate
+
+UNREACHABLE = "postgres://postgres@127.0.0.1:1/gateway"
+"""A PostgreSQL URL nothing listens on."""
 
 
 async def test_analytics_read_their_own_database_and_the_primary_stays_the_orms(
@@ -62,3 +67,19 @@ async def test_without_an_analytics_database_they_read_the_primary(database_url:
     assert not replica
     assert as_of is not None
     assert datetime.now(UTC) - as_of < timedelta(minutes=1)
+
+
+async def test_an_unreachable_analytics_database_fails_only_the_analytics(
+    migrated_sqlite: Path, tmp_path: Path
+) -> None:
+    primary = tmp_path / "primary.sqlite3"
+    shutil.copyfile(migrated_sqlite, primary)
+    made = generate(1, seed=6)
+
+    async with open_database(f"sqlite://{primary}", analytics_url=UNREACHABLE):
+        await InvoiceStore().insert(made[0].record)
+        stored = await Invoice.all().count()
+        with pytest.raises(OSError, match=r"Connect call failed|refused"):
+            await InvoiceAnalytics().search(InvoiceFilter())
+
+    assert stored == 1
