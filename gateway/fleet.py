@@ -14,12 +14,14 @@ After a gap in the bus (Redis reconnected), each instance drops every merchant i
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 
 from gateway.config import Settings
 from integrations.bus import Bus, MemoryBus, RedisBus
 from integrations.einvoice.broadcast import AcceptanceRelay, InvoiceBroadcaster
 from integrations.einvoice.pipeline import Intake
+from integrations.store.merchants import MerchantRegistry
 from integrations.upstreams import Upstreams
 
 log = logging.getLogger("gateway.fleet")
@@ -54,8 +56,30 @@ def join_fleet(
     async def drop_scope(data: Mapping[str, str]) -> None:
         upstreams.drop(data.get("scope", ""))
 
-    registry.changed.append(lambda tax_code: bus.publish(MERCHANT_CHANGED, {"taxCode": tax_code}))
+    tell_merchant_changes(bus, registry)
     bus.subscribe(MERCHANT_CHANGED, forget_merchant)
     bus.after_gap(registry.forget)
     upstreams.forgotten.append(lambda scope: bus.publish(SCOPE_FORGOTTEN, {"scope": scope}))
     bus.subscribe(SCOPE_FORGOTTEN, drop_scope)
+
+
+def tell_merchant_changes(bus: Bus, registry: MerchantRegistry) -> None:
+    registry.changed.append(lambda tax_code: bus.publish(MERCHANT_CHANGED, {"taxCode": tax_code}))
+
+
+@asynccontextmanager
+async def fleet_registry(settings: Settings) -> AsyncIterator[MerchantRegistry]:
+    """A registry for a process outside the fleet (``gateway merchants``): with Redis, each
+    change it commits is published, and sent before this ends, so running instances drop
+    their cached view as they do for the admin routes."""
+    registry = MerchantRegistry()
+    if not settings.redis_url:
+        yield registry
+        return
+    bus = RedisBus(settings.redis_url, channel=settings.bus_channel)
+    tell_merchant_changes(bus, registry)
+    await bus.start()
+    try:
+        yield registry
+    finally:
+        await bus.close()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
+from gateway.fleet import fleet_registry
 from integrations.errors import IdentityError
 from integrations.identity import parse_taxpayer_id
 from integrations.store.database import open_database
@@ -53,11 +54,14 @@ def _kind(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 def run_registry(ctx: SettingsContext, work: Callable[[MerchantRegistry], Awaitable[T]]) -> T:
     """Run one registry call against the configured database; registry refusals exit 1."""
-    url = ctx.load().resolved_database_url
+    settings = ctx.load()
 
     async def run() -> T:
-        async with open_database(url, migrate_first=True):
-            return await work(MerchantRegistry())
+        async with (
+            open_database(settings.resolved_database_url, migrate_first=True),
+            fleet_registry(settings) as registry,
+        ):
+            return await work(registry)
 
     try:
         return asyncio.run(run())

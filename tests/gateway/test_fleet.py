@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,7 +27,7 @@ from integrations.access.principal import Role
 from integrations.einvoice import pipeline
 from tests.conftest import _truncate, service_missing
 from tests.integrations.ratelimit.redis_server import REDIS_URL
-from tests.support.invoices import HOTEL, RESTAURANT, Keys, draft, signed
+from tests.support.invoices import HOTEL, PROVIDER, RESTAURANT, Keys, draft, signed
 from tests.support.servers import gateway_serve, in_process_instance
 from tests.support.subscriptions import subscribed
 from tests.support.tokens import token
@@ -41,9 +44,13 @@ REVOKE = "mutation($id: ID!) { revokeConsent(id: $id) { state } }"
 
 @dataclass(frozen=True)
 class Fleet:
-    settings: Settings
+    env: dict[str, str]
     there: str
     """The base URL of the other instance, a ``gateway serve`` process."""
+
+    @property
+    def settings(self) -> Settings:
+        return load_settings(environ=self.env)
 
     def bearer(self, role: Role, subject: str, **claims: Any) -> dict[str, str]:
         return {"Authorization": f"Bearer {token(self.settings, role, subject, **claims)}"}
@@ -74,7 +81,7 @@ def fleet(
         "GATEWAY_SIGNING_CERT": str(intake_keys.gateway_cert),
     }
     with gateway_serve(env) as there:
-        yield Fleet(load_settings(environ=env), there)
+        yield Fleet(env, there)
 
 
 @pytest.fixture
@@ -135,26 +142,62 @@ async def test_a_consent_revoked_here_is_refused_there_at_the_next_request(
     assert {e["extensions"]["code"] for e in after["errors"]} == {"CONSENT_REQUIRED"}
 
 
-async def test_a_merchant_suspended_there_is_refused_here_and_reinstated(
+async def _by_admin_route(fleet: Fleet, tax_code: str, status: str) -> None:
+    admin = fleet.bearer(Role.ADMIN, "operator-1")
+    async with httpx.AsyncClient(base_url=fleet.there) as there:
+        url = f"/v1/admin/merchants/{tax_code}/status"
+        response = await there.put(url, json={"status": status}, headers=admin)
+    assert response.status_code == 200, response.text
+
+
+async def _by_command(fleet: Fleet, tax_code: str, status: str) -> None:
+    command = [sys.executable, "-m", "gateway", "merchants", "status", tax_code, status]
+    outside = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    done = await asyncio.to_thread(
+        subprocess.run, command, env={**outside, **fleet.env}, capture_output=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+
+
+Change = Callable[[Fleet, str, str], Awaitable[None]]
+
+
+@pytest.mark.parametrize(
+    ("change", "seller", "signer"),
+    [
+        pytest.param(_by_admin_route, HOTEL, "hotel", id="admin-route-there"),
+        pytest.param(_by_command, PROVIDER, "provider", id="gateway-merchants-status"),
+    ],
+)
+async def test_a_merchant_suspended_elsewhere_is_refused_here_and_reinstated(
     fleet: Fleet,
     here: tuple[httpx.AsyncClient, Services],
     intake_keys: Keys,
     monkeypatch: pytest.MonkeyPatch,
+    change: Change,
+    seller: str,
+    signer: str,
 ) -> None:
     # Cached here for an hour: only the bus can tell this instance of the change.
     monkeypatch.setattr(pipeline, "MERCHANT_CACHE_SECONDS", 3600.0)
     client, services = here
-    await _register(client, fleet, HOTEL)
-    xml = {**fleet.merchant(HOTEL), "Content-Type": "application/xml"}
+    await _register(client, fleet, seller)
+    xml = {**fleet.merchant(seller), "Content-Type": "application/xml"}
 
     async def submit(number: int) -> httpx.Response:
-        body = signed(draft(number, seller=HOTEL), intake_keys.hotel)
+        body = signed(draft(number, seller=seller), getattr(intake_keys, signer))
         return await client.post("/v1/invoices", content=body, headers=xml)
 
+    async def set_status(status: str) -> None:
+        """Change the status elsewhere, and wait until this instance has heard of it."""
+        heard = services.bus.delivered
+        await change(fleet, seller, status)
+        await until(lambda: services.bus.delivered > heard)
+
     assert (await submit(1)).status_code == 201
-    await _set_status(fleet, HOTEL, "suspended", services)
+    await set_status("suspended")
     suspended = await submit(2)
-    await _set_status(fleet, HOTEL, "active", services)
+    await set_status("active")
     reinstated = await submit(3)
     assert suspended.status_code == 422
     assert [e["code"] for e in suspended.json()["errors"]] == ["4005"]
@@ -166,17 +209,6 @@ async def _register(client: httpx.AsyncClient, fleet: Fleet, tax_code: str) -> N
     body = {"taxCode": tax_code, "name": "Nhà hàng Sen Hồ Tây"}
     response = await client.post("/v1/admin/merchants", json=body, headers=admin)
     assert response.status_code == 201, response.text
-
-
-async def _set_status(fleet: Fleet, tax_code: str, status: str, services: Services) -> None:
-    """Change the status there, and wait until this instance has heard of it."""
-    heard = services.bus.delivered
-    admin = fleet.bearer(Role.ADMIN, "operator-1")
-    async with httpx.AsyncClient(base_url=fleet.there) as there:
-        url = f"/v1/admin/merchants/{tax_code}/status"
-        response = await there.put(url, json={"status": status}, headers=admin)
-    assert response.status_code == 200, response.text
-    await until(lambda: services.bus.delivered > heard)
 
 
 async def _graphql(
