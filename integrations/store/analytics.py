@@ -275,7 +275,7 @@ class InvoiceAnalytics:
             f"SELECT {_COLUMNS} FROM invoices i{_where(clauses)} "
             f"ORDER BY {key} {order}, i.id {order} LIMIT {int(first) + 1}"
         )
-        records = await dialect.analytics_connection().execute_query_dict(statement, sql.values)
+        records = await _fetch(statement, sql.values)
         rows = [_row(record) for record in records[:first]]
         rows = await _with_flags(rows)
         end = _encode_cursor(rows[-1], sort) if rows else None
@@ -309,7 +309,7 @@ class InvoiceAnalytics:
             statement = rollups.summary_statement(sql, rolled_up, group_by)
         else:
             statement = _summary_statement(sql, where, group_by, distinct_buyers)
-        records = await dialect.analytics_connection().execute_query_dict(statement, sql.values)
+        records = await _fetch(statement, sql.values)
         rows = [_summary(record, len(group_by), by_rate, sql.postgres) for record in records]
         return _merge_percents(rows) if by_rate else [row for row, _ in rows]
 
@@ -338,7 +338,7 @@ class InvoiceAnalytics:
             f"SELECT COUNT(DISTINCT {_BUYER}) AS buyers FROM invoices i"
             f"{_where(_clauses(sql, where))}"
         )
-        records = await dialect.analytics_connection().execute_query_dict(statement, sql.values)
+        records = await _fetch(statement, sql.values)
         return int(records[0]["buyers"])
 
     async def export_rows(
@@ -375,12 +375,20 @@ async def read_as_of() -> datetime | None:
     """How current the analytics connection is now: on a PostgreSQL standby the commit time of
     the last transaction it replayed (None before the first), else the current time, since the
     primary (or a SQLite file) is never stale."""
-    connection = dialect.analytics_connection()
-    if not dialect.has_replica() or connection.capabilities.dialect != "postgres":
+    if not dialect.has_replica() or not _sql().postgres:
         return datetime.now(UTC)
-    records = await connection.execute_query_dict(_REPLAYED)
+    records = await _fetch(_REPLAYED)
     as_of: datetime | None = records[0]["as_of"]
     return as_of
+
+
+async def _fetch(statement: str, values: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """The rows of a read on the analytics connection; one that cannot be reached (a replica
+    down) is a ``StoreError``, answered 503, never an internal error."""
+    try:
+        return await dialect.analytics_connection().execute_query_dict(statement, list(values))
+    except OSError as exc:
+        raise StoreError(f"the analytics database cannot be reached: {exc}") from exc
 
 
 def _summary_statement(
@@ -641,7 +649,7 @@ async def _with_flags(rows: list[InvoiceRow]) -> list[InvoiceRow]:
         return rows
     sql = _sql()
     marks = ", ".join(sql.param(row.id) for row in rows)
-    records = await dialect.analytics_connection().execute_query_dict(
+    records = await _fetch(
         "SELECT invoice_id, code FROM invoice_flags "
         f"WHERE cleared_at IS NULL AND invoice_id IN ({marks}) ORDER BY code",
         sql.values,

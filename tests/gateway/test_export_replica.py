@@ -149,3 +149,26 @@ async def test_the_intake_writes_to_the_primary_only(split: Split) -> None:
     assert _replica_count(split, "invoices") == len(split.replica)
     exported = await split.http.get(EXPORT, headers=split.officer())
     assert len(exported.text.splitlines()) == 1 + len(split.replica), "not replayed there"
+
+
+async def test_an_unreachable_analytics_database_answers_503_and_the_intake_goes_on(
+    settings: Settings, intake_keys: Keys
+) -> None:
+    down = intake_ready(settings, intake_keys).with_values(
+        analytics_database_url="postgres://postgres@127.0.0.1:1/gateway"
+    )
+    async with open_database(down.resolved_database_url):
+        await MerchantRegistry().add(RESTAURANT, "Nhà hàng Sen Hồ Tây")
+    merchant = token(down, Role.MERCHANT, RESTAURANT, tax_code=RESTAURANT)
+    officer = {"Authorization": f"Bearer {token(down, Role.OFFICER, 'off-9')}", **CASE}
+    xml = {"Authorization": f"Bearer {merchant}", "Content-Type": "application/xml"}
+
+    async with in_process_client(create_app(down)) as http:
+        exported = await http.get(EXPORT, headers=officer)
+        accepted = await http.post(
+            "/v1/invoices", content=signed(draft(42), intake_keys.restaurant), headers=xml
+        )
+
+    assert exported.status_code == 503, exported.text
+    assert exported.json()["errors"][0]["code"] == "9001"
+    assert accepted.status_code == 201, accepted.text
