@@ -70,12 +70,13 @@ def test_serve_runs_workers_that_answer_http(tmp_path: Path) -> None:
         assert response.json()["checks"]["database"] == "ok"
     finally:
         process.send_signal(signal.SIGINT)
-        output = process.communicate(timeout=20)[0].decode()
+        output = process.communicate(timeout=60)[0].decode()
     assert '"message":"request"' in output
 
 
 def _wait_for(url: str) -> httpx.Response:
-    deadline = time.monotonic() + 20
+    # Two workers each import the whole gateway: about 12 s on a loaded 2-core machine.
+    deadline = time.monotonic() + 60
     while True:
         try:
             return httpx.get(url, timeout=2)
