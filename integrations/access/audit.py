@@ -20,16 +20,16 @@ checkpoint are covered by none until the next.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import os
 import secrets
 import socket
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from itertools import islice
 from typing import Final
 
 from integrations.access.chain import GENESIS, ChainWalk, chain_hash, genesis_of, payload_of
@@ -46,6 +46,7 @@ from integrations.access.checkpoints import (
 from integrations.access.errors import AuditUnavailable, InvalidCursor
 from integrations.access.policy import Decision
 from integrations.access.principal import Principal
+from integrations.groupcommit import GroupCommit
 from integrations.store.audit import (
     AuditStore,
     ChainedEvent,
@@ -154,13 +155,12 @@ def new_writer_id() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Request:
-    """One caller's events waiting for the writer, and where its answer goes."""
+    """One caller's events, appended together, and the time given to those without one."""
 
     records: list[AuditRecord]
     at: datetime
-    done: asyncio.Future[list[StoredEvent]]
 
 
 class AuditLog:
@@ -182,8 +182,7 @@ class AuditLog:
         self.clock = clock
         self.store = AuditStore(database)
         self.writer = writer or new_writer_id()
-        self._queue: list[_Request] = []
-        self._flushing: asyncio.Task[None] | None = None
+        self._commits = GroupCommit(self._append, failed=_unavailable)
         self._head: Head | None = None
         self._registered = False
 
@@ -199,42 +198,11 @@ class AuditLog:
         pending = list(events)
         if not pending:
             return []
-        request = _Request(pending, self.clock(), asyncio.get_running_loop().create_future())
-        self._queue.append(request)
-        if self._flushing is None or self._flushing.done():
-            self._flushing = asyncio.create_task(self._flush())
-        # A caller that gives up does not cancel the write its events are already part of.
-        return await asyncio.shield(request.done)
+        return await self._commits.submit(_Request(pending, self.clock()))
 
-    async def _flush(self) -> None:
-        """Commit what waits, group by group, until nothing does."""
-        while self._queue:
-            group, self._queue = self._queue, []
-            try:
-                await self._commit(group)
-            finally:
-                for request in group:
-                    if not request.done.done():
-                        request.done.set_exception(AuditUnavailable("audit writer stopped"))
-
-    async def _commit(self, group: list[_Request]) -> None:
-        """Write ``group`` in one transaction; if that fails, each request in one of its own."""
-        try:
-            stored = await self._append(group)
-        # Whatever stopped the write, the events are not in the log and the reads must not happen.
-        except Exception as exc:
-            if len(group) == 1:
-                group[0].done.set_exception(_unavailable(exc))
-                return
-            for request in group:
-                await self._commit([request])
-            return
-        for request in group:
-            mine, stored = stored[: len(request.records)], stored[len(request.records) :]
-            request.done.set_result(mine)
-
-    async def _append(self, group: list[_Request]) -> list[StoredEvent]:
-        """Chain ``group``'s events after this log's head and insert them in one transaction."""
+    async def _append(self, group: Sequence[_Request]) -> list[list[StoredEvent]]:
+        """Chain ``group``'s events after this log's head and insert them in one transaction;
+        each request's stored events, in order."""
         head = self._head
         if head is None:
             head = await self.store.head_of(self.writer) or Head(0, 0, genesis_of(self.writer))
@@ -243,7 +211,8 @@ class AuditLog:
         started = None if self._registered else group[0].at
         stored = await self.store.append(self.writer, chained, started_at=started)
         self._head, self._registered = Head(stored[-1].seq, stored[-1].id, stored[-1].hash), True
-        return stored
+        rows = iter(stored)
+        return [list(islice(rows, len(request.records))) for request in group]
 
     async def checkpoint(
         self, signer: CheckpointSigner, *, reuse_within: timedelta = timedelta(0)

@@ -28,12 +28,12 @@ from integrations.einvoice.link import IdentityLinker
 from integrations.einvoice.parse import check_transport
 from integrations.einvoice.receipts import ReceiptSigner, new_receipt_id
 from integrations.errors import IdentityError
+from integrations.groupcommit import GroupCommit
 from integrations.identity import parse_taxpayer_id
 from integrations.money import decimal_text
 from integrations.store.invoices import (
     DuplicateInvoice,
     FeeRecord,
-    GroupCommit,
     InvoiceKey,
     InvoiceRecord,
     InvoiceStore,
@@ -116,7 +116,7 @@ class Intake:
         self.events = events or IntakeEvents()
         self.registry = registry
         self.store = store
-        self.writer = GroupCommit(store)
+        self.writer = GroupCommit(store.insert_all)
         self.linker = linker
         self.signer = signer
         self.cpu = cpu
@@ -214,7 +214,7 @@ class Intake:
     async def _store_one(self, admission: Admission) -> IntakeResult:
         """Store one cleared invoice, committed together with concurrent requests' ones."""
         try:
-            stored = await self.writer.insert(admission.record)
+            stored = await self.writer.submit(admission.record)
         except DuplicateInvoice as duplicate:
             if duplicate.same_bytes:
                 return await self._replayed(duplicate.existing)

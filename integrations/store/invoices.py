@@ -7,7 +7,6 @@ told which one won.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -227,18 +226,8 @@ class InvoiceStore:
 
     async def insert(self, record: InvoiceRecord) -> StoredInvoice:
         """Store the invoice and everything about it, or raise ``DuplicateInvoice``."""
-        try:
-            async with in_transaction():
-                (row,) = await _insert_rows([record])
-        except IntegrityError:
-            existing = await self.find_by_sha(record.sha256)
-            if existing is not None:
-                raise DuplicateInvoice(existing, same_bytes=True) from None
-            existing = await self.find_by_key(record.key)
-            if existing is not None:
-                raise DuplicateInvoice(existing, same_bytes=False) from None
-            raise
-        return _stored(row, record.receipt.id)
+        (stored,) = await self.insert_all([record])
+        return stored
 
     async def insert_all(self, records: Sequence[InvoiceRecord]) -> list[StoredInvoice]:
         """Store several invoices in one transaction: all of them, or none.
@@ -332,73 +321,6 @@ class InvoiceStore:
         items = [_stored(row, receipts.get(row.id, "")) for row in rows]
         end = encode_cursor(rows[-1].issued_on, rows[-1].id) if rows else None
         return Page(items, end, has_next)
-
-
-_Pending = tuple[InvoiceRecord, "asyncio.Future[StoredInvoice]"]
-"""An invoice waiting for the writer, and where its caller awaits the answer."""
-
-
-class GroupCommit:
-    """Stores the invoices of concurrent requests together: one writer per process commits
-    whatever arrived while its previous commit was in flight, in one transaction of multi-row
-    inserts, and each caller is answered once the commit holding its rows is done. Durability
-    is the store's: every commit is the database's own. A batch that fails is stored again one
-    invoice per transaction, so one bad row (a duplicate) never takes its neighbours down, and
-    each caller gets its own answer, ``DuplicateInvoice`` included.
-    """
-
-    def __init__(self, store: InvoiceStore, *, max_batch: int = 256) -> None:
-        self.store = store
-        self.max_batch = max_batch
-        self._waiting: list[_Pending] = []
-        self._writer: asyncio.Task[None] | None = None
-
-    async def insert(self, record: InvoiceRecord) -> StoredInvoice:
-        """Store the invoice and everything about it, or raise ``DuplicateInvoice``."""
-        answer: asyncio.Future[StoredInvoice] = asyncio.get_running_loop().create_future()
-        self._waiting.append((record, answer))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write())
-        return await answer
-
-    async def _write(self) -> None:
-        batch: list[_Pending] = []
-        try:
-            while self._waiting:
-                batch = self._waiting[: self.max_batch]
-                del self._waiting[: self.max_batch]
-                await self._commit(batch)
-        except BaseException as exc:
-            for _, answer in [*batch, *self._waiting]:
-                _answer(answer, exc)
-            self._waiting.clear()
-            raise
-
-    async def _commit(self, batch: list[_Pending]) -> None:
-        if len(batch) > 1:
-            try:
-                stored = await self.store.insert_all([record for record, _ in batch])
-            except Exception:  # any failure: each invoice is stored again, alone
-                pass
-            else:
-                for (_, answer), row in zip(batch, stored, strict=True):
-                    _answer(answer, row)
-                return
-        for record, answer in batch:
-            try:
-                _answer(answer, await self.store.insert(record))
-            except Exception as exc:  # the caller's own failure, raised in its request
-                _answer(answer, exc)
-
-
-def _answer(answer: asyncio.Future[StoredInvoice], outcome: StoredInvoice | BaseException) -> None:
-    """Settle a caller's answer unless it stopped waiting (its request was cancelled)."""
-    if answer.done():
-        return
-    if isinstance(outcome, BaseException):
-        answer.set_exception(outcome)
-    else:
-        answer.set_result(outcome)
 
 
 _MAX_PARAMETERS = 30_000
