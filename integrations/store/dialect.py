@@ -9,7 +9,7 @@ overflow error past 9.2 trillion dong, rather than rounding). PostgreSQL keeps `
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
@@ -24,6 +24,8 @@ ANALYTICS = "analytics"
 MICRO = 6
 RATE_PLACES = 4
 """Digits after the point of the exchange-rate column (``Invoice.exchange_rate``)."""
+_MICRO_UNIT = Decimal(1).scaleb(-MICRO)
+_NO_SUM = Decimal(0).scaleb(-MICRO)
 # SQLite's CAST to INTEGER saturates at the 64-bit bounds, for columns and bounds alike.
 _SQLITE_INTEGERS = (-(2**63), 2**63 - 1)
 
@@ -108,13 +110,32 @@ class Sql:
         return f"substr({column}, 1, 7)"
 
 
-def read_sum(value: Any, *, postgres: bool) -> Decimal:
-    """A ``SUM`` of ``Sql.money`` as a Decimal with six fraction digits."""
+def sum_reader(*, postgres: bool) -> Callable[[Any], Decimal]:
+    """Reads a ``SUM`` of ``Sql.money`` as a Decimal with six fraction digits.
+
+    One function per backend, chosen once: a summary reads thousands of sums. SQLite's + past
+    2^63 (a roll-up adding to its row) answers a float, not an error; that is a ``StoreError``.
+    """
+    return _read_postgres_sum if postgres else _read_sqlite_sum
+
+
+def _read_postgres_sum(value: Any) -> Decimal:
     if value is None:
-        return Decimal(0).scaleb(-MICRO)
-    if postgres:
-        return Decimal(value).quantize(Decimal(1).scaleb(-MICRO))
+        return _NO_SUM
+    _check_exact(value)
+    return Decimal(value).quantize(_MICRO_UNIT)
+
+
+def _read_sqlite_sum(value: Any) -> Decimal:
+    if value is None:
+        return _NO_SUM
+    _check_exact(value)
     return Decimal(int(value)).scaleb(-MICRO)
+
+
+def _check_exact(value: Any) -> None:
+    if isinstance(value, float):
+        raise StoreError(f"a sum of amounts came back inexact ({value!r})")
 
 
 def read_exchanged(values: Sequence[Any], *, postgres: bool) -> Decimal:
