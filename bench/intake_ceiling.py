@@ -3,7 +3,10 @@
 Pre-generates unique signed invoices, then times each CPU stage over all of them in this one
 process and prints the per-invoice cost (wall clock, and this process's CPU time, which a busy
 machine inflates less), the invoices a second it allows, and each stage's ratio to the budget
-in architecture.md §6. With ``--profile`` each stage runs once more under cProfile and the
+in architecture.md §6. Issue 10's targets (checks + seal ≤ 1.2 ms, stamp ≤ 0.5 ms) were set on a
+machine where one RSA-2048 signature took 0.27 ms of CPU, so they are held here in units of
+that signature, timed in the same run with the gateway's own key: a slower or busier machine
+scales both sides. With ``--profile`` each stage runs once more under cProfile and the
 functions that took the most time of their own are listed.
 
     python -m bench.intake_ceiling [count] [--profile]
@@ -21,6 +24,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 from lxml import etree
 
 from bench.invoices import bench_pki, signed_invoices
@@ -34,12 +39,16 @@ from integrations.einvoice.schema import Schemas, default_xsd_dir
 from integrations.einvoice.signature import SignaturePolicy, TrustStore, verify_invoice_signature
 
 BUDGET_MS = {"parse + XSD": 0.07, "verify": 0.75, "receipt seal": 0.9}
+# Issue 10's targets in CPU ms, and one RSA-2048 signature's CPU ms on the machine they were set on.
+TARGET_MS = {"checks + receipt seal": 1.2, "tax authority stamp": 0.5}
+REFERENCE_RSA_SIGN_MS = 0.27
 PROFILE_LINES = 12
 
 
 def timed(
     label: str, items: list[bytes], step: Callable[[bytes], object], *, profile: bool = False
-) -> float:
+) -> tuple[float, float]:
+    """Wall and CPU milliseconds per item."""
     started, cpu = time.perf_counter(), time.process_time()
     for item in items:
         step(item)
@@ -50,7 +59,7 @@ def timed(
     print(f"  {label:<28} {per_item_ms:7.3f} ms (cpu {cpu_ms:.3f} ms){ratio}")
     if profile:
         profiled(items, step)
-    return per_item_ms
+    return per_item_ms, cpu_ms
 
 
 def profiled(items: list[bytes], step: Callable[[bytes], object]) -> None:
@@ -105,8 +114,27 @@ def main(count: int, *, profile: bool = False) -> float:
         "receipt seal", invoices, lambda raw: gateway.seal({"size": len(raw)}), profile=profile
     )
     stamping = timed("tax authority stamp", invoices, stamp, profile=profile)
-    report("ceiling (checks + receipt seal)", checks + seal)
-    return report("ceiling of a coded invoice (+ stamp)", checks + seal + stamping)
+    key = gateway.identity.private_key
+    _, rsa_ms = timed(
+        "one RSA-2048 signature",
+        invoices,
+        lambda raw: key.sign(raw[:64], padding.PKCS1v15(), hashes.SHA256()),
+    )
+    held_to_target("checks + receipt seal", checks[1] + seal[1], rsa_ms)
+    held_to_target("tax authority stamp", stamping[1], rsa_ms)
+    report("ceiling (checks + receipt seal)", checks[0] + seal[0])
+    return report("ceiling of a coded invoice (+ stamp)", checks[0] + seal[0] + stamping[0])
+
+
+def held_to_target(label: str, cpu_ms: float, rsa_ms: float) -> None:
+    """The stage's CPU in RSA signatures of this run, against the target in the same unit."""
+    signatures = cpu_ms / rsa_ms
+    target = TARGET_MS[label] / REFERENCE_RSA_SIGN_MS
+    verdict = "PASS" if signatures <= target else "MISS"
+    print(
+        f"  {label}: {signatures:.2f} RSA signatures of CPU, target {target:.2f} "
+        f"(ratio {signatures / target:.2f}): {verdict}"
+    )
 
 
 def report(label: str, per_invoice_ms: float) -> float:
