@@ -70,6 +70,22 @@ class Sql:
         self.values.append(value)
         return f"${len(self.values)}"
 
+    def rows(self, values: Sequence[Any], width: int) -> str:
+        """``values`` bound as rows of ``width`` each, ``(..), (..)``, for a multi-row INSERT.
+
+        The same as ``param`` per value, written in one pass: an invoice binds some 180 values,
+        and a call per value was a visible share of the intake's CPU."""
+        first = len(self.values) + 1
+        if self.postgres:
+            self.values.extend(values)
+            marks = [f"${index}" for index in range(first, first + len(values))]
+        else:
+            self.values.extend(map(_sqlite_value, values))
+            marks = ["?"] * len(values)
+        return ", ".join(
+            f"({', '.join(marks[start : start + width])})" for start in range(0, len(marks), width)
+        )
+
     def money(self, column: str) -> str:
         """An amount column as an exactly comparable and summable number."""
         if self.postgres:
