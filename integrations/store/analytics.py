@@ -38,6 +38,7 @@ from integrations.store import cursors, dialect, rollups
 from integrations.store.dialect import Sql, read_date, read_datetime, read_decimal, read_uuid
 from integrations.store.models import InvoiceKind, InvoiceStatus
 from integrations.store.rollups import (
+    BUYER,
     EXCHANGED_PARTS,
     LINE_NATURES,
     NO_RATE,
@@ -215,7 +216,6 @@ _COLUMNS = (
     "i.signer_serial, i.signer_issuer, i.signing_provider_tax_code, i.related_template, "
     "i.related_series, i.related_number"
 )
-_BUYER = "COALESCE(i.buyer_personal_id, i.buyer_tax_code)"
 _TOTALS = ("total_before_tax", "total_tax", "total_payable")
 _LINE_JOIN = f" JOIN invoice_lines l ON l.invoice_id = i.id AND l.nature IN {LINE_NATURES}"
 _ROLLED_UP = {GroupBy.MONTH, GroupBy.SELLER, GroupBy.TAX_RATE}
@@ -292,14 +292,15 @@ class InvoiceAnalytics:
         """Counts and exact sums per group and currency, ordered by the group values, then
         the currency: amounts in different currencies are never added together.
 
-        ``distinct_buyers`` also counts the distinct buyers of each group. It is opt-in: a
-        distinct count keeps PostgreSQL from aggregating in parallel, about 4x slower over
-        the whole table.
+        ``distinct_buyers`` also counts the distinct buyers of each group. It is opt-in: over
+        the invoices, a distinct count keeps PostgreSQL from aggregating in parallel, about 4x
+        slower over the whole table.
 
         Summaries grouped only by month, seller and tax rate, filtered only by seller and
-        whole months, without distinct buyers, read the monthly roll-ups
-        (``store/rollups.py``): same answer, a few rows per seller and month instead of every
-        invoice. The rest read the invoices.
+        whole months, read the monthly roll-ups (``store/rollups.py``): same answer, a few
+        rows per seller and month instead of every invoice. With distinct buyers, only those
+        not by tax rate do (the buyers are kept per seller and month, not per rate). The rest
+        read the invoices.
         """
         group_by = tuple(dict.fromkeys(group_by))
         await self.as_of()
@@ -307,7 +308,7 @@ class InvoiceAnalytics:
         by_rate = GroupBy.TAX_RATE in group_by
         rolled_up = self._rollup_query(where, group_by, distinct_buyers)
         if rolled_up is not None:
-            statement = rollups.summary_statement(sql, rolled_up, group_by)
+            statement = rollups.summary_statement(sql, rolled_up, group_by, distinct_buyers)
         else:
             statement = _summary_statement(sql, where, group_by, distinct_buyers)
         records = await _fetch(statement, sql.values)
@@ -327,7 +328,7 @@ class InvoiceAnalytics:
     def _rollup_query(
         self, where: InvoiceFilter, group_by: tuple[GroupBy, ...], distinct_buyers: bool
     ) -> RollupQuery | None:
-        if not self.use_rollups or distinct_buyers:
+        if not self.use_rollups or (distinct_buyers and GroupBy.TAX_RATE in group_by):
             return None
         return _rollup_query(where, group_by)
 
@@ -336,7 +337,7 @@ class InvoiceAnalytics:
         await self.as_of()
         sql = _sql()
         statement = (
-            f"SELECT COUNT(DISTINCT {_BUYER}) AS buyers FROM invoices i"
+            f"SELECT COUNT(DISTINCT {BUYER}) AS buyers FROM invoices i"
             f"{_where(_clauses(sql, where))}"
         )
         records = await _fetch(statement, sql.values)
@@ -500,7 +501,7 @@ def _dimension(sql: Sql, dim: GroupBy) -> str:
     return {
         GroupBy.MONTH: sql.month("i.issued_on"),
         GroupBy.SELLER: "i.seller_tax_code",
-        GroupBy.BUYER: f"COALESCE({_BUYER}, '')",
+        GroupBy.BUYER: f"COALESCE({BUYER}, '')",
         GroupBy.TAX_RATE: RATE_LABEL,
         GroupBy.SELLER_PROVINCE: "i.seller_province",
         GroupBy.BUYER_PROVINCE: "i.buyer_province",
@@ -520,7 +521,7 @@ def _measures(sql: Sql, by_rate: bool, distinct_buyers: bool) -> list[str]:
         "COUNT(*) - COUNT(i.exchange_rate) AS unrated",
     ]
     if distinct_buyers:
-        measures.append(f"COUNT(DISTINCT {_BUYER}) AS buyers")
+        measures.append(f"COUNT(DISTINCT {BUYER}) AS buyers")
     amounts = (
         [SIGNED_AMOUNT.format(amount=sql.money("l.amount"))]
         if by_rate

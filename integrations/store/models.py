@@ -503,3 +503,22 @@ class InvoiceStripeRateRollup(RollupRates):
     class Meta:
         table = "invoice_stripe_rate_rollups"
         unique_together = (("month", "stripe", "currency", "tax_rate", "tax_percent"),)
+
+
+class InvoiceBuyerRollup(Model):
+    """Each identified buyer of a seller's invoices in a month and currency, once.
+
+    Distinct buyers cannot be added up from counts; these rows can be counted distinct over
+    months and sellers instead of every invoice (``store/rollups.py``).
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    seller_tax_code = fields.CharField(max_length=14)
+    month = fields.CharField(max_length=7)
+    currency = fields.CharField(max_length=3)
+    buyer = fields.CharField(max_length=14)
+
+    class Meta:
+        table = "invoice_buyer_rollups"
+        unique_together = (("seller_tax_code", "month", "currency", "buyer"),)
+        indexes = (("month",),)

@@ -10,6 +10,12 @@ hundred rows a month and currency (by rate, times the rates) where the sellers a
 for summaries over every seller. Sellers, not a single row per month, so that the intakes of
 different sellers seldom wait for each other's row.
 
+A distinct count of buyers cannot be added up from counts, so a fifth (``InvoiceBuyerRollup``)
+holds each identified buyer of a seller, month and currency once, as ``analytics`` counts them
+(``BUYER``, every invoice whatever its kind or status). Counting its distinct buyers over months
+and sellers gives the invoices' count. It stays exact: an invoice is never deleted, and a
+correction changes only the status of the one it corrects, never its buyer or month.
+
 ``add`` runs in the transaction that stores the invoices, so a summary never sees an invoice
 without its totals or the reverse. Its upserts take the rows in key order: two transactions
 touching the same rows lock them in the same order and cannot deadlock. ``rebuild`` recomputes
@@ -35,6 +41,12 @@ TOTALS = "invoice_rollups"
 RATES = "invoice_rate_rollups"
 STRIPE_TOTALS = "invoice_stripe_rollups"
 STRIPE_RATES = "invoice_stripe_rate_rollups"
+BUYERS = "invoice_buyer_rollups"
+SUMS = (TOTALS, RATES, STRIPE_TOTALS, STRIPE_RATES)
+"""The roll-ups of counts and sums (migration 0006); ``BUYERS`` came with 0008."""
+TABLES = (*SUMS, BUYERS)
+BUYER = "COALESCE(i.buyer_personal_id, i.buyer_tax_code)"
+"""An invoice's identified buyer: the personal ID, else the tax code; NULL when neither."""
 STRIPE = "substr(i.seller_tax_code, 9, 2)"
 """A seller's stripe: the last two digits of the ten-digit tax code (or as many digits of a
 personal ID), spread evenly by the check digit."""
@@ -70,19 +82,23 @@ async def add(invoice_ids: Sequence[uuid.UUID]) -> None:
     connection = dialect.connection()
     sql = Sql(connection.capabilities.dialect)
     marks = ", ".join(sql.param(invoice_id) for invoice_id in invoice_ids)
-    await _upsert(connection, sql, f"i.id IN ({marks})")
+    await _upsert(connection, sql, f"i.id IN ({marks})", TABLES)
 
 
-async def rebuild(connection: BaseDBAsyncClient | None = None) -> None:
-    """Recompute both roll-ups from every stored invoice, in one transaction where the caller
-    holds one (the migration does)."""
+async def rebuild(
+    connection: BaseDBAsyncClient | None = None, tables: Sequence[str] = TABLES
+) -> None:
+    """Recompute the roll-ups ``tables`` from every stored invoice, in one transaction where
+    the caller holds one (the migrations do, each for the tables it creates)."""
     connection = connection or dialect.connection()
-    for table in (TOTALS, RATES, STRIPE_TOTALS, STRIPE_RATES):
+    for table in tables:
         await connection.execute_query(f"DELETE FROM {table}")
-    await _upsert(connection, Sql(connection.capabilities.dialect), "1 = 1")
+    await _upsert(connection, Sql(connection.capabilities.dialect), "1 = 1", tables)
 
 
-async def _upsert(connection: BaseDBAsyncClient, sql: Sql, where: str) -> None:
+async def _upsert(
+    connection: BaseDBAsyncClient, sql: Sql, where: str, tables: Sequence[str]
+) -> None:
     month = sql.month("i.issued_on")
     totals = {"invoices": "COUNT(*)", "unrated": "COUNT(*) - COUNT(i.exchange_rate)"}
     for column in _INVOICE_SUMS:
@@ -100,13 +116,27 @@ async def _upsert(connection: BaseDBAsyncClient, sql: Sql, where: str) -> None:
     )
     by_seller = {"seller_tax_code": "i.seller_tax_code", "month": month, "currency": "i.currency"}
     by_stripe = {"month": month, "stripe": STRIPE, "currency": "i.currency"}
-    for statement in (
-        _statement(TOTALS, by_seller, totals, invoices),
-        _statement(RATES, {**by_seller, **rate}, rates, lines),
-        _statement(STRIPE_TOTALS, by_stripe, totals, invoices),
-        _statement(STRIPE_RATES, {**by_stripe, **rate}, rates, lines),
-    ):
-        await connection.execute_query(statement, sql.values)
+    statements = {
+        TOTALS: _statement(TOTALS, by_seller, totals, invoices),
+        RATES: _statement(RATES, {**by_seller, **rate}, rates, lines),
+        STRIPE_TOTALS: _statement(STRIPE_TOTALS, by_stripe, totals, invoices),
+        STRIPE_RATES: _statement(STRIPE_RATES, {**by_stripe, **rate}, rates, lines),
+        BUYERS: _buyers_statement({**by_seller, "buyer": BUYER}, where),
+    }
+    for table in tables:
+        await connection.execute_query(statements[table], sql.values)
+
+
+def _buyers_statement(keys: dict[str, str], where: str) -> str:
+    """An ``INSERT ... SELECT DISTINCT`` of the buyers not yet held, in key order; a buyer
+    already there is left as it is."""
+    ordinals = _ordinals(len(keys))
+    return (
+        f"INSERT INTO {BUYERS} ({', '.join(keys)}) "
+        f"SELECT DISTINCT {', '.join(keys.values())} FROM invoices i "
+        f"WHERE ({where}) AND {BUYER} IS NOT NULL ORDER BY {ordinals} "
+        f"ON CONFLICT ({', '.join(keys)}) DO NOTHING"
+    )
 
 
 def _sums(sql: Sql, column: str, amount: str) -> dict[str, str]:
@@ -128,7 +158,7 @@ def _statement(table: str, keys: dict[str, str], measures: dict[str, str], sourc
     """An ``INSERT ... SELECT ... GROUP BY`` that adds to the rows already there, taking
     them in key order."""
     columns = ", ".join([*keys, *measures])
-    ordinals = ", ".join(str(n) for n in range(1, len(keys) + 1))
+    ordinals = _ordinals(len(keys))
     added = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in measures)
     return (
         f"INSERT INTO {table} ({columns}) "
@@ -138,10 +168,25 @@ def _statement(table: str, keys: dict[str, str], measures: dict[str, str], sourc
     )
 
 
-def summary_statement(sql: Sql, query: RollupQuery, group_by: Sequence[str]) -> str:
+def summary_statement(
+    sql: Sql, query: RollupQuery, group_by: Sequence[str], distinct_buyers: bool = False
+) -> str:
     """The summary ``analytics.summarise`` would compute, read from the roll-ups, with its
     column names: ``g<n>`` for the groups, the currency (and percent, by rate), ``n``,
-    ``unrated``, ``sum_<i>`` and ``vnd_<i>_<part>``."""
+    ``unrated``, ``sum_<i>``, ``vnd_<i>_<part>`` and, with ``distinct_buyers`` (not by
+    rate), ``buyers``."""
+    ordinals = _ordinals(len(group_by) + 1 + ("tax_rate" in group_by))
+    if distinct_buyers:
+        return f"{_with_buyers(sql, query, group_by)} ORDER BY {ordinals}"
+    return f"{_grouped_sums(sql, query, group_by)} ORDER BY {ordinals}"
+
+
+def _ordinals(width: int) -> str:
+    return ", ".join(str(n) for n in range(1, width + 1))
+
+
+def _grouped_sums(sql: Sql, query: RollupQuery, group_by: Sequence[str]) -> str:
+    """The counts and sums of ``summary_statement``, in no order."""
     by_rate = "tax_rate" in group_by
     dims = [DIMENSIONS[name] for name in group_by] + ["r.currency"]
     if by_rate:
@@ -162,10 +207,26 @@ def summary_statement(sql: Sql, query: RollupQuery, group_by: Sequence[str]) -> 
             f"CASE WHEN {exchanged} THEN SUM(r.{column}_vnd_{n}) END AS vnd_{index}_{n}"
             for n in range(parts)
         ]
-    ordinals = ", ".join(str(n) for n in range(1, len(dims) + 1))
     return (
         f"SELECT {', '.join(select)} FROM {_table(query, group_by)} r"
-        f"{_where(sql, query)} GROUP BY {ordinals} ORDER BY {ordinals}"
+        f"{_where(sql, query)} GROUP BY {_ordinals(len(dims))}"
+    )
+
+
+def _with_buyers(sql: Sql, query: RollupQuery, group_by: Sequence[str]) -> str:
+    """The sums joined to each group's distinct buyers; a group none of whose invoices names
+    a buyer has 0, as a distinct count over its invoices."""
+    sums = _grouped_sums(sql, query, group_by)
+    dims = [DIMENSIONS[name] for name in group_by] + ["r.currency"]
+    select = [f"{dim} AS g{index}" for index, dim in enumerate(dims)]
+    buyers = (
+        f"SELECT {', '.join(select)}, COUNT(DISTINCT r.buyer) AS buyers FROM {BUYERS} r"
+        f"{_where(sql, query)} GROUP BY {_ordinals(len(dims))}"
+    )
+    same = " AND ".join(f"s.g{index} = b.g{index}" for index in range(len(dims)))
+    return (
+        f"SELECT s.*, COALESCE(b.buyers, 0) AS buyers FROM ({sums}) s "
+        f"LEFT JOIN ({buyers}) b ON {same}"
     )
 
 

@@ -13,7 +13,7 @@ from integrations.store.models import TotalField
 
 async def backfill(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     """Roll up the invoices already held, in the migration's transaction."""
-    await rollups.rebuild(schema_editor.client)
+    await rollups.rebuild(schema_editor.client, rollups.SUMS)
 
 
 class Migration(migrations.Migration):

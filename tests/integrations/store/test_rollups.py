@@ -14,6 +14,7 @@ import itertools
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from hypothesis import given
@@ -26,6 +27,7 @@ from integrations.store import dialect, rollups
 from integrations.store.analytics import GroupBy, InvoiceAnalytics, InvoiceFilter
 from integrations.store.invoices import InvoiceRecord, InvoiceStore, ReceiptRecord
 from tests.integrations.store.invoice_factory import (
+    BUYERS,
     PERCENTS,
     SELLERS,
     USD_RATES,
@@ -61,6 +63,7 @@ def invoices(draw: st.DrawFn) -> InvoiceRecord:
     currency, rate = draw(currencies)
     record = make_record(
         seller=draw(st.sampled_from(SELLERS)),
+        buyer=draw(st.sampled_from(BUYERS)),
         number=next(NUMBERS),
         issued_on=draw(st.sampled_from(MONTHS)).replace(day=draw(st.integers(1, 28))),
         lines=tuple(draw(st.lists(lines, min_size=1, max_size=4))),
@@ -96,9 +99,13 @@ groupings = st.permutations(ROLLED_UP).flatmap(
 )
 
 
-async def both_ways(where: InvoiceFilter, group_by: tuple[GroupBy, ...]) -> tuple[list, list]:
-    rolled = await InvoiceAnalytics().summarise(where, group_by)
-    summed = await InvoiceAnalytics(use_rollups=False).summarise(where, group_by)
+async def both_ways(
+    where: InvoiceFilter, group_by: tuple[GroupBy, ...], distinct_buyers: bool = False
+) -> tuple[list, list]:
+    rolled = await InvoiceAnalytics().summarise(where, group_by, distinct_buyers=distinct_buyers)
+    summed = await InvoiceAnalytics(use_rollups=False).summarise(
+        where, group_by, distinct_buyers=distinct_buyers
+    )
     return rolled, summed
 
 
@@ -107,13 +114,17 @@ async def both_ways(where: InvoiceFilter, group_by: tuple[GroupBy, ...]) -> tupl
     made=st.lists(invoices(), max_size=6),
     where=rolled_up_filters(),
     group_by=groupings,
+    distinct_buyers=st.booleans(),
 )
 async def test_rollups_answer_as_the_invoices_do(
-    made: list[InvoiceRecord], where: InvoiceFilter, group_by: tuple[GroupBy, ...]
+    made: list[InvoiceRecord],
+    where: InvoiceFilter,
+    group_by: tuple[GroupBy, ...],
+    distinct_buyers: bool,
 ) -> None:
     if made:
         await InvoiceStore().insert_all(made)
-    rolled, summed = await both_ways(where, group_by)
+    rolled, summed = await both_ways(where, group_by, distinct_buyers)
     assert rolled == summed
 
 
@@ -127,6 +138,10 @@ async def test_a_summary_the_rollups_can_answer_reads_them_and_others_read_the_i
         (rollups.STRIPE_RATES, 6),
     ):
         await dialect.connection().execute_query(f"UPDATE {table} SET invoices = {count}")
+    await dialect.connection().execute_query(
+        f"INSERT INTO {rollups.BUYERS} (seller_tax_code, month, currency, buyer) "
+        f"VALUES ('{SELLERS[0]}', '2026-09', 'VND', '0401234566')"
+    )
     answered = {
         "nothing": (InvoiceFilter(), ()),
         "by seller and month": (InvoiceFilter(seller=SELLERS[0]), (GroupBy.MONTH,)),
@@ -149,7 +164,12 @@ async def test_a_summary_the_rollups_can_answer_reads_them_and_others_read_the_i
     for name, (where, group_by) in summed.items():
         [row] = await InvoiceAnalytics().summarise(where, group_by)
         assert row.count == 1, name
-    [row] = await InvoiceAnalytics().summarise(InvoiceFilter(), distinct_buyers=True)
+    for group_by in ((), (GroupBy.SELLER, GroupBy.MONTH)):
+        [row] = await InvoiceAnalytics().summarise(InvoiceFilter(), group_by, distinct_buyers=True)
+        assert (row.count, row.buyers) == (5, 2), group_by
+    [row] = await InvoiceAnalytics().summarise(
+        InvoiceFilter(), (GroupBy.TAX_RATE,), distinct_buyers=True
+    )
     assert (row.count, row.buyers) == (1, 1)
 
 
@@ -190,22 +210,29 @@ async def test_concurrent_invoices_of_one_seller_and_month_are_all_counted() -> 
     for group_by in ((), (GroupBy.TAX_RATE,)):
         rolled, summed = await both_ways(InvoiceFilter(), group_by)
         assert rolled == summed
-    [row] = await InvoiceAnalytics().summarise(InvoiceFilter())
-    assert row.count == 70
+    rolled, summed = await both_ways(InvoiceFilter(), (), distinct_buyers=True)
+    assert rolled == summed
+    [row] = await InvoiceAnalytics().summarise(InvoiceFilter(), distinct_buyers=True)
+    assert (row.count, row.buyers) == (70, 1)
 
 
 async def test_rebuild_recomputes_what_the_intake_kept() -> None:
     """The migration's backfill and the bulk loader's: from the invoices alone."""
     store = InvoiceStore()
     for number in range(1, 6):
-        await store.insert(make_record(number=number, issued_on=date(2026, number, 3)))
-    before = await InvoiceAnalytics().summarise(InvoiceFilter(), (GroupBy.MONTH,))
-    await dialect.connection().execute_query(f"DELETE FROM {rollups.STRIPE_TOTALS}")
-    assert await InvoiceAnalytics().summarise(InvoiceFilter(), (GroupBy.MONTH,)) == []
+        buyer = BUYERS[number % 2]
+        await store.insert(make_record(number=number, issued_on=date(2026, number, 3), buyer=buyer))
+    summary = partial(
+        InvoiceAnalytics().summarise, InvoiceFilter(), (GroupBy.MONTH,), distinct_buyers=True
+    )
+    before = await summary()
+    for table in (rollups.STRIPE_TOTALS, rollups.BUYERS):
+        await dialect.connection().execute_query(f"DELETE FROM {table}")
+    assert await summary() == []
     async with in_transaction():
         await rollups.rebuild()
-    assert await InvoiceAnalytics().summarise(InvoiceFilter(), (GroupBy.MONTH,)) == before
-    assert len(before) == 5
+    assert await summary() == before
+    assert [row.buyers for row in before] == [1] * 5
 
 
 async def test_a_sqlite_rollup_past_its_integers_fails_rather_than_rounds(
