@@ -24,7 +24,7 @@ from integrations.risk.flags import Flag, FlagCode
 from integrations.risk.numbering import NumberingCheck
 from integrations.risk.parties import BuyerCheck, SellerStatusCheck
 from integrations.risk.totals import TotalsCheck
-from integrations.store.risk import RiskStore
+from integrations.store.risk import InvoiceFacts, RiskStore
 from integrations.upstreams.population import PopulationClient
 from integrations.upstreams.tax import TaxRegistryClient
 
@@ -69,9 +69,9 @@ class RiskAssessor:
 
         The next number of its series is re-checked too: this invoice may close its gap.
         """
-        flags = await self._run(invoice_id, self.checks)
-        facts = await self.store.facts(invoice_id)
-        successor = await self.store.next_held(facts) if facts else None
+        facts = await self._facts(invoice_id)
+        flags = await self._check(facts, self.checks)
+        successor = await self.store.next_held(facts)
         if successor is not None:
             await self._run(successor, (self.numbering,))
         return flags
@@ -103,9 +103,15 @@ class RiskAssessor:
         return count
 
     async def _run(self, invoice_id: uuid.UUID, checks: tuple[Check, ...]) -> list[Flag]:
+        return await self._check(await self._facts(invoice_id), checks)
+
+    async def _facts(self, invoice_id: uuid.UUID) -> InvoiceFacts:
         facts = await self.store.facts(invoice_id)
         if facts is None:
             raise LookupError(f"invoice {invoice_id} is not held")
+        return facts
+
+    async def _check(self, facts: InvoiceFacts, checks: tuple[Check, ...]) -> list[Flag]:
         raised: list[Flag] = []
         checked: set[FlagCode] = set()
         for check in checks:
@@ -114,7 +120,7 @@ class RiskAssessor:
                 checked |= check.codes
                 raised += flags
         await self.store.settle(
-            invoice_id,
+            facts.id,
             raised={flag.code.value: flag.detail for flag in raised},
             checked={code.value for code in checked},
             at=self.clock(),
