@@ -40,6 +40,7 @@ from tests.support.invoices import (
     Keys,
     cash_register_batch,
     draft,
+    intake_ready,
     relabel,
     signed,
     with_bad_attributes,
@@ -73,12 +74,7 @@ class Gateway:
 
 @pytest.fixture
 async def gateway(settings: Settings, intake_keys: Keys) -> AsyncIterator[Gateway]:
-    settings = settings.with_values(
-        trust_anchors=(intake_keys.anchor_file,),
-        crl_files=(intake_keys.crl_file,),
-        signing_key=intake_keys.gateway_key,
-        signing_cert=intake_keys.gateway_cert,
-    )
+    settings = intake_ready(settings, intake_keys)
     async with open_database(settings.resolved_database_url):
         registry = MerchantRegistry()
         await registry.add(RESTAURANT, "Nhà hàng Sen Hồ Tây", kind="restaurant")

@@ -13,7 +13,7 @@ from gateway.config import Settings
 from integrations.access.principal import Role
 from integrations.store.database import open_database
 from integrations.store.merchants import MerchantRegistry
-from tests.support.invoices import RESTAURANT, Keys, draft, signed
+from tests.support.invoices import RESTAURANT, Keys, draft, intake_ready, signed
 from tests.support.servers import live_server
 from tests.support.subscriptions import subscribed
 from tests.support.tokens import token
@@ -25,12 +25,7 @@ SUBSCRIPTION = (
 
 @pytest.fixture
 def intake_settings(settings: Settings, intake_keys: Keys) -> Settings:
-    return settings.with_values(
-        trust_anchors=(intake_keys.anchor_file,),
-        crl_files=(intake_keys.crl_file,),
-        signing_key=intake_keys.gateway_key,
-        signing_cert=intake_keys.gateway_cert,
-    )
+    return intake_ready(settings, intake_keys)
 
 
 def merchant(settings: Settings, ttl: timedelta = timedelta(hours=1)) -> str:
