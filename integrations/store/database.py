@@ -11,6 +11,7 @@ import asyncio
 import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,7 +24,7 @@ from tortoise.exceptions import BaseORMException
 from tortoise.migrations.api import migrate as run_migrations
 
 from integrations.errors import StoreError
-from integrations.store import dialect
+from integrations.store import dialect, partitions
 from integrations.store.dialect import ANALYTICS
 
 APP = "gateway"
@@ -76,7 +77,8 @@ def _connection(url: str) -> dict[str, Any]:
 
 
 async def migrate(url: str) -> None:
-    """Bring the schema to the latest migration; run it before the database is opened.
+    """Bring the schema to the latest migration, and on PostgreSQL make the invoice partitions
+    of the months ahead (``partitions.ensure``); run it before the database is opened.
 
     Runs in its own task: tortoise makes the migration context current, and a task keeps that
     change to itself instead of leaving the caller's connections replaced or closed.
@@ -87,6 +89,7 @@ async def migrate(url: str) -> None:
 async def _migrate(url: str) -> None:
     try:
         await run_migrations(config=tortoise_config(url))
+        await partitions.ensure(get_connection(backend_of(url)), today=datetime.now(UTC).date())
     finally:
         await Tortoise.close_connections()
 
