@@ -11,7 +11,7 @@ from typing import Any
 import click
 import uvicorn
 
-from gateway.commands import audit, demo, invoices, merchants, pki, tokens
+from gateway.commands import audit, demo, invoices, merchants, partitions, pki, tokens
 from gateway.config import CONFIG_FILE_ENV, ENV_PREFIX, ConfigError, Settings, load_settings
 from gateway.demo_tokens import ensure_demo_keys
 from gateway.keys import load_key_material
@@ -110,3 +110,4 @@ main.add_command(invoices.commands)
 main.add_command(merchants.commands)
 main.add_command(tokens.command)
 main.add_command(audit.commands)
+main.add_command(partitions.commands)
