@@ -32,7 +32,7 @@ from tortoise.transactions import in_transaction
 from integrations.identity import PROVINCES, tax_check_digit
 from integrations.risk.flags import FlagCode
 from integrations.simulators.known import MERCHANTS, PEOPLE
-from integrations.store import rollups
+from integrations.store import dialect, partitions, rollups
 from integrations.store.classify import invoice_kind, province_of
 from integrations.store.database import backend_of, migrate, open_database
 
@@ -261,6 +261,13 @@ async def load_postgres(url: str, generator: Generator, count: int) -> int:
     return rows
 
 
+async def make_partitions(url: str) -> None:
+    """On PostgreSQL, the monthly partitions of every month loaded, before the load: COPY
+    into a month without one would fill the default partition instead."""
+    async with open_database(url):
+        await partitions.ensure(dialect.connection(), today=date.today(), since=FIRST_DAY)
+
+
 async def analyse(url: str) -> None:
     """Statistics for the planner, once the roll-ups are in too; on PostgreSQL the visibility
     map as well, which index-only scans (a seller's summaries) need."""
@@ -323,6 +330,7 @@ async def main() -> None:
     postgres = backend_of(args.url) == "postgres"
     count = args.count or (1_000_000 if postgres else 100_000)
     await migrate(args.url)
+    await make_partitions(args.url)
     generator = Generator(args.seed, args.sellers, args.buyers)
     started = time.perf_counter()
     if postgres:
