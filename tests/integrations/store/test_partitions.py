@@ -3,17 +3,20 @@ out of the default partition without loss, and an existing table converted in pl
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from tortoise.exceptions import IntegrityError
 
 from integrations.store import dialect, partitions
-from integrations.store.analytics import InvoiceAnalytics, InvoiceFilter
+from integrations.store.analytics import GroupBy, InvoiceAnalytics, InvoiceFilter
 from integrations.store.database import migrate, open_database
 from integrations.store.dialect import Sql
 from integrations.store.invoices import DuplicateInvoice, InvoiceStore
@@ -136,22 +139,47 @@ async def test_deleting_a_key_deletes_its_invoice_and_every_row_of_it() -> None:
 
 
 @pytest.mark.usefixtures("postgres")
-async def test_a_month_filter_reads_that_month_s_partition_alone() -> None:
+async def test_an_officer_s_month_reads_that_month_s_partition_alone() -> None:
+    """The gateway's own SQL for a month's page and summary, as sent, prunes the others."""
     store = InvoiceStore()
     for number, issued in enumerate((date(2026, 10, 5), date(2026, 11, 5), date(2026, 12, 5))):
         await store.insert(make_record(number=number + 1, issued_on=issued))
     await ensure()
-    where = InvoiceFilter(issued_from=date(2026, 11, 1), issued_to=date(2026, 11, 30))
-    page = await InvoiceAnalytics().search(where, first=10)
+    month = InvoiceFilter(issued_from=date(2026, 11, 1), issued_to=date(2026, 11, 30))
+    with statements_sent() as sent:
+        page = await InvoiceAnalytics().search(month, first=10)
+        by_kind = await InvoiceAnalytics(use_rollups=False).summarise(month, (GroupBy.KIND,))
     assert [item.issued_on for item in page.items] == [date(2026, 11, 5)]
-    plan = await dialect.connection().execute_query_dict(
-        "EXPLAIN SELECT id FROM invoices WHERE issued_on BETWEEN $1 AND $2",
-        [date(2026, 11, 1), date(2026, 11, 30)],
-    )
-    scanned = {
-        name for row in plan for name in re.findall(r" on (invoices_\w+)", row["QUERY PLAN"])
-    }
-    assert scanned == {"invoices_2026_11"}
+    assert [row.count for row in by_kind] == [1]
+    reads = [(query, values) for query, values in sent if "FROM invoices" in query]
+    assert len(reads) >= 2
+    for query, values in reads:
+        plan = await dialect.connection().execute_query_dict(f"EXPLAIN {query}", values)
+        text = "\n".join(row["QUERY PLAN"] for row in plan)
+        assert set(re.findall(r" on (invoices_\w+)", text)) == {"invoices_2026_11"}, text
+
+
+@contextmanager
+def statements_sent() -> Iterator[list[tuple[str, list[Any]]]]:
+    """The statements tortoise sends inside the block, with their values."""
+    sent: list[tuple[str, list[Any]]] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if isinstance(record.args, tuple) and len(record.args) == 2:
+                query, values = record.args
+                if isinstance(query, str):
+                    sent.append((query, list(values or [])))
+
+    logger, keep = logging.getLogger("tortoise.db_client"), Keep()
+    level = logger.level
+    logger.addHandler(keep)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield sent
+    finally:
+        logger.removeHandler(keep)
+        logger.setLevel(level)
 
 
 @pytest.mark.parametrize("empty_database", ["postgres"], indirect=True)
