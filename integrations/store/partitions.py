@@ -72,7 +72,10 @@ async def partition(client: BaseDBAsyncClient, *, today: date, ahead: int = AHEA
     only, in the caller's transaction (a migration's)."""
     if client.capabilities.dialect != "postgres" or await is_partitioned(client):
         return
-    await client.execute_script(f"LOCK TABLE {TABLE} IN ACCESS EXCLUSIVE MODE")
+    # Index builds of a table held for years sort in memory rather than in passes on disk.
+    await client.execute_script(
+        f"SET LOCAL maintenance_work_mem = '1GB'; LOCK TABLE {TABLE} IN ACCESS EXCLUSIVE MODE"
+    )
     await _hold_keys(client)
     indexes = await _plain_indexes(client)
     months = await _months(client, TABLE)
