@@ -34,7 +34,7 @@ from typing import Any
 from integrations.errors import GatewayError, StoreError
 from integrations.identity import parse_taxpayer_id
 from integrations.money import decimal_text, shown
-from integrations.store import cursors, dialect, rollups
+from integrations.store import cursors, dialect, partitions, rollups
 from integrations.store.dialect import Sql, read_date, read_datetime, read_decimal, read_uuid
 from integrations.store.models import InvoiceKind, InvoiceStatus
 from integrations.store.rollups import (
@@ -474,12 +474,18 @@ def _clauses(sql: Sql, where: InvoiceFilter) -> list[str]:
 
 
 def _buyer_clause(sql: Sql, buyer: str) -> str:
-    # A union of three index lookups: an OR across them would scan every invoice.
+    """A union of three index lookups: an OR across them would scan every invoice. Each id
+    comes with its issue date, so on PostgreSQL reading the invoice back probes its month's
+    partition alone rather than every month's (``store/partitions.py``); a link's date comes
+    from ``invoice_keys`` there, one probe."""
+    keys = partitions.KEYS if sql.postgres else "invoices"
     return (
-        f"i.id IN (SELECT b.id FROM invoices b WHERE b.buyer_personal_id = {sql.param(buyer)} "
-        f"UNION SELECT b.id FROM invoices b WHERE b.buyer_tax_code = {sql.param(buyer)} "
-        "UNION SELECT k.invoice_id FROM identity_links k "
-        f"WHERE k.role = 'buyer' AND k.subject = {sql.param(buyer)})"
+        "(i.id, i.issued_on) IN (SELECT b.id, b.issued_on FROM invoices b "
+        f"WHERE b.buyer_personal_id = {sql.param(buyer)} "
+        "UNION SELECT b.id, b.issued_on FROM invoices b "
+        f"WHERE b.buyer_tax_code = {sql.param(buyer)} "
+        f"UNION SELECT k.invoice_id, j.issued_on FROM identity_links k JOIN {keys} j "
+        f"ON j.id = k.invoice_id WHERE k.role = 'buyer' AND k.subject = {sql.param(buyer)})"
     )
 
 
