@@ -477,8 +477,8 @@ def _buyer_clause(sql: Sql, buyer: str) -> str:
     """A union of three index lookups: an OR across them would scan every invoice. Each id
     comes with its issue date, so on PostgreSQL reading the invoice back probes its month's
     partition alone rather than every month's (``store/partitions.py``); a link's date comes
-    from ``invoice_keys`` there, one probe."""
-    keys = partitions.KEYS if sql.postgres else "invoices"
+    from ``partitions.identities``, one probe."""
+    keys = partitions.identities(postgres=sql.postgres)
     return (
         "(i.id, i.issued_on) IN (SELECT b.id, b.issued_on FROM invoices b "
         f"WHERE b.buyer_personal_id = {sql.param(buyer)} "

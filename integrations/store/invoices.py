@@ -329,13 +329,12 @@ class InvoiceStore:
 
 
 async def _holds_sha(sha256: str) -> bool:
-    """Whether an invoice with this sha256 is stored. On PostgreSQL ``invoice_keys`` answers
-    with one probe of its unique index, where the partitioned invoices would take one a month
-    (``store/partitions.py``)."""
+    """Whether an invoice with this sha256 is stored, by one probe of a unique index
+    (``partitions.identities``)."""
     connection = dialect.connection()
     sql = Sql(connection.capabilities.dialect)
     meta = Invoice._meta
-    table = partitions.KEYS if sql.postgres else meta.db_table
+    table = partitions.identities(postgres=sql.postgres)
     column = meta.fields_db_projection["sha256"]
     _, rows = await connection.execute_query(
         f"SELECT 1 FROM {table} WHERE {column} = {sql.param(sha256)} LIMIT 1", sql.values

@@ -67,9 +67,17 @@ async def is_partitioned(client: BaseDBAsyncClient) -> bool:
     return bool(rows) and rows[0]["relkind"] == "p"
 
 
-async def partition(client: BaseDBAsyncClient, *, today: date, ahead: int = AHEAD) -> None:
-    """Turn the plain invoices table into the partitioned one, keeping every row; PostgreSQL
-    only, in the caller's transaction (a migration's)."""
+def identities(*, postgres: bool) -> str:
+    """The table that answers for each invoice's id, issue date, business key, sha256 and
+    code with one unique index apiece: ``invoice_keys`` on PostgreSQL, where the partitioned
+    invoices would take one probe a month, the invoices themselves on SQLite."""
+    return KEYS if postgres else TABLE
+
+
+async def partition(client: BaseDBAsyncClient) -> None:
+    """Turn the plain invoices table into the partitioned one, keeping every row, with a
+    partition for each month it holds; PostgreSQL only, in the caller's transaction (a
+    migration's). ``migrate`` then makes the months ahead (``ensure``)."""
     if client.capabilities.dialect != "postgres" or await is_partitioned(client):
         return
     # Index builds of a table held for years sort in memory rather than in passes on disk.
@@ -84,7 +92,7 @@ async def partition(client: BaseDBAsyncClient, *, today: date, ahead: int = AHEA
         f"CREATE TABLE {TABLE} (LIKE {TABLE}_plain INCLUDING DEFAULTS)"
         " PARTITION BY RANGE (issued_on);"
         f"CREATE TABLE {DEFAULT} PARTITION OF {TABLE} DEFAULT;"
-        + "".join(_create(month) for month in sorted(months | _window(today, ahead)))
+        + "".join(_create(month) for month in sorted(months))
         + f"INSERT INTO {TABLE} SELECT * FROM {TABLE}_plain;"
         f"DROP TABLE {TABLE}_plain;"
         f"ALTER TABLE {TABLE} ADD PRIMARY KEY (id, issued_on);"
@@ -147,19 +155,16 @@ async def _hold_keys(client: BaseDBAsyncClient) -> None:
         " FROM pg_constraint WHERE contype = 'f' AND confrelid = to_regclass($1)",
         [TABLE],
     )
-    await client.execute_script(
-        "".join(
-            f'ALTER TABLE {ref["child"]} DROP CONSTRAINT "{ref["conname"]}";'
-            + (
-                ""
-                if ref["child"] == TABLE
-                else f'ALTER TABLE {ref["child"]} ADD CONSTRAINT "{ref["conname"]}" '
-                + ref["def"].replace(f"REFERENCES {TABLE}(", f"REFERENCES {KEYS}(")
-                + ";"
-            )
-            for ref in references
-        )
-    )
+    # The invoices' own reference (a correction's) is made again on the partitioned table.
+    dropped = [f'ALTER TABLE {r["child"]} DROP CONSTRAINT "{r["conname"]}"' for r in references]
+    repointed = [_repointed(r) for r in references if r["child"] != TABLE]
+    await client.execute_script(";".join(dropped + repointed))
+
+
+def _repointed(reference: dict[str, str]) -> str:
+    """The foreign key ``reference`` made again, on the keys rather than the invoices."""
+    definition = reference["def"].replace(f"REFERENCES {TABLE}(", f"REFERENCES {KEYS}(")
+    return f'ALTER TABLE {reference["child"]} ADD CONSTRAINT "{reference["conname"]}" {definition}'
 
 
 async def _plain_indexes(client: BaseDBAsyncClient) -> list[str]:

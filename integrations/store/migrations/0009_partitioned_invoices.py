@@ -2,8 +2,6 @@
 ``invoice_keys`` (``store/partitions.py``); every invoice held moves in the same migration.
 SQLite keeps one table: nothing changes there."""
 
-from datetime import UTC, datetime
-
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 from tortoise.migrations.schema_editor.base import BaseSchemaEditor
@@ -13,7 +11,7 @@ from integrations.store import partitions
 
 
 async def partition(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
-    await partitions.partition(schema_editor.client, today=datetime.now(UTC).date())
+    await partitions.partition(schema_editor.client)
 
 
 class Migration(migrations.Migration):
