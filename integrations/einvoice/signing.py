@@ -1,4 +1,4 @@
-"""Enveloped XML signatures in the national e-invoice profile, made with signxml.
+"""Enveloped XML signatures in the national e-invoice profile.
 
 Every signature this module writes has the shape real invoices have (``einvoice-format.md``
 §6): inclusive C14N 1.0, one reference per signed element (``#<Id>``, optionally with the
@@ -7,31 +7,37 @@ an ``Object/SignatureProperties/SignatureProperty/SigningTime`` inside the signa
 ``KeyInfo/X509Data`` with the signer's certificate chain. By default the ``Signature`` declares
 the XML-DSig namespace as the default namespace, as .NET vendors and the tax authority do.
 
-Three call sites share :func:`sign_document`: the seller signature (:func:`sign_invoice`), the
+Three call sites share :func:`sign_tree`: the seller signature (:func:`sign_invoice`), the
 206 batch signature (:func:`sign_envelope`) and the gateway's own receipts and tax-authority
-signatures.
+signatures. The signature is written straight into the caller's tree: libxml2 canonicalises
+(through lxml), hashlib digests and ``cryptography`` makes the RSA signature, so nothing of the
+document is copied or parsed again. signxml's signer would serialise and reparse the document
+and each referenced element, which cost the tax-authority stamp more than its RSA signature.
 """
 
 from __future__ import annotations
 
+import hashlib
+from base64 import b64encode
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 from typing import Any, Literal
 from uuid import uuid4
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
-from signxml import XMLSigner
 from signxml.algorithms import (
     CanonicalizationMethod,
     DigestAlgorithm,
     SignatureConstructionMethod,
     SignatureMethod,
 )
-from signxml.exceptions import SignXMLException
 from signxml.processor import XMLSignatureProcessor
-from signxml.signer import SignatureReference
 
 from integrations.einvoice.pki import SignerIdentity
 from integrations.errors import GatewayError
@@ -48,6 +54,7 @@ ALGORITHMS: dict[str, tuple[SignatureMethod, DigestAlgorithm]] = {
     "rsa-sha256": (SignatureMethod.RSA_SHA256, DigestAlgorithm.SHA256),
     "rsa-sha1": (SignatureMethod.RSA_SHA1, DigestAlgorithm.SHA1),
 }
+_ENVELOPED = SignatureConstructionMethod.enveloped.value
 
 
 class SigningError(GatewayError):
@@ -76,11 +83,21 @@ class InScopeC14N(XMLSignatureProcessor):
         inclusive_ns_prefixes: list[str] | None = None,
     ) -> bytes:
         nodes = nodes if isinstance(nodes, list) else [nodes]
-        detached = [
-            self._fromstring(self._tostring(node)) if _needs_detaching(node) else node
-            for node in nodes
-        ]
-        return super()._c14n(detached, algorithm, inclusive_ns_prefixes)  # type: ignore[no-any-return]
+        return super()._c14n(  # type: ignore[no-any-return]
+            [detached(node) for node in nodes], algorithm, inclusive_ns_prefixes
+        )
+
+
+def detached(node: Any) -> Any:
+    """``node`` where libxml2 canonicalises it right, else a copy of it alone (see above)."""
+    if isinstance(node, etree._Element) and node.getparent() is not None and None in node.nsmap:
+        return _parse(etree.tostring(node))
+    return node
+
+
+def canonical(element: etree._Element) -> bytes:
+    """The inclusive C14N 1.0 of ``element`` as a document subset, its namespaces in scope."""
+    return etree.tostring(detached(element), method="c14n")  # type: ignore[no-any-return]
 
 
 _ID_ATTRIBUTES = etree.XPath(
@@ -95,74 +112,6 @@ def index_ids(root: etree._Element) -> dict[str, list[etree._Element]]:
     for value in _ID_ATTRIBUTES(root):
         index[str(value)].append(value.getparent())
     return index
-
-
-def _needs_detaching(node: Any) -> bool:
-    return isinstance(node, etree._Element) and node.getparent() is not None and None in node.nsmap
-
-
-@dataclass(frozen=True)
-class _Reference(SignatureReference):
-    enveloped: bool = False
-
-
-class _ProfileSigner(InScopeC14N, XMLSigner):
-    """signxml's signer with per-reference transforms and SHA-1 available on request.
-
-    signxml copies the document it signs (serialise and reparse) and then each referenced
-    element, to keep the caller's tree untouched. The tree given here is always this module's
-    own parse, so it is signed where it stands, and a referenced element is canonicalised in
-    place (``InScopeC14N`` detaches what needs it); only one that holds the signature
-    placeholder is copied, since signxml cuts the placeholder out of what it digests.
-    """
-
-    def __init__(self, document: etree._Element, **options: Any) -> None:
-        super().__init__(**options)
-        self._document = document
-
-    def get_root(self, data: Any) -> etree._Element:
-        if data is self._document:
-            return data
-        return super().get_root(data)  # type: ignore[no-any-return]
-
-    def _get_c14n_inputs_from_references(
-        self, doc_root: etree._Element, references: list[SignatureReference]
-    ) -> tuple[list[etree._Element], list[SignatureReference]]:
-        inputs, resolved = [], []
-        ids = index_ids(doc_root)
-        for reference in references:
-            uri = reference.URI if reference.URI.startswith("#") else f"#{reference.URI}"
-            found = ids.get(uri[1:], [])
-            # A value held once is what signxml's own search finds; anything else it judges.
-            element = (
-                found[0] if len(found) == 1 else self._resolve_reference(doc_root, {"URI": uri})
-            )
-            holds = element.find(f".//{{{DS}}}Signature[@Id='placeholder']") is not None
-            inputs.append(super().get_root(element) if holds else element)
-            resolved.append(replace(reference, URI=uri))
-        return inputs, resolved
-
-    def check_deprecated_methods(self) -> None:
-        """SHA-1 is chosen explicitly by the caller, only to reproduce legacy invoices."""
-
-    def _build_transforms_for_reference(
-        self,
-        *,
-        transforms_node: etree._Element,
-        reference: SignatureReference,
-        exclude_c14n_transform_element: bool = True,
-    ) -> None:
-        if isinstance(reference, _Reference) and reference.enveloped:
-            etree.SubElement(
-                transforms_node,
-                self._ds_tag("Transform"),
-                Algorithm=SignatureConstructionMethod.enveloped.value,
-            )
-            return
-        # An empty Transforms element is invalid XML-DSig; the profile writes none at all.
-        parent = transforms_node.getparent()
-        if parent is not None:
-            parent.remove(transforms_node)
 
 
 def sign_document(
@@ -307,52 +256,96 @@ def sign_tree(
     parent = _ensure_path(root, location)
     if parent.find(f"{{{DS}}}Signature") is not None:
         raise SigningError(f"{location or root.tag} already holds a signature")
-    nsmap: dict[str | None, str] = {None: DS} if default_namespace else {"ds": DS}
-    signature_id = signature_id or new_id("Signature")
-    time_id = new_id("SigningTime")
-    parent.append(_placeholder(nsmap, time_id, signature_id, format_signing_time(signing_time)))
     method, digest = ALGORITHMS[algorithm]
-    xml_signer = _ProfileSigner(
-        root, signature_algorithm=method, digest_algorithm=digest, c14n_algorithm=C14N
-    )
-    xml_signer.namespaces = nsmap  # type: ignore[assignment]
-    xml_signer.signature_annotators.append(_objects_last)
-    references = [_Reference(f"#{i}", enveloped=enveloped) for i in reference_ids]
-    try:
-        signed = xml_signer.sign(
-            root,
-            key=signer.private_key,
-            cert=signer.certificates,
-            reference_uri=[*references, _Reference(f"#{time_id}")],
-            exclude_c14n_transform_element=True,
-        )
-    except (SignXMLException, ValueError) as exc:
-        raise SigningError(f"cannot sign: {exc}") from exc
-    signature = _ensure_path(signed, location).find(f"{{{DS}}}Signature")
-    if signature is not None:
-        signature.set("Id", signature_id)
-    return _DECLARATION + etree.tostring(signed, encoding="UTF-8", xml_declaration=False)
+    ids = index_ids(root)
+    # Digested before the signature exists: that is what the enveloped transform leaves.
+    digests = [
+        (f"#{i}", _digest(canonical(_referenced(ids, i, parent, enveloped)), digest))
+        for i in reference_ids
+    ]
+    nsmap: dict[str | None, str] = {None: DS} if default_namespace else {"ds": DS}
+    signature = etree.SubElement(parent, _ds("Signature"), nsmap=nsmap)
+    signature.set("Id", signature_id or new_id("Signature"))
+    info = etree.SubElement(signature, _ds("SignedInfo"))
+    etree.SubElement(info, _ds("CanonicalizationMethod"), Algorithm=C14N.value)
+    etree.SubElement(info, _ds("SignatureMethod"), Algorithm=method.value)
+    value = etree.SubElement(signature, _ds("SignatureValue"))
+    _key_info(signature, signer.certificates)
+    time_object = _signing_time_object(signature, format_signing_time(signing_time))
+    for uri, digest_value in digests:
+        _reference(info, uri, digest, digest_value, enveloped=enveloped)
+    time_uri = f"#{time_object.get('Id')}"
+    _reference(info, time_uri, digest, _digest(canonical(time_object), digest))
+    value.text = _signature_value(signer, canonical(info), digest)
+    return _DECLARATION + etree.tostring(root, encoding="UTF-8", xml_declaration=False)
 
 
-def _placeholder(
-    nsmap: dict[str | None, str], time_id: str, signature_id: str, signing_time: str
+def _ds(name: str) -> str:
+    return f"{{{DS}}}{name}"
+
+
+def _referenced(
+    ids: dict[str, list[etree._Element]],
+    id_value: str,
+    signature_place: etree._Element,
+    enveloped: bool,
 ) -> etree._Element:
-    """signxml fills a ``Signature Id="placeholder"``; ours already holds the SigningTime."""
-    signature = etree.Element(f"{{{DS}}}Signature", nsmap=nsmap, Id="placeholder")
-    obj = etree.SubElement(signature, f"{{{DS}}}Object", Id=time_id)
-    properties = etree.SubElement(obj, f"{{{DS}}}SignatureProperties")
-    prop = etree.SubElement(properties, f"{{{DS}}}SignatureProperty", Target=f"#{signature_id}")
+    """The one element with this Id; one holding the signature only under the enveloped
+    transform, which cuts the signature out of what is digested."""
+    found = ids.get(id_value, [])
+    if len(found) != 1:
+        raise SigningError(f"cannot sign: {len(found)} elements have the Id {id_value!r}")
+    element = found[0]
+    if not enveloped and (element is signature_place or element in signature_place.iterancestors()):
+        raise SigningError(f"cannot sign: #{id_value} holds the signature and is not enveloped")
+    return element
+
+
+def _digest(data: bytes, digest: DigestAlgorithm) -> str:
+    return b64encode(hashlib.new(digest.implementation.name, data).digest()).decode()
+
+
+def _reference(
+    info: etree._Element, uri: str, digest: DigestAlgorithm, value: str, *, enveloped: bool = False
+) -> None:
+    """A ``Reference``; the profile writes no ``Transforms`` at all unless enveloped."""
+    reference = etree.SubElement(info, _ds("Reference"), URI=uri)
+    if enveloped:
+        transforms = etree.SubElement(reference, _ds("Transforms"))
+        etree.SubElement(transforms, _ds("Transform"), Algorithm=_ENVELOPED)
+    etree.SubElement(reference, _ds("DigestMethod"), Algorithm=digest.value)
+    etree.SubElement(reference, _ds("DigestValue")).text = value
+
+
+def _signature_value(signer: SignerIdentity, signed_info: bytes, digest: DigestAlgorithm) -> str:
+    hash_algorithm: hashes.HashAlgorithm = digest.implementation()
+    signed = signer.private_key.sign(signed_info, padding.PKCS1v15(), hash_algorithm)
+    return b64encode(signed).decode()
+
+
+def _key_info(signature: etree._Element, certificates: Sequence[x509.Certificate]) -> None:
+    data = etree.SubElement(etree.SubElement(signature, _ds("KeyInfo")), _ds("X509Data"))
+    for certificate in certificates:
+        etree.SubElement(data, _ds("X509Certificate")).text = _pem_body(certificate)
+
+
+@lru_cache(maxsize=64)
+def _pem_body(certificate: x509.Certificate) -> str:
+    """The certificate's base64 lines, as signxml and .NET vendors write them."""
+    lines = certificate.public_bytes(Encoding.PEM).decode().splitlines(keepends=True)
+    return "".join(lines[1:-1])
+
+
+def _signing_time_object(signature: etree._Element, signing_time: str) -> etree._Element:
+    """``Object/SignatureProperties/SignatureProperty/SigningTime``, targeting the signature."""
+    obj = etree.SubElement(signature, _ds("Object"), Id=new_id("SigningTime"))
+    properties = etree.SubElement(obj, _ds("SignatureProperties"))
+    target = f"#{signature.get('Id')}"
+    prop = etree.SubElement(properties, _ds("SignatureProperty"), Target=target)
     # With a default ds namespace SigningTime falls into it, exactly as vendors' files have it.
-    tag = f"{{{DS}}}SigningTime" if None in nsmap else "SigningTime"
+    tag = _ds("SigningTime") if None in signature.nsmap else "SigningTime"
     etree.SubElement(prop, tag).text = signing_time
-    return signature
-
-
-def _objects_last(signature: etree._Element, signing_settings: object) -> None:
-    """XML-DSig orders SignedInfo, SignatureValue, KeyInfo, then Object; signxml appends
-    the first three after the placeholder's Object. Moving it changes no digest."""
-    for obj in signature.findall(f"{{{DS}}}Object"):
-        signature.append(obj)
+    return obj
 
 
 def _ensure_path(root: etree._Element, location: str) -> etree._Element:

@@ -157,6 +157,28 @@ def test_unknown_reference_is_refused(pki: Pki) -> None:
         )
 
 
+def test_a_reference_that_cannot_be_digested_is_refused(pki: Pki) -> None:
+    """Two elements under one Id, or a reference holding its own signature untransformed."""
+    twice = RECEIPT.replace(b"<MSo>", b'<MSo Id="TB-1">')
+    with pytest.raises(SigningError, match="2 elements have the Id 'TB-1'"):
+        sign_document(
+            twice,
+            location="DLieu/TBao/DSCKS/CQT",
+            reference_ids=["TB-1"],
+            signer=pki.authority,
+            signing_time=SIGNED_AT,
+        )
+    with pytest.raises(SigningError, match="#TB-1 holds the signature and is not enveloped"):
+        sign_document(
+            RECEIPT,
+            location="DLieu/TBao/DLTBao/DSCKS",
+            reference_ids=["TB-1"],
+            signer=pki.authority,
+            signing_time=SIGNED_AT,
+            enveloped=False,
+        )
+
+
 def test_envelope_signature_covers_dlieu_and_gives_it_an_id(pki: Pki) -> None:
     signed = sign_envelope(unsigned_batch(), pki.seller, signing_time=SIGNED_AT)
     root = etree.fromstring(signed)
