@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from integrations.risk.flags import Flag, FlagCode
-from integrations.store.risk import InvoiceFacts, RiskStore
+from integrations.store.risk import InvoiceFacts, RiskStore, SeriesNumbers
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,28 +22,30 @@ class NumberingCheck:
     codes: frozenset[FlagCode] = frozenset({FlagCode.NUMBERING_GAP, FlagCode.NUMBER_REUSED})
 
     async def run(self, facts: InvoiceFacts) -> list[Flag]:
-        return [*await self._gap(facts), *await self._reuse(facts)]
+        numbers = await self.store.numbering(facts)
+        return [*_gap(facts, numbers.highest_below), *_reuse(facts, numbers)]
 
-    async def _gap(self, facts: InvoiceFacts) -> list[Flag]:
-        if facts.number <= 1:
-            return []
-        below = await self.store.highest_number_below(facts)
-        if below == facts.number - 1:
-            return []
-        first_missing = (below or 0) + 1
-        missing = (
-            str(first_missing)
-            if first_missing == facts.number - 1
-            else f"{first_missing}-{facts.number - 1}"
-        )
-        return [Flag(FlagCode.NUMBERING_GAP, f"{facts.series} numbers {missing} not held")]
 
-    async def _reuse(self, facts: InvoiceFacts) -> list[Flag]:
-        reasons = []
-        templates = await self.store.templates_with_number(facts)
-        if templates:
-            reasons.append(f"number {facts.number} also used under template {', '.join(templates)}")
-        other = await self.store.out_of_order(facts)
-        if other is not None:
-            reasons.append(f"number {other} of the series is dated out of order with this one")
-        return [Flag(FlagCode.NUMBER_REUSED, "; ".join(reasons))] if reasons else []
+def _gap(facts: InvoiceFacts, below: int | None) -> list[Flag]:
+    if facts.number <= 1:
+        return []
+    if below == facts.number - 1:
+        return []
+    first_missing = (below or 0) + 1
+    missing = (
+        str(first_missing)
+        if first_missing == facts.number - 1
+        else f"{first_missing}-{facts.number - 1}"
+    )
+    return [Flag(FlagCode.NUMBERING_GAP, f"{facts.series} numbers {missing} not held")]
+
+
+def _reuse(facts: InvoiceFacts, numbers: SeriesNumbers) -> list[Flag]:
+    reasons = []
+    templates = numbers.other_templates
+    if templates:
+        reasons.append(f"number {facts.number} also used under template {', '.join(templates)}")
+    other = numbers.dated_out_of_order
+    if other is not None:
+        reasons.append(f"number {other} of the series is dated out of order with this one")
+    return [Flag(FlagCode.NUMBER_REUSED, "; ".join(reasons))] if reasons else []

@@ -8,6 +8,11 @@ An invoice waits for the sweeper while ``risk_assessed_at`` is empty. When regis
 flags depend on changes (a seller's status, a certificate revoked), the invoices concerned are
 marked so again (``reassess_*``): the mark is a column, so it survives a restart, and an
 assessment that was already running when the mark was made does not erase it.
+
+What the sweeper reads for every invoice (its facts, its series' numbering, its flags and
+attempts, its original) and its claims are plain SQL: building the ORM's queries cost the
+sweeper more CPU than the statements themselves, in the worker that also serves the intake.
+Writes that happen only when a flag changes, and the refreshes, stay with the models.
 """
 
 from __future__ import annotations
@@ -23,14 +28,20 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from integrations.store.dialect import (
+    Sql,
+    connection,
+    read_date,
+    read_datetime,
+    read_decimal,
+    read_uuid,
+)
 from integrations.store.models import (
     Certificate,
     DuplicateAttempt,
     IdentityLink,
     Invoice,
-    InvoiceDocument,
     InvoiceFlag,
-    InvoiceLine,
     ProviderGrant,
 )
 
@@ -61,6 +72,18 @@ class InvoiceFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class SeriesNumbers:
+    """Where an invoice stands in its series (seller, template, series), for the numbering check."""
+
+    highest_below: int | None
+    """The highest number under the invoice's that is held."""
+    dated_out_of_order: int | None
+    """The lowest number whose date contradicts its place against the invoice's."""
+    other_templates: tuple[str, ...]
+    """Other templates under which the seller used this series and number."""
+
+
+@dataclass(frozen=True, slots=True)
 class FlagView:
     code: str
     detail: str
@@ -69,70 +92,65 @@ class FlagView:
 
 class RiskStore:
     async def facts(self, invoice_id: uuid.UUID) -> InvoiceFacts | None:
-        row = await Invoice.get_or_none(id=invoice_id)
-        if row is None:
-            return None
-        lines = await InvoiceLine.filter(invoice_id=invoice_id).order_by("position")
-        return InvoiceFacts(
-            id=row.id,
-            seller_tax_code=row.seller_tax_code,
-            template=row.template,
-            series=row.series,
-            number=row.number,
-            issued_on=row.issued_on,
-            currency=row.currency,
-            buyer_tax_code=row.buyer_tax_code,
-            buyer_personal_id=row.buyer_personal_id,
-            total_before_tax=row.total_before_tax,
-            total_tax=row.total_tax,
-            lines=tuple(LineFacts(x.nature, x.amount, x.tax_percent) for x in lines),
+        sql = _sql()
+        rows = await _fetch(
+            f"SELECT {_FACTS} FROM invoices WHERE id = {sql.param(invoice_id)}", sql
         )
+        if not rows:
+            return None
+        sql = _sql()
+        lines = await _fetch(
+            "SELECT nature, amount, tax_percent FROM invoice_lines "
+            f"WHERE invoice_id = {sql.param(invoice_id)} ORDER BY position",
+            sql,
+        )
+        return _facts(rows[0], lines)
 
     async def original(self, invoice_id: uuid.UUID) -> bytes | None:
-        document = await InvoiceDocument.get_or_none(invoice_id=invoice_id)
-        return bytes(document.original) if document else None
-
-    async def highest_number_below(self, facts: InvoiceFacts) -> int | None:
-        """The highest number under this invoice's held in its series, if any."""
-        row = (
-            await _series(facts)
-            .filter(number__lt=facts.number)
-            .order_by("-number")
-            .first()
-            .values_list("number", flat=True)
+        sql = _sql()
+        rows = await _fetch(
+            f"SELECT original FROM invoice_documents WHERE invoice_id = {sql.param(invoice_id)}",
+            sql,
         )
-        return int(row) if row is not None else None
+        return bytes(rows[0]["original"]) if rows else None
+
+    async def numbering(self, facts: InvoiceFacts) -> SeriesNumbers:
+        """The invoice's place in its series: two statements, whatever the series holds."""
+        sql = _sql()
+        number, day = facts.number, facts.issued_on
+        below = f"{_in_series(sql, facts)} AND number < {sql.param(number)}"
+        against = (
+            f"{_in_series(sql, facts)} AND ((number < {sql.param(number)} AND issued_on > "
+            f"{sql.param(day)}) OR (number > {sql.param(number)} AND issued_on < {sql.param(day)}))"
+        )
+        (row,) = await _fetch(
+            f"SELECT (SELECT MAX(number) FROM invoices WHERE {below}) AS below, "
+            f"(SELECT MIN(number) FROM invoices WHERE {against}) AS against",
+            sql,
+        )
+        sql = _sql()
+        templates = await _fetch(
+            "SELECT DISTINCT template FROM invoices WHERE "
+            f"seller_tax_code = {sql.param(facts.seller_tax_code)} AND series = "
+            f"{sql.param(facts.series)} AND number = {sql.param(number)} AND template <> "
+            f"{sql.param(facts.template)} ORDER BY template",
+            sql,
+        )
+        return SeriesNumbers(
+            highest_below=_int_or_none(row["below"]),
+            dated_out_of_order=_int_or_none(row["against"]),
+            other_templates=tuple(str(t["template"]) for t in templates),
+        )
 
     async def next_held(self, facts: InvoiceFacts) -> uuid.UUID | None:
         """The invoice numbered right after this one in its series, when held."""
-        return await (
-            _series(facts).filter(number=facts.number + 1).first().values_list("id", flat=True)
+        sql = _sql()
+        rows = await _fetch(
+            f"SELECT id FROM invoices WHERE {_in_series(sql, facts)} "
+            f"AND number = {sql.param(facts.number + 1)} LIMIT 1",
+            sql,
         )
-
-    async def templates_with_number(self, facts: InvoiceFacts) -> list[str]:
-        """Other templates under which the seller used this series and number."""
-        rows = await (
-            Invoice.filter(
-                seller_tax_code=facts.seller_tax_code, series=facts.series, number=facts.number
-            )
-            .exclude(template=facts.template)
-            .values_list("template", flat=True)
-        )
-        return sorted(str(row) for row in rows)
-
-    async def out_of_order(self, facts: InvoiceFacts) -> int | None:
-        """A number of the same series whose date contradicts this one's place, if any."""
-        row = (
-            await _series(facts)
-            .filter(
-                Q(number__lt=facts.number, issued_on__gt=facts.issued_on)
-                | Q(number__gt=facts.number, issued_on__lt=facts.issued_on)
-            )
-            .order_by("number")
-            .first()
-            .values_list("number", flat=True)
-        )
-        return int(row) if row is not None else None
+        return read_uuid(rows[0]["id"]) if rows else None
 
     async def record_duplicate_attempt(
         self, invoice_id: uuid.UUID, *, sha256: str, submitter: str, at: datetime
@@ -143,12 +161,25 @@ class RiskStore:
         )
 
     async def duplicate_attempts(self, invoice_id: uuid.UUID) -> list[tuple[str, datetime]]:
-        rows = await DuplicateAttempt.filter(invoice_id=invoice_id).order_by("attempted_at")
-        return [(row.sha256, row.attempted_at) for row in rows]
+        sql = _sql()
+        rows = await _fetch(
+            "SELECT sha256, attempted_at FROM duplicate_attempts "
+            f"WHERE invoice_id = {sql.param(invoice_id)} ORDER BY attempted_at",
+            sql,
+        )
+        return [(str(row["sha256"]), read_datetime(row["attempted_at"])) for row in rows]
 
     async def active(self, invoice_id: uuid.UUID) -> dict[str, FlagView]:
-        rows = await InvoiceFlag.filter(invoice_id=invoice_id, cleared_at__isnull=True)
-        return {row.code: FlagView(row.code, row.detail, row.raised_at) for row in rows}
+        sql = _sql()
+        rows = await _fetch(
+            "SELECT code, detail, raised_at FROM invoice_flags "
+            f"WHERE invoice_id = {sql.param(invoice_id)} AND cleared_at IS NULL",
+            sql,
+        )
+        return {
+            row["code"]: FlagView(row["code"], row["detail"], read_datetime(row["raised_at"]))
+            for row in rows
+        }
 
     async def flags_of(self, invoice_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, list[FlagView]]:
         """Active flags per invoice, for a page of invoices at once."""
@@ -162,26 +193,21 @@ class RiskStore:
         return flags
 
     async def claim_unassessed(self, *, limit: int, at: datetime) -> list[uuid.UUID]:
-        """Take up to ``limit`` of the oldest unassessed invoices for this caller.
+        """Take up to ``limit`` of the oldest unassessed invoices for this caller, oldest first.
 
-        Each is claimed by a conditional update, so two workers sweeping at once never assess
-        the same invoice twice.
+        One conditional update claims them all: a row another worker claimed meanwhile no
+        longer matches it, so two workers sweeping at once never assess the same invoice twice.
         """
-        rows = await (
-            Invoice.filter(risk_assessed_at__isnull=True)
-            .order_by("received_at")
-            .limit(limit)
-            .values_list("id", flat=True)
+        sql = _sql()
+        waiting = "risk_assessed_at IS NULL"
+        rows = await _fetch(
+            f"UPDATE invoices SET risk_assessed_at = {sql.param(_db_time(at))} WHERE {waiting} "
+            f"AND id IN (SELECT id FROM invoices WHERE {waiting} ORDER BY received_at "
+            f"LIMIT {sql.param(limit)}) RETURNING id, received_at",
+            sql,
         )
-        claimed = []
-        for row in rows:
-            invoice_id = uuid.UUID(str(row))
-            taken = await Invoice.filter(id=invoice_id, risk_assessed_at__isnull=True).update(
-                risk_assessed_at=at
-            )
-            if taken:
-                claimed.append(invoice_id)
-        return claimed
+        rows.sort(key=lambda row: read_datetime(row["received_at"]))
+        return [read_uuid(row["id"]) for row in rows]
 
     async def settle(
         self,
@@ -194,24 +220,24 @@ class RiskStore:
         """Make the active flags among ``checked`` codes exactly ``raised`` (code -> detail).
 
         Codes not in ``checked`` are left alone: a check that could not run today must not
-        clear what it found yesterday.
+        clear what it found yesterday. Nothing is written when nothing changes, as for most
+        invoices. ``risk_assessed_at`` is not touched: the claim set it, and a mark made since
+        (the column emptied because registry data changed) must stay for the next sweep.
         """
+        active = await self.active(invoice_id)
+        added = [code for code in checked if code in raised and code not in active]
+        cleared = [code for code in checked if code not in raised and code in active]
+        if not added and not cleared:
+            return
         async with in_transaction():
-            # An invoice marked for re-assessment meanwhile stays marked: this one ran on the
-            # data from before the change.
-            await Invoice.filter(id=invoice_id, risk_assessed_at__isnull=False).update(
-                risk_assessed_at=at
-            )
-            active = await self.active(invoice_id)
-            for code in checked:
-                if code in raised and code not in active:
-                    await InvoiceFlag.create(
-                        invoice_id=invoice_id, code=code, detail=raised[code], raised_at=at
-                    )
-                elif code not in raised and code in active:
-                    await InvoiceFlag.filter(
-                        invoice_id=invoice_id, code=code, cleared_at__isnull=True
-                    ).update(cleared_at=at)
+            for code in added:
+                await InvoiceFlag.create(
+                    invoice_id=invoice_id, code=code, detail=raised[code], raised_at=at
+                )
+            if cleared:
+                await InvoiceFlag.filter(
+                    invoice_id=invoice_id, code__in=cleared, cleared_at__isnull=True
+                ).update(cleared_at=at)
 
     async def reassess_sold_by(self, sellers: Collection[str]) -> int:
         """Mark every invoice of these sellers for the sweeper to assess again; how many."""
@@ -257,9 +283,63 @@ class RiskStore:
             yield invoice_id
 
 
-def _series(facts: InvoiceFacts) -> QuerySet[Invoice]:
-    return Invoice.filter(
-        seller_tax_code=facts.seller_tax_code, template=facts.template, series=facts.series
+_FACTS = (
+    "id, seller_tax_code, template, series, number, issued_on, currency, buyer_tax_code, "
+    "buyer_personal_id, total_before_tax, total_tax"
+)
+
+
+def _sql() -> Sql:
+    return Sql(connection().capabilities.dialect)
+
+
+async def _fetch(statement: str, sql: Sql) -> list[dict[str, Any]]:
+    """The rows a statement returns; an UPDATE's ``RETURNING`` too, which ``execute_query``
+    drops on PostgreSQL."""
+    return await connection().execute_query_dict(statement, sql.values)
+
+
+def _in_series(sql: Sql, facts: InvoiceFacts) -> str:
+    return (
+        f"seller_tax_code = {sql.param(facts.seller_tax_code)} AND template = "
+        f"{sql.param(facts.template)} AND series = {sql.param(facts.series)}"
+    )
+
+
+def _db_time(moment: datetime) -> Any:
+    """A moment as the model's own field writes it, so the column reads back alike."""
+    return Invoice._meta.fields_map["risk_assessed_at"].to_db_value(moment, Invoice)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _decimal_or_none(value: Any) -> Decimal | None:
+    return None if value is None else read_decimal(value)
+
+
+def _facts(row: dict[str, Any], lines: list[dict[str, Any]]) -> InvoiceFacts:
+    return InvoiceFacts(
+        id=read_uuid(row["id"]),
+        seller_tax_code=row["seller_tax_code"],
+        template=row["template"],
+        series=row["series"],
+        number=int(row["number"]),
+        issued_on=read_date(row["issued_on"]),
+        currency=row["currency"],
+        buyer_tax_code=row["buyer_tax_code"],
+        buyer_personal_id=row["buyer_personal_id"],
+        total_before_tax=read_decimal(row["total_before_tax"]),
+        total_tax=read_decimal(row["total_tax"]),
+        lines=tuple(
+            LineFacts(
+                int(line["nature"]),
+                _decimal_or_none(line["amount"]),
+                _decimal_or_none(line["tax_percent"]),
+            )
+            for line in lines
+        ),
     )
 
 
