@@ -38,7 +38,9 @@ async def submit_invoice(request: Request) -> Response:
     services, submitter, raw = await _take(request)
     result = await services.intake.submit_invoice(raw, _content_type(request), submitter)
     if wants_xml(request):
-        reply = await services.cpu.run(invoice_reply, services.receipt_signer, result, submitter)
+        reply = await services.cpu.run_sized(
+            len(raw), invoice_reply, services.receipt_signer, result, submitter
+        )
         status = OUTCOME_STATUS.get(result.outcome) or status_for(result.findings)
         return xml_response(reply, status)
     return _json_reply(result)
@@ -48,7 +50,9 @@ async def submit_message(request: Request) -> Response:
     services, submitter, raw = await _take(request)
     result = await services.messages.submit(raw, _content_type(request), submitter)
     if wants_xml(request):
-        reply = await services.cpu.run(message_reply, services.receipt_signer, result, submitter)
+        reply = await services.cpu.run_sized(
+            len(raw), message_reply, services.receipt_signer, result, submitter
+        )
         return xml_response(reply, result_status(result))
     return _message_json(result)
 

@@ -101,8 +101,8 @@ class MessageIntake:
         replay = await self.messages.find_by_sha(sha256)
         if replay is not None and await self._reveals(replay, submitter):
             return _replayed(replay)
-        verdict = await self.intake.cpu.run(
-            check_message, self.intake.checker, raw, now=self.intake.clock()
+        verdict = await self.intake.cpu.run_sized(
+            len(raw), check_message, self.intake.checker, raw, now=self.intake.clock()
         )
         header = verdict.header
         if header is None or has_errors(verdict.findings):

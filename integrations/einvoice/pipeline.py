@@ -131,7 +131,7 @@ class Intake:
         replay = await self._replay(raw, submitter)
         if replay is not None:
             return replay
-        verdict = await self.cpu.run(self.checker.invoice, raw, now=self.clock())
+        verdict = await self.cpu.run_sized(len(raw), self.checker.invoice, raw, now=self.clock())
         return await self.admit(verdict, submitter)
 
     async def entitled(self, submitter: Submitter, seller: str | None) -> bool:
@@ -310,7 +310,8 @@ class Intake:
         )
         stamped = None
         if code is not None:
-            stamped = await self.cpu.run(
+            stamped = await self.cpu.run_sized(
+                len(verdict.raw),
                 stamp_invoice,
                 verdict.raw,
                 code=code,
