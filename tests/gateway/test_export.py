@@ -60,8 +60,7 @@ class Gateway:
 async def gateway(settings: Settings) -> AsyncIterator[Gateway]:
     made = generate(40, seed=5)
     async with open_database(settings.resolved_database_url):
-        for invoice in made:
-            await InvoiceStore().insert(invoice.record)
+        await InvoiceStore().insert_all([invoice.record for invoice in made])
     async with in_process_client(create_app(settings)) as http:
         yield Gateway(http, settings, made)
 

@@ -58,8 +58,7 @@ class Split:
 
 async def _fill(url: str, made: list[Generated]) -> None:
     async with open_database(url):
-        for invoice in made:
-            await InvoiceStore().insert(invoice.record)
+        await InvoiceStore().insert_all([invoice.record for invoice in made])
 
 
 @pytest.fixture

@@ -54,8 +54,7 @@ def schema() -> strawberry.Schema:
 
 @pytest.fixture
 async def graph_with_invoices(graph: Graph) -> Graph:
-    for invoice in generate(12, seed=3):
-        await InvoiceStore().insert(invoice.record)
+    await InvoiceStore().insert_all([invoice.record for invoice in generate(12, seed=3)])
     return graph
 
 

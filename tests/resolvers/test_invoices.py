@@ -92,9 +92,8 @@ query($id: String!) {
 async def test_a_hundred_invoices_make_one_tax_registry_call(
     graph: Graph, sims: RunningSimulators
 ) -> None:
-    store = InvoiceStore()
-    for number, buyer in enumerate(buyers(100), start=1):
-        await store.insert(invoice_record(number, buyer_id=buyer))
+    records = [invoice_record(n, buyer_id=buyer) for n, buyer in enumerate(buyers(100), start=1)]
+    await InvoiceStore().insert_all(records)
     sims.reset_stats()
 
     result = await graph.run(SOLD, OFFICER, {"seller": RESTAURANT, "first": 100})
@@ -115,9 +114,7 @@ async def test_a_hundred_invoices_make_one_tax_registry_call(
 async def test_a_hundred_sellers_of_one_buyer_make_one_call(
     graph: Graph, sims: RunningSimulators
 ) -> None:
-    store = InvoiceStore()
-    for seller in sellers(100):
-        await store.insert(invoice_record(1, seller=seller))
+    await InvoiceStore().insert_all([invoice_record(1, seller=seller) for seller in sellers(100)])
     sims.reset_stats()
 
     result = await graph.run(BOUGHT, CITIZEN_AN, {"id": AN})

@@ -48,9 +48,7 @@ def database(db: None, database_url: str) -> Database:
 @pytest.fixture
 async def made(graph: Graph) -> list[Generated]:
     invoices = generate(60, seed=11)
-    store = InvoiceStore()
-    for invoice in invoices:
-        await store.insert(invoice.record)
+    await InvoiceStore().insert_all([invoice.record for invoice in invoices])
     return invoices
 
 
@@ -277,8 +275,7 @@ def in_dong(row: SummaryRow) -> tuple[Any, ...]:
 async def test_summaries_never_add_two_currencies_and_give_exact_dong(graph: Graph) -> None:
     """VND and USD invoices by every grouping: one group per currency, sums in dong exact."""
     made = generate(60, seed=13, foreign=0.4)
-    for invoice in made:
-        await InvoiceStore().insert(invoice.record)
+    await InvoiceStore().insert_all([invoice.record for invoice in made])
     assert {g.record.currency for g in made} == {"USD", "VND"}
     groupings = [(), *((dim,) for dim in GroupBy), (GroupBy.MONTH, GroupBy.KIND)]
     for group_by in groupings:
@@ -298,8 +295,7 @@ async def test_summaries_never_add_two_currencies_and_give_exact_dong(graph: Gra
 
 async def test_the_person_and_merchant_views_sum_each_currency_apart(graph: Graph) -> None:
     made = generate(60, seed=13, foreign=0.4)
-    for invoice in made:
-        await InvoiceStore().insert(invoice.record)
+    await InvoiceStore().insert_all([invoice.record for invoice in made])
     query = """
     query($person: String!, $merchant: String!) {
       personPurchases(idNumber: $person) { months { key { value } currency totalPayableVnd } }

@@ -47,9 +47,7 @@ FLAGGED_EVERY = 7
 
 async def _load(count: int = 160, *, foreign: float = 0.0) -> list[Generated]:
     made = generate(count, foreign=foreign)
-    store = InvoiceStore()
-    for item in made:
-        await store.insert(item.record)
+    await InvoiceStore().insert_all([item.record for item in made])
     replaced = [g.record.id for g in made[::REPLACED_EVERY]]
     await Invoice.filter(id__in=replaced).update(status=InvoiceStatus.REPLACED)
     for g in made[::FLAGGED_EVERY]:
