@@ -32,15 +32,23 @@ class GatewayKey:
 
 
 def gateway_key(keys: Keys, folder: Path, name: str) -> GatewayKey:
-    """A new gateway identity from the test CA, as a rotation would install."""
-    now = datetime.now(UTC)
-    identity = keys.ca.issue(
-        f"Cổng dữ liệu hóa đơn ({name})",
-        tax_code=None,
-        valid_from=now - timedelta(days=1),
-        valid_to=now + timedelta(days=365),
-    )
-    return GatewayKey(identity, *identity.to_pem_files(folder, name))
+    """A gateway identity from the test CA, as a rotation would install, in ``folder``.
+
+    One identity per CA and name for the whole run: making an RSA key took longer than the
+    tests that use it, and no test changes one."""
+    held = _identities.get((id(keys.ca), name))
+    if held is None:
+        now = datetime.now(UTC)
+        held = _identities[id(keys.ca), name] = keys.ca.issue(
+            f"Cổng dữ liệu hóa đơn ({name})",
+            tax_code=None,
+            valid_from=now - timedelta(days=1),
+            valid_to=now + timedelta(days=365),
+        )
+    return GatewayKey(held, *held.to_pem_files(folder, name))
+
+
+_identities: dict[tuple[int, str], SignerIdentity] = {}
 
 
 def signing_with(
