@@ -16,11 +16,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.x509.oid import NameOID
 
 KEY_SIZE = 2048
@@ -96,7 +98,7 @@ class SignerIdentity:
     @classmethod
     def load(cls, key_path: Path, cert_path: Path) -> SignerIdentity:
         """Read a key and a PEM bundle whose first certificate belongs to the key."""
-        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        key = _private_key(key_path.read_bytes())
         if not isinstance(key, rsa.RSAPrivateKey):
             raise ValueError(f"{key_path}: only RSA keys are supported")
         certificate, *chain = x509.load_pem_x509_certificates(cert_path.read_bytes())
@@ -283,3 +285,10 @@ def _key_usage(
         encipher_only=False,
         decipher_only=False,
     )
+
+
+@lru_cache(maxsize=16)
+def _private_key(pem: bytes) -> PrivateKeyTypes:
+    """The key in ``pem``, parsed once per process: OpenSSL checks an RSA key as it loads it
+    (about 35 ms here), and every app and command started in a process reads the same file."""
+    return serialization.load_pem_private_key(pem, password=None)
