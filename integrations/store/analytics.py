@@ -35,7 +35,14 @@ from integrations.errors import GatewayError, StoreError
 from integrations.identity import parse_taxpayer_id
 from integrations.money import decimal_text, shown
 from integrations.store import cursors, dialect, partitions, rollups
-from integrations.store.dialect import Sql, read_date, read_datetime, read_decimal, read_uuid
+from integrations.store.dialect import (
+    Sql,
+    read_date,
+    read_datetime,
+    read_decimal,
+    read_optional_decimal,
+    read_uuid,
+)
 from integrations.store.models import InvoiceKind, InvoiceStatus
 from integrations.store.rollups import (
     BUYER,
@@ -647,12 +654,12 @@ def _row(record: dict[str, Any]) -> InvoiceRow:
         tax_authority_code=record["tax_authority_code"],
         received_at=read_datetime(record["received_at"]),
         version=record["version"],
-        exchange_rate=_optional_decimal(record["exchange_rate"]),
+        exchange_rate=read_optional_decimal(record["exchange_rate"]),
         payment_method=record["payment_method"],
         buyer_passport=record["buyer_passport"],
         buyer_budget_unit_code=record["buyer_budget_unit_code"],
-        total_trade_discount=_optional_decimal(record["total_trade_discount"]),
-        total_fees=_optional_decimal(record["total_fees"]),
+        total_trade_discount=read_optional_decimal(record["total_trade_discount"]),
+        total_fees=read_optional_decimal(record["total_fees"]),
         cash_register_code=record["cash_register_code"],
         signer_subject=record["signer_subject"],
         signer_serial=record["signer_serial"],
@@ -662,10 +669,6 @@ def _row(record: dict[str, Any]) -> InvoiceRow:
         related_series=record["related_series"],
         related_number=None if record["related_number"] is None else int(record["related_number"]),
     )
-
-
-def _optional_decimal(value: Any) -> Decimal | None:
-    return None if value is None else read_decimal(value)
 
 
 async def _with_flags(rows: list[InvoiceRow]) -> list[InvoiceRow]:

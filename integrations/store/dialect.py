@@ -171,6 +171,10 @@ def read_decimal(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
+def read_optional_decimal(value: Any) -> Decimal | None:
+    return None if value is None else read_decimal(value)
+
+
 def read_uuid(value: Any) -> uuid.UUID:
     return uuid.UUID(str(value))
 

@@ -34,6 +34,7 @@ from integrations.store.dialect import (
     read_date,
     read_datetime,
     read_decimal,
+    read_optional_decimal,
     read_uuid,
 )
 from integrations.store.models import (
@@ -315,10 +316,6 @@ def _int_or_none(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def _decimal_or_none(value: Any) -> Decimal | None:
-    return None if value is None else read_decimal(value)
-
-
 def _facts(row: dict[str, Any], lines: list[dict[str, Any]]) -> InvoiceFacts:
     return InvoiceFacts(
         id=read_uuid(row["id"]),
@@ -335,8 +332,8 @@ def _facts(row: dict[str, Any], lines: list[dict[str, Any]]) -> InvoiceFacts:
         lines=tuple(
             LineFacts(
                 int(line["nature"]),
-                _decimal_or_none(line["amount"]),
-                _decimal_or_none(line["tax_percent"]),
+                read_optional_decimal(line["amount"]),
+                read_optional_decimal(line["tax_percent"]),
             )
             for line in lines
         ),

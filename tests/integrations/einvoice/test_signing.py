@@ -142,41 +142,49 @@ def test_signing_twice_in_one_place_is_refused(pki: Pki) -> None:
         sign_invoice(signed, pki.seller, signing_time=SIGNED_AT)
 
 
-def test_unknown_reference_is_refused(pki: Pki) -> None:
-    with pytest.raises(SigningError, match="cannot sign"):
-        sign_document(
+@pytest.mark.parametrize(
+    ("document", "location", "ids", "enveloped", "message"),
+    [
+        pytest.param(RECEIPT, "", [], True, "nothing to sign", id="no-reference"),
+        pytest.param(
             RECEIPT,
-            location="DLieu/TBao/DSCKS/CQT",
-            reference_ids=["nope"],
-            signer=pki.authority,
-            signing_time=SIGNED_AT,
-        )
-    with pytest.raises(SigningError, match="nothing to sign"):
-        sign_document(
-            RECEIPT, location="", reference_ids=[], signer=pki.authority, signing_time=SIGNED_AT
-        )
-
-
-def test_a_reference_that_cannot_be_digested_is_refused(pki: Pki) -> None:
-    """Two elements under one Id, or a reference holding its own signature untransformed."""
-    twice = RECEIPT.replace(b"<MSo>", b'<MSo Id="TB-1">')
-    with pytest.raises(SigningError, match="2 elements have the Id 'TB-1'"):
-        sign_document(
-            twice,
-            location="DLieu/TBao/DSCKS/CQT",
-            reference_ids=["TB-1"],
-            signer=pki.authority,
-            signing_time=SIGNED_AT,
-        )
-    with pytest.raises(SigningError, match="#TB-1 holds the signature and is not enveloped"):
-        sign_document(
+            "DLieu/TBao/DSCKS/CQT",
+            ["nope"],
+            True,
+            "0 elements have the Id 'nope'",
+            id="unknown",
+        ),
+        pytest.param(
+            RECEIPT.replace(b"<MSo>", b'<MSo Id="TB-1">'),
+            "DLieu/TBao/DSCKS/CQT",
+            ["TB-1"],
+            True,
+            "2 elements have the Id 'TB-1'",
+            id="ambiguous",
+        ),
+        pytest.param(
             RECEIPT,
-            location="DLieu/TBao/DLTBao/DSCKS",
-            reference_ids=["TB-1"],
+            "DLieu/TBao/DLTBao/DSCKS",
+            ["TB-1"],
+            False,
+            "#TB-1 holds the signature and is not enveloped",
+            id="holds-its-signature",
+        ),
+    ],
+)
+def test_a_reference_that_cannot_be_digested_is_refused(
+    pki: Pki, document: bytes, location: str, ids: list[str], enveloped: bool, message: str
+) -> None:
+    with pytest.raises(SigningError, match=message) as caught:
+        sign_document(
+            document,
+            location=location,
+            reference_ids=ids,
             signer=pki.authority,
             signing_time=SIGNED_AT,
-            enveloped=False,
+            enveloped=enveloped,
         )
+    assert caught.value.code == "SIGNING_FAILED"
 
 
 def test_envelope_signature_covers_dlieu_and_gives_it_an_id(pki: Pki) -> None:
