@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -19,7 +18,7 @@ from gateway.http import admin
 from gateway.keys import DemoPki
 from integrations.access.principal import Role
 from integrations.einvoice.pki import CertificateAuthority
-from integrations.store.database import migrate, sqlite_url
+from tests.conftest import copy_migrated
 from tests.support.servers import in_process_client
 from tests.support.tokens import token
 
@@ -33,11 +32,12 @@ def bearer(value: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def template(
+    tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path, demo_pki: DemoPki
+) -> Path:
     """A migrated SQLite database, demo PKI and demo token keys, made once and copied per test."""
-    folder = tmp_path_factory.mktemp("admin")
-    asyncio.run(migrate(sqlite_url(folder / "gateway.sqlite3")))
-    DemoPki(folder / "pki").ensure()
+    folder = copy_migrated(migrated_sqlite, tmp_path_factory.mktemp("admin"))
+    shutil.copytree(demo_pki.folder, folder / "pki")
     ensure_demo_keys(folder)
     return folder
 

@@ -53,10 +53,9 @@ def test_migrate_creates_the_sqlite_database(tmp_path: Path) -> None:
     assert "up to date" in again.output
 
 
-def test_serve_runs_workers_that_answer_http(tmp_path: Path) -> None:
-    env = {**os.environ, "GATEWAY_DATA_DIR": str(tmp_path)}
+def test_serve_runs_workers_that_answer_http(migrated_data_dir: Path) -> None:
+    env = {**os.environ, "GATEWAY_DATA_DIR": str(migrated_data_dir)}
     gateway = [sys.executable, "-m", "gateway"]
-    subprocess.run([*gateway, "migrate"], env=env, check=True, capture_output=True)
     port = free_port()
     process = subprocess.Popen(
         [*gateway, "serve", "--port", str(port), "--workers", "2"],

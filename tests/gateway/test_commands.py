@@ -64,8 +64,8 @@ def certificate(path: Path) -> x509.Certificate:
 
 
 @pytest.fixture
-def gateway(tmp_path: Path) -> Gateway:
-    return Gateway(tmp_path / "data")
+def gateway(migrated_data_dir: Path) -> Gateway:
+    return Gateway(migrated_data_dir)
 
 
 @pytest.fixture
@@ -307,8 +307,10 @@ def test_registry_refusals_exit_1(gateway: Gateway, tmp_path: Path) -> None:
     assert (refused.exit_code, "not a PEM certificate" in refused.output) == (1, True)
 
 
-async def test_submit_prints_the_receipt_or_every_error(tmp_path: Path) -> None:
-    gateway = Gateway(tmp_path / "data")
+async def test_submit_prints_the_receipt_or_every_error(
+    tmp_path: Path, migrated_data_dir: Path
+) -> None:
+    gateway = Gateway(migrated_data_dir)
     unsigned = tmp_path / "unsigned"
     unsigned.mkdir()
     restaurant = compose.compose_invoice(catalogue.restaurant_invoice())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import shutil
 import uuid
@@ -23,18 +22,17 @@ from integrations.access.principal import Role
 from integrations.einvoice.batches import check_message
 from integrations.einvoice.pipeline import Outcome, Submitter
 from integrations.einvoice.signature import TrustStore
-from integrations.store.database import migrate, sqlite_url
 from integrations.store.merchants import MerchantRegistry
 from integrations.store.risk import RiskStore
+from tests.conftest import copy_migrated
 from tests.gateway.test_admin import bearer, token
 from tests.support.intake import running_intake
 from tests.support.servers import in_process_client
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("demo")
-    asyncio.run(migrate(sqlite_url(folder / "gateway.sqlite3")))
+def template(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path) -> Path:
+    folder = copy_migrated(migrated_sqlite, tmp_path_factory.mktemp("demo"))
     ensure_demo_keys(folder)
     pki = DemoPki(folder / "pki")
     demo.write_signed_examples(folder / "examples", pki)

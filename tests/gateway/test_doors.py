@@ -36,9 +36,10 @@ from gateway.app import create_app
 from gateway.config import Settings, load_settings
 from gateway.demo_tokens import ensure_demo_keys, mint_token
 from integrations.access import ConsentStore, Domain, Role
-from integrations.store.database import migrate, open_database
+from integrations.store.database import open_database
 from integrations.store.invoices import InvoiceStore
 from integrations.store.models import AuditEvent
+from tests.conftest import copy_migrated
 from tests.resolvers.conftest import AN, BINH, HOTEL, RESTAURANT, invoice_record
 from tests.support.invoices import STRANGER
 from tests.support.servers import live_server
@@ -165,10 +166,11 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Server]:
-    folder: Path = tmp_path_factory.mktemp("doors")
+async def server(
+    tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path
+) -> AsyncIterator[Server]:
+    folder = copy_migrated(migrated_sqlite, tmp_path_factory.mktemp("doors"))
     url = f"sqlite://{folder / 'gateway.sqlite3'}"
-    await migrate(url)
     settings = load_settings(environ={}, data_dir=str(folder), database_url=url)
     person = replace(invoice_record(1, buyer_id=AN), original=BUYER_CONTACT)
     business = invoice_record(2, seller=BRANCH, buyer_id=None, buyer_tax_code=HOTEL)

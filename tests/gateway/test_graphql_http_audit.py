@@ -22,8 +22,7 @@ import pytest
 from gateway.app import create_app
 from gateway.config import load_settings
 from integrations.access.principal import Role
-from integrations.store.database import migrate
-from tests.conftest import service_missing
+from tests.conftest import copy_migrated, service_missing
 from tests.support.servers import live_server
 from tests.support.tokens import token
 
@@ -152,16 +151,17 @@ RULES = {
 
 
 @pytest.fixture(scope="module")
-async def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+async def results(
+    tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path
+) -> dict[str, dict[str, Any]]:
     """Each audit's result by id, from one run of the suite against a live server."""
     node = shutil.which("node")
     if node is None:
         service_missing("node", "it is not on PATH")
     if not (SUITE / "node_modules" / "graphql-http").is_dir():
         service_missing("graphql-http", f"its modules are not installed: run npm ci in {SUITE}")
-    data = tmp_path_factory.mktemp("audit")
+    data = copy_migrated(migrated_sqlite, tmp_path_factory.mktemp("audit"))
     database_url = f"sqlite://{data / 'gateway.sqlite3'}"
-    await migrate(database_url)
     settings = load_settings(environ={}, data_dir=str(data), database_url=database_url)
     bearer = token(settings, Role.CITIZEN, "001099012345")
     async with live_server(create_app(settings)) as base:

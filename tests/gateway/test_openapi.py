@@ -41,9 +41,10 @@ from gateway.keys import DemoPki
 from integrations.access.principal import Role
 from integrations.risk import FlagCode
 from integrations.store.analytics import SortKey
-from integrations.store.database import migrate, open_database
+from integrations.store.database import open_database
 from integrations.store.merchants import MerchantRegistry
 from integrations.store.models import InvoiceKind, InvoiceStatus
+from tests.conftest import copy_migrated
 from tests.support.fuzz import fuzz_divided
 from tests.support.invoices import (
     BUYER_ID,
@@ -286,14 +287,15 @@ SUBJECTS: dict[Role, tuple[str, ...]] = {
 
 
 @pytest.fixture(scope="module")
-def fuzz_settings(tmp_path_factory: pytest.TempPathFactory, intake_keys: Keys) -> Settings:
+def fuzz_settings(
+    tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path, intake_keys: Keys
+) -> Settings:
     """An intake-ready gateway on its own SQLite file, with the demo's merchants (a household
     among them, whose tax code is its owner's personal ID number) and their certificates."""
-    folder = tmp_path_factory.mktemp("openapi")
+    folder = copy_migrated(migrated_sqlite, tmp_path_factory.mktemp("openapi"))
     database_url = f"sqlite://{folder / 'gateway.sqlite3'}"
 
     async def seed() -> None:
-        await migrate(database_url)
         async with open_database(database_url):
             await seed_demo(MerchantRegistry(), DemoPki(folder / "pki"))
 

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from pathlib import Path
 
 import httpx
 
-from integrations.store.database import migrate, sqlite_url
 from tests.support.servers import gateway_serve
 
 HEALTHZ = 'gateway_http_requests_total{method="GET",route="/healthz",status="200"} '
 MOST_REQUESTS = 400
 
 
-def test_a_scrape_sums_the_requests_every_worker_answered(tmp_path: Path) -> None:
-    asyncio.run(migrate(sqlite_url(tmp_path / "gateway.sqlite3")))
-    metrics = tmp_path / "metrics"
-    env = {"GATEWAY_DATA_DIR": str(tmp_path), "GATEWAY_METRICS_DIR": str(metrics)}
+def test_a_scrape_sums_the_requests_every_worker_answered(migrated_data_dir: Path) -> None:
+    metrics = migrated_data_dir / "metrics"
+    env = {"GATEWAY_DATA_DIR": str(migrated_data_dir), "GATEWAY_METRICS_DIR": str(metrics)}
     with gateway_serve(env, "--workers", "2") as base:
         sent = 0
         while len(_workers_counting(metrics)) < 2:
