@@ -8,10 +8,12 @@ case they fail: CI must run them, never skip them.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import shutil
+import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from graphlib import TopologicalSorter
 from pathlib import Path
 
@@ -22,7 +24,7 @@ import pytest
 from gateway.app import create_app
 from gateway.config import Settings, load_settings
 from gateway.keys import DemoPki
-from integrations.store.database import migrate, open_database
+from integrations.store.database import migrate, open_database, sqlite_url
 from tests.support.invoices import Keys, make_keys
 from tests.support.servers import in_process_client
 
@@ -30,12 +32,24 @@ POSTGRES_URL = os.environ.get(
     "GATEWAY_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
 )
 REQUIRE_SERVICES = os.environ.get("GATEWAY_TEST_REQUIRE_SERVICES") == "1"
+RUN = os.environ.setdefault("GATEWAY_TEST_RUN", uuid.uuid4().hex[:12])
+"""This run's id, set where it starts and inherited by its xdist workers."""
+SHARED = Path(tempfile.gettempdir()) / f"gateway-tests-{RUN}"
+"""What the run's workers make once and share: the migrated databases they copy."""
+TEMPLATE = f"gateway_template_{RUN}"
 
 
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
-    """Workers for ``-n auto`` (pyproject's): xdist's count, one per core, when the whole suite
-    runs; none when tests are chosen by path, which then start sooner in one process."""
-    return None if config.args_source is pytest.Config.ArgsSource.TESTPATHS else 0
+WORKERS_PER_CORE = 2
+"""The whole suite's workers per core: its tests wait on sockets, servers, subprocesses and a
+browser about half the time, and a second worker per core computes meanwhile."""
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """Workers for ``-n auto`` (pyproject's): two per core when the whole suite runs; none when
+    tests are chosen by path, which then start sooner in one process."""
+    if config.args_source is not pytest.Config.ArgsSource.TESTPATHS:
+        return 0
+    return WORKERS_PER_CORE * (os.cpu_count() or 1)
 
 
 def service_missing(name: str, reason: str) -> None:
@@ -52,23 +66,57 @@ async def _postgres_admin(statement: str) -> None:
         await conn.close()
 
 
+def _postgres_url(name: str) -> str:
+    return f"{POSTGRES_URL.rsplit('/', 1)[0]}/{name}"
+
+
+def made_once(name: str, make: Callable[[Path], None]) -> Path:
+    """``SHARED / name``, made by ``make`` for the first worker to ask while the others wait."""
+    SHARED.mkdir(exist_ok=True)
+    target = SHARED / name
+    with open(SHARED / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not target.exists():
+            partial = SHARED / f"{name}.partial"
+            make(partial)
+            partial.rename(target)
+    return target
+
+
+def _make_postgres_template(marker: Path) -> None:
+    asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS "{TEMPLATE}"'))
+    asyncio.run(_postgres_admin(f'CREATE DATABASE "{TEMPLATE}"'))
+    asyncio.run(migrate(_postgres_url(TEMPLATE)))
+    marker.write_text(TEMPLATE)
+
+
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
-    """A fresh, migrated PostgreSQL database for the session, dropped afterwards.
+    """A migrated PostgreSQL database for the session, copied from the run's template (migrated
+    once for every worker) and dropped afterwards.
 
     Synchronous with its own short-lived loops, so that any test may ask for it lazily.
     """
     name = f"gateway_test_{uuid.uuid4().hex[:12]}"
     try:
-        asyncio.run(_postgres_admin(f'CREATE DATABASE "{name}"'))
+        made_once("postgres-template", _make_postgres_template)
+        asyncio.run(_postgres_admin(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"'))
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         service_missing("PostgreSQL", str(exc) or type(exc).__name__)
-    url = f"{POSTGRES_URL.rsplit('/', 1)[0]}/{name}"
     try:
-        asyncio.run(migrate(url))
-        yield url
+        yield _postgres_url(name)
     finally:
         asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """What the run's workers shared goes once they are done: in the controller, or in the one
+    process of a run without workers."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or not SHARED.exists():
+        return
+    if (SHARED / "postgres-template").exists():
+        asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)'))
+    shutil.rmtree(SHARED, ignore_errors=True)
 
 
 async def _truncate(url: str) -> None:
@@ -112,11 +160,9 @@ async def _emptying(conn: asyncpg.Connection) -> str:
 
 
 @pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated SQLite file to copy: migrating costs far more than copying."""
-    path = tmp_path_factory.mktemp("template") / "gateway.sqlite3"
-    asyncio.run(migrate(f"sqlite://{path}"))
-    return path
+def migrated_sqlite() -> Path:
+    """One migrated SQLite file per run to copy: migrating costs far more than copying."""
+    return made_once("gateway.sqlite3", lambda path: asyncio.run(migrate(sqlite_url(path))))
 
 
 def copy_migrated(template: Path, folder: Path) -> Path:
