@@ -174,7 +174,7 @@ def copy_migrated(template: Path, folder: Path) -> Path:
 
 @pytest.fixture
 def migrated_data_dir(tmp_path: Path, migrated_sqlite: Path) -> Path:
-    """A data folder whose SQLite database is migrated: copied from the session's, which costs
+    """A data folder whose SQLite database is migrated: copied from the run's, which costs
     milliseconds where migrating costs a second."""
     return copy_migrated(migrated_sqlite, tmp_path / "data")
 
