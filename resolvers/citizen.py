@@ -7,13 +7,16 @@ domain or a failing agency nulls only that field's subtree. Fields that wait for
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
 from graphql.pyutils import AwaitableOrValue
+from strawberry.dataloader import DataLoader
+from strawberry.types.nodes import SelectedField, Selection
 
 from integrations.access import Domain
 from integrations.errors import IdentityError
@@ -25,6 +28,7 @@ from resolvers.context import Info
 from resolvers.errors import PersonNotFound
 from resolvers.insurance import Insurance
 from resolvers.invoices import InvoiceConnection, bought_by
+from resolvers.loaders import Loaders
 from resolvers.taxpayer import Taxpayer, load_taxpayer
 from resolvers.utilities import Utilities
 
@@ -94,6 +98,18 @@ class Citizen:
         )
 
 
+READ_AHEAD: dict[tuple[str, ...], tuple[Domain, Callable[[Loaders], DataLoader[str, Any]]]] = {
+    ("taxpayer",): (Domain.TAX, lambda loaders: loaders.taxpayers),
+    ("insurance", "healthCard"): (Domain.INSURANCE, lambda loaders: loaders.health_cards),
+    ("insurance", "social"): (Domain.INSURANCE, lambda loaders: loaders.social),
+    ("utilities", "electricity"): (Domain.UTILITIES, lambda loaders: loaders.electricity),
+    ("utilities", "water"): (Domain.UTILITIES, lambda loaders: loaders.water),
+    ("utilities", "telecom"): (Domain.UTILITIES, lambda loaders: loaders.telecom),
+}
+"""The person's fields that each read one agency's record, by their path under the person:
+what the root field starts reading beside the population record."""
+
+
 async def citizen(info: Info, id_number: str) -> Citizen | None:
     """A person by ID number; each field says on its own whether it may be read."""
     try:
@@ -125,10 +141,46 @@ async def _registered(info: Info, person: str) -> Citizen:
     """
     if not (await info.context.access.decision(person, Domain.PROFILE)).allowed:
         return Citizen(id_number=person)
+    record = info.context.loaders.people.load(person)
+    _read_ahead(info, person)
     try:
-        found = await info.context.loaders.people.load(person)
+        found = await record
     except GraphQLError as exc:
         return Citizen(id_number=person, record=exc)
     if found is None:
         raise PersonNotFound(f"the population registry holds no person {person}")
     return Citizen(id_number=person, record=found)
+
+
+def _read_ahead(info: Info, person: str) -> None:
+    """Start the agency reads the query asks of this person, and the reader may make without
+    a consent lookup, while the population record is read: the fields that need them find
+    them in their loaders, one agency round trip sooner. Nothing read ahead is answered or
+    logged unless its field is; for a person who turns out not to exist it is dropped."""
+    access, loaders = info.context.access, info.context.loaders
+    for path in _paths(info.selected_fields[0].selections):
+        domain, loader = READ_AHEAD[path]
+        decision = access.known(person, domain)
+        if decision is not None and decision.allowed:
+            loader(loaders).load(person).add_done_callback(_dropped)
+
+
+def _paths(selections: list[Selection], prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    """The paths of ``READ_AHEAD`` among the selected fields, through fragments."""
+    found: set[tuple[str, ...]] = set()
+    for selection in selections:
+        if not isinstance(selection, SelectedField):
+            found |= _paths(selection.selections, prefix)
+            continue
+        path = (*prefix, selection.name)
+        if path in READ_AHEAD:
+            found.add(path)
+        elif len(path) == 1:
+            found |= _paths(selection.selections, path)
+    return found
+
+
+def _dropped(read: asyncio.Future[Any]) -> None:
+    """A read ahead's failure is its field's to report; unasked, it is not an error."""
+    if not read.cancelled():
+        read.exception()

@@ -25,6 +25,7 @@ from tests.resolvers.conftest import (
     invoice_record,
 )
 from tests.support.upstreams import ManualTime
+from tests.support.waiting import until
 
 FULL = """
 query Full($id: String!) {
@@ -134,6 +135,36 @@ async def test_a_slow_agency_is_given_up_after_its_attempts(
     # Each attempt waited at most total_timeout, and there were at most `attempts` of them.
     settings = hasty_graph.upstreams.services["population"].settings
     assert sims.calls("population") <= settings.attempts
+
+
+async def test_the_other_agencies_are_read_beside_the_population_record(
+    hasty_graph: Graph, sims: RunningSimulators
+) -> None:
+    """The root field starts the reads its fields will need while it reads the population
+    record: one agency round trip per query, not two. Here the population registry hangs, and
+    every other agency is asked while its first attempt is still waiting."""
+    query = """query($id: String!) { citizen(idNumber: $id) {
+      fullName taxpayer { name } insurance { healthCard { cardNumber } social { status } }
+      utilities { electricity { unit } water { unit } telecom { operator } } } }"""
+    sims.set_faults("population", Faults(hang_rate=1.0))
+    others = [agency for agency in sims.urls if agency != "population"]
+    running = asyncio.create_task(hasty_graph.run(query, CITIZEN_AN, {"id": AN}))
+    await until(lambda: all(sims.calls(agency) for agency in others))
+    assert sims.calls("population") == 1
+    async with asyncio.timeout(30):
+        result = await running
+    assert codes(result) == [("UPSTREAM_TIMEOUT", "population")]
+    citizen = result.data["citizen"]
+    assert citizen["taxpayer"]["name"] == "Nguyễn Văn An"
+    assert citizen["insurance"]["social"]["status"]
+    assert citizen["utilities"]["telecom"][0]["operator"]
+    assert {agency: sims.calls(agency) for agency in others} == {
+        "tax": 1,
+        "insurance": 2,
+        "electricity": 1,
+        "water": 1,
+        "telecom": 1,
+    }
 
 
 async def test_the_breaker_opens_then_recovers(
