@@ -41,6 +41,7 @@ from integrations.store.dialect import (
     read_datetime,
     read_decimal,
     read_optional_decimal,
+    read_optional_int,
     read_uuid,
 )
 from integrations.store.models import InvoiceKind, InvoiceStatus
@@ -587,7 +588,7 @@ def _summaries(
                 currency,
                 int(record["n"]),
                 *totals,
-                None if buyers is None else int(buyers),
+                read_optional_int(buyers),
             )
         )
     return rows
@@ -667,7 +668,7 @@ def _row(record: dict[str, Any]) -> InvoiceRow:
         signing_provider_tax_code=record["signing_provider_tax_code"],
         related_template=record["related_template"],
         related_series=record["related_series"],
-        related_number=None if record["related_number"] is None else int(record["related_number"]),
+        related_number=read_optional_int(record["related_number"]),
     )
 
 

@@ -175,6 +175,10 @@ def read_optional_decimal(value: Any) -> Decimal | None:
     return None if value is None else read_decimal(value)
 
 
+def read_optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
 def read_uuid(value: Any) -> uuid.UUID:
     return uuid.UUID(str(value))
 

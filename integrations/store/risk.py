@@ -35,6 +35,7 @@ from integrations.store.dialect import (
     read_datetime,
     read_decimal,
     read_optional_decimal,
+    read_optional_int,
     read_uuid,
 )
 from integrations.store.models import (
@@ -138,8 +139,8 @@ class RiskStore:
             sql,
         )
         return SeriesNumbers(
-            highest_below=_int_or_none(row["below"]),
-            dated_out_of_order=_int_or_none(row["against"]),
+            highest_below=read_optional_int(row["below"]),
+            dated_out_of_order=read_optional_int(row["against"]),
             other_templates=tuple(str(t["template"]) for t in templates),
         )
 
@@ -310,10 +311,6 @@ def _in_series(sql: Sql, facts: InvoiceFacts) -> str:
 def _db_time(moment: datetime) -> Any:
     """A moment as the model's own field writes it, so the column reads back alike."""
     return Invoice._meta.fields_map["risk_assessed_at"].to_db_value(moment, Invoice)
-
-
-def _int_or_none(value: Any) -> int | None:
-    return None if value is None else int(value)
 
 
 def _facts(row: dict[str, Any], lines: list[dict[str, Any]]) -> InvoiceFacts:
