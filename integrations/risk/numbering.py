@@ -27,9 +27,7 @@ class NumberingCheck:
 
 
 def _gap(facts: InvoiceFacts, below: int | None) -> list[Flag]:
-    if facts.number <= 1:
-        return []
-    if below == facts.number - 1:
+    if facts.number <= 1 or below == facts.number - 1:
         return []
     first_missing = (below or 0) + 1
     missing = (
