@@ -83,10 +83,14 @@ def made_once(name: str, make: Callable[[Path], None]) -> Path:
     return target
 
 
+async def _migrated_template() -> None:
+    await _postgres_admin(f'DROP DATABASE IF EXISTS "{TEMPLATE}"')
+    await _postgres_admin(f'CREATE DATABASE "{TEMPLATE}"')
+    await migrate(_postgres_url(TEMPLATE))
+
+
 def _make_postgres_template(marker: Path) -> None:
-    asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS "{TEMPLATE}"'))
-    asyncio.run(_postgres_admin(f'CREATE DATABASE "{TEMPLATE}"'))
-    asyncio.run(migrate(_postgres_url(TEMPLATE)))
+    asyncio.run(_migrated_template())
     marker.write_text(TEMPLATE)
 
 
