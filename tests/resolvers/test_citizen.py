@@ -137,15 +137,27 @@ async def test_a_slow_agency_is_given_up_after_its_attempts(
     assert sims.calls("population") <= settings.attempts
 
 
+SELECTING_EVERY_AGENCY = {
+    "fields": """query($id: String!) { citizen(idNumber: $id) {
+      fullName taxpayer { name } insurance { healthCard { cardNumber } social { status } }
+      utilities { electricity { unit } water { unit } telecom { operator } } } }""",
+    "fragments": """query($id: String!) { citizen(idNumber: $id) { fullName ...Tax
+      insurance { ... on Insurance { healthCard { cardNumber } } ...Social }
+      utilities { ... { electricity { unit } water { unit } } telecom { operator } } } }
+      fragment Tax on Citizen { taxpayer { name } }
+      fragment Social on Insurance { social { status } }""",
+}
+
+
+@pytest.mark.parametrize("shape", SELECTING_EVERY_AGENCY)
 async def test_the_other_agencies_are_read_beside_the_population_record(
-    hasty_graph: Graph, sims: RunningSimulators
+    hasty_graph: Graph, sims: RunningSimulators, shape: str
 ) -> None:
     """The root field starts the reads its fields will need while it reads the population
     record: one agency round trip per query, not two. Here the population registry hangs, and
-    every other agency is asked while its first attempt is still waiting."""
-    query = """query($id: String!) { citizen(idNumber: $id) {
-      fullName taxpayer { name } insurance { healthCard { cardNumber } social { status } }
-      utilities { electricity { unit } water { unit } telecom { operator } } } }"""
+    every other agency is asked while its first attempt is still waiting, whether the query
+    names the fields directly or through fragments."""
+    query = SELECTING_EVERY_AGENCY[shape]
     sims.set_faults("population", Faults(hang_rate=1.0))
     others = [agency for agency in sims.urls if agency != "population"]
     running = asyncio.create_task(hasty_graph.run(query, CITIZEN_AN, {"id": AN}))
