@@ -14,7 +14,7 @@ feed, over every invoice of that party.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable, Callable, Collection
 from datetime import UTC, datetime
 
 from integrations.risk.certificates import CertificateCheck, RevocationSource
@@ -64,15 +64,19 @@ class RiskAssessor:
             self.duplicates,
         )
 
-    async def assess(self, invoice_id: uuid.UUID) -> list[Flag]:
+    async def assess(
+        self, invoice_id: uuid.UUID, *, pending: Collection[uuid.UUID] = ()
+    ) -> list[Flag]:
         """Run every check on a newly accepted invoice and store the outcome.
 
-        The next number of its series is re-checked too: this invoice may close its gap.
+        The next number of its series is re-checked too: this invoice may close its gap. Not
+        when the caller is about to assess that one in full (``pending``): invoices arriving
+        in order would otherwise have their numbering judged twice each.
         """
         facts = await self._facts(invoice_id)
         flags = await self._check(facts, self.checks)
         successor = await self.store.next_held(facts)
-        if successor is not None:
+        if successor is not None and successor not in pending:
             await self._run(successor, (self.numbering,))
         return flags
 

@@ -38,9 +38,11 @@ class RiskSweeper:
         """Assess every invoice waiting now; returns how many were assessed."""
         done = 0
         while batch := await self.store.claim_unassessed(limit=BATCH, at=self.assessor.clock()):
+            pending = set(batch)
             for invoice_id in batch:
+                pending.discard(invoice_id)
                 try:
-                    await self.assessor.assess(invoice_id)
+                    await self.assessor.assess(invoice_id, pending=pending)
                 except Exception:
                     # Claimed but not assessed: refresh_seller or refresh_buyer recomputes it.
                     log.exception("risk assessment failed", extra={"invoice": str(invoice_id)})

@@ -18,7 +18,7 @@ from integrations.simulators.known import UNREGISTERED_PERSON
 from integrations.store.invoices import InvoiceRecord, InvoiceStore, Signer
 from integrations.store.merchants import MerchantRegistry
 from integrations.store.models import Invoice, InvoiceFlag, MerchantStatus
-from integrations.store.risk import RiskStore
+from integrations.store.risk import InvoiceFacts, RiskStore, SeriesNumbers
 from integrations.upstreams import Upstreams
 from integrations.upstreams.tax import Taxpayer, TaxpayerKind, TaxStatus
 from tests.integrations.store.invoice_factory import SELLERS, make_record
@@ -56,6 +56,44 @@ async def test_sweep_assesses_every_waiting_invoice_once(assessor: RiskAssessor)
     assert await Invoice.filter(risk_assessed_at__isnull=True).count() == 0
     flagged = await InvoiceFlag.filter(code=FlagCode.BUYER_UNKNOWN.value).count()
     assert flagged == 3
+
+
+class CountedNumbering(RiskStore):
+    """The risk store, counting whose numbering is judged."""
+
+    def __init__(self) -> None:
+        self.judged: list[int] = []
+
+    async def numbering(self, facts: InvoiceFacts) -> SeriesNumbers:
+        self.judged.append(facts.number)
+        return await super().numbering(facts)
+
+
+@pytest.mark.parametrize(
+    ("arrived", "judged"),
+    [
+        pytest.param([1, 2, 3, 4], [1, 2, 3, 4], id="in-order"),
+        pytest.param([2, 4, 1, 3], [2, 4, 1, 2, 3, 4], id="gaps-closed-later"),
+    ],
+)
+async def test_a_sweep_judges_a_successor_again_only_when_already_judged(
+    upstreams: Upstreams, trust: TrustStore, db: None, arrived: list[int], judged: list[int]
+) -> None:
+    """Each invoice's numbering is judged once in a sweep; a successor judged earlier in it
+    is judged again, as the number before it may close its gap."""
+    store = InvoiceStore()
+    for number in arrived:
+        await store.insert(make_record(number=number))
+    counted = CountedNumbering()
+    assessor = RiskAssessor(
+        store=counted, population=upstreams.population, tax=upstreams.tax, revocations=trust
+    )
+    assert await RiskSweeper(assessor, RiskStore()).sweep() == 4
+    assert counted.judged == judged
+    assert (
+        await InvoiceFlag.filter(code=FlagCode.NUMBERING_GAP.value, cleared_at__isnull=True).count()
+        == 0
+    )
 
 
 async def test_a_poke_wakes_the_running_sweeper(assessor: RiskAssessor) -> None:
