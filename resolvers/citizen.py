@@ -179,7 +179,8 @@ def _paths(
     """The paths of ``READ_AHEAD`` among the selected fields, through fragments.
 
     Walks the query's syntax tree two levels deep: strawberry's ``selected_fields`` would
-    convert the whole selection below the person, a tenth of the query's CPU."""
+    convert the whole selection below the person, arguments and directives included, on
+    every request (52 µs against 6 µs for the bench's citizen query)."""
     found: set[tuple[str, ...]] = set()
     for selection in selections.selections if selections is not None else ():
         if isinstance(selection, FragmentSpreadNode):
