@@ -4,8 +4,10 @@ The intake accepted the signature as valid at its signing time. Later revocation
 reported stolen) puts every invoice signed with that key in doubt, so it is checked against
 today's revocation lists on every assessment and refresh. A certificate that expired within
 days of the issue date marks invoices signed in a hurry before a switch of keys, a pattern
-worth a look. The certificate is read back from the stored original: nothing else knows it.
-Invoices without a seller signature (cash-register batches) are not judged.
+worth a look. The certificate is read back from the stored original: nothing else holds it.
+Once read, it is remembered by the issuer and serial the intake noted for the invoice, so the
+next invoice signed with it is judged without reading its original back. Invoices without a
+seller signature (cash-register batches) are not judged.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import binascii
 from base64 import b64decode
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -23,6 +25,9 @@ from integrations.einvoice.findings import Rejection
 from integrations.einvoice.parse import Limits, parse_document
 from integrations.risk.flags import Flag, FlagCode
 from integrations.store.risk import InvoiceFacts, RiskStore
+
+REMEMBERED = 10_000
+"""Certificates kept by issuer and serial: each merchant signs with one or a few."""
 
 _NS = {"ds": "http://www.w3.org/2000/09/xmldsig#"}
 _SELLER_CERTIFICATES = "DSCKS/NBan/ds:Signature/ds:KeyInfo/ds:X509Data/ds:X509Certificate"
@@ -64,10 +69,10 @@ class CertificateCheck:
     near_expiry: timedelta
     clock: Callable[[], datetime]
     codes: frozenset[FlagCode] = frozenset({FlagCode.CERT_REVOKED, FlagCode.CERT_NEAR_EXPIRY})
+    remembered: dict[tuple[str, str], x509.Certificate] = field(default_factory=dict)
 
     async def run(self, facts: InvoiceFacts) -> list[Flag]:
-        original = await self.store.original(facts.id)
-        certificate = seller_certificate(original) if original else None
+        certificate = await self._certificate(facts)
         if certificate is None:
             return []
         flags = []
@@ -79,3 +84,22 @@ class CertificateCheck:
             detail = f"certificate {serial} expires {expires.isoformat()}"
             flags.append(Flag(FlagCode.CERT_NEAR_EXPIRY, detail))
         return flags
+
+    async def _certificate(self, facts: InvoiceFacts) -> x509.Certificate | None:
+        """The seller's certificate: remembered, or read from the original. It is remembered
+        only when it is the one the intake noted, so a certificate read from one invoice
+        answers for another only under the same issuer and serial."""
+        signer = facts.signer
+        if signer is not None and signer in self.remembered:
+            return self.remembered[signer]
+        original = await self.store.original(facts.id)
+        certificate = seller_certificate(original) if original else None
+        if certificate is not None and signer is not None and signer == _identity(certificate):
+            if len(self.remembered) >= REMEMBERED:
+                del self.remembered[next(iter(self.remembered))]
+            self.remembered[signer] = certificate
+        return certificate
+
+
+def _identity(certificate: x509.Certificate) -> tuple[str, str]:
+    return certificate.issuer.rfc4514_string(), format(certificate.serial_number, "x")

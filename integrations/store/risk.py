@@ -71,6 +71,8 @@ class InvoiceFacts:
     total_before_tax: Decimal
     total_tax: Decimal
     lines: tuple[LineFacts, ...] = ()
+    signer: tuple[str, str] | None = None
+    """The issuer and serial (hex) of the certificate the intake verified, where it noted them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,7 +289,7 @@ class RiskStore:
 
 _FACTS = (
     "id, seller_tax_code, template, series, number, issued_on, currency, buyer_tax_code, "
-    "buyer_personal_id, total_before_tax, total_tax"
+    "buyer_personal_id, total_before_tax, total_tax, signer_issuer, signer_serial"
 )
 
 
@@ -333,6 +335,11 @@ def _facts(row: dict[str, Any], lines: list[dict[str, Any]]) -> InvoiceFacts:
                 read_optional_decimal(line["tax_percent"]),
             )
             for line in lines
+        ),
+        signer=(
+            (row["signer_issuer"], row["signer_serial"])
+            if row["signer_issuer"] is not None and row["signer_serial"] is not None
+            else None
         ),
     )
 

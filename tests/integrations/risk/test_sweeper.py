@@ -30,11 +30,13 @@ def trust(intake_keys: Keys) -> TrustStore:
     return TrustStore.from_files([intake_keys.anchor_file], [intake_keys.crl_file])
 
 
-def signed_record(seller: str, signer: SignerIdentity, *, named: bool = False) -> InvoiceRecord:
+def signed_record(
+    seller: str, signer: SignerIdentity, *, named: bool = False, number: int = 1
+) -> InvoiceRecord:
     """A stored invoice of ``seller`` that ``signer`` signed, so the certificate check reads it;
     ``named`` stores who signed, as the intake does (invoices stored earlier do not say)."""
-    raw = signed(draft(1, seller=seller), signer)
-    record = make_record(seller=seller, issued_on=date.today(), original=raw)
+    raw = signed(draft(number, seller=seller), signer)
+    record = make_record(seller=seller, number=number, issued_on=date.today(), original=raw)
     certificate = signer.certificate
     signature = Signer(
         certificate.subject.rfc4514_string(),
@@ -213,6 +215,38 @@ async def test_a_certificate_revoked_by_a_new_crl_flags_what_it_signed(
     for record in signed_by_it:
         assert await active_flags(record.id) == {FlagCode.CERT_REVOKED.value}
     assert await active_flags(hotel.id) == set()
+
+
+class CountedOriginals(RiskStore):
+    """The risk store, counting whose original is read back."""
+
+    def __init__(self) -> None:
+        self.read: list[uuid.UUID] = []
+
+    async def original(self, invoice_id: uuid.UUID) -> bytes | None:
+        self.read.append(invoice_id)
+        return await super().original(invoice_id)
+
+
+async def test_a_certificate_the_intake_named_is_read_back_once(
+    upstreams: Upstreams, trust: TrustStore, intake_keys: Keys, db: None
+) -> None:
+    """Invoices that name their signer, as the intake's do, are judged with the certificate
+    read back from the first one's original; invoices that do not are read back each time.
+    Both are flagged alike."""
+    key = intake_keys.revoked
+    named = [signed_record(SELLERS[0], key, named=True, number=n) for n in (1, 2, 3)]
+    unnamed = [signed_record(SELLERS[0], key, number=n) for n in (4, 5)]
+    for record in (*named, *unnamed):
+        await InvoiceStore().insert(record)
+    counted = CountedOriginals()
+    assessor = RiskAssessor(
+        store=counted, population=upstreams.population, tax=upstreams.tax, revocations=trust
+    )
+    assert await RiskSweeper(assessor, RiskStore()).sweep() == 5
+    assert counted.read == [named[0].id, unnamed[0].id, unnamed[1].id]
+    for record in (*named, *unnamed):
+        assert FlagCode.CERT_REVOKED.value in await active_flags(record.id)
 
 
 async def test_a_mark_made_while_an_assessment_runs_is_kept(assessor: RiskAssessor) -> None:
