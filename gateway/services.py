@@ -52,6 +52,9 @@ from integrations.upstreams import AiohttpTransport, Upstreams, UpstreamSettings
 log = logging.getLogger("gateway.services")
 
 LINK_RETRY_SECONDS = 60.0
+SWEEPER_STOP_SECONDS = 5.0
+"""How long a stopping gateway lets the risk sweeper finish the invoice in hand before it
+cancels it."""
 CRL_RELOAD_SECONDS = 30.0
 INTAKE_SCOPE = "intake"
 """The cache scope of the intake's own registry lookups: it reads no person's data."""
@@ -109,9 +112,9 @@ async def running_services(
                 **{f"upstream:{n}": _breaker_check(upstreams, n) for n in upstreams.services},
             },
         )
+        sweeping = asyncio.create_task(sweeper.run())
         background = [
             asyncio.create_task(_retry_links_forever(intake)),
-            asyncio.create_task(sweeper.run()),
             asyncio.create_task(_reload_crls_forever(keys.crls, sweeper, cpu)),
         ]
         if settings.audit_checkpoint_seconds:
@@ -122,11 +125,14 @@ async def running_services(
         try:
             yield services
         finally:
+            sweeper.stop()
             for task in background:
                 task.cancel()
             for task in background:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(sweeping, SWEEPER_STOP_SECONDS)
             await intake.events.close()
 
 

@@ -29,17 +29,34 @@ class RiskSweeper:
         self.store = store
         self.idle = idle
         self._work = asyncio.Event()
+        self._stopping = False
 
     def poke(self) -> None:
         """New invoices are waiting: look now instead of at the next idle tick."""
         self._work.set()
 
+    def stop(self) -> None:
+        """Have ``run`` return once the invoice in hand is assessed, giving the rest of its
+        batch back to be claimed again.
+
+        Cancelling it instead would cut a statement off mid-flight, which asyncpg answers by
+        opening another connection to cancel it on the server while the pool waits, and would
+        leave the rest of the batch claimed but never assessed.
+        """
+        self._stopping = True
+        self._work.set()
+
     async def sweep(self) -> int:
-        """Assess every invoice waiting now; returns how many were assessed."""
+        """Assess every invoice waiting now, or until stopped; returns how many were assessed."""
         done = 0
-        while batch := await self.store.claim_unassessed(limit=BATCH, at=self.assessor.clock()):
+        while not self._stopping and (
+            batch := await self.store.claim_unassessed(limit=BATCH, at=self.assessor.clock())
+        ):
             pending = set(batch)
             for invoice_id in batch:
+                if self._stopping:
+                    await self.store.unclaim(pending)
+                    break
                 pending.discard(invoice_id)
                 try:
                     await self.assessor.assess(invoice_id, pending=pending)
@@ -51,8 +68,8 @@ class RiskSweeper:
         return done
 
     async def run(self) -> None:
-        """Sweep whenever poked, and at least every ``idle`` seconds, until cancelled."""
-        while True:
+        """Sweep whenever poked, and at least every ``idle`` seconds, until stopped."""
+        while not self._stopping:
             self._work.clear()
             await self.sweep()
             with contextlib.suppress(TimeoutError):

@@ -213,6 +213,10 @@ class RiskStore:
         rows.sort(key=lambda row: read_datetime(row["received_at"]))
         return [read_uuid(row["id"]) for row in rows]
 
+    async def unclaim(self, invoice_ids: Collection[uuid.UUID]) -> None:
+        """Give claimed invoices back unassessed, for the next sweep to claim."""
+        await Invoice.filter(id__in=list(invoice_ids)).update(risk_assessed_at=None)
+
     async def settle(
         self,
         invoice_id: uuid.UUID,

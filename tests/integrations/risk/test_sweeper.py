@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -112,6 +113,38 @@ async def test_a_poke_wakes_the_running_sweeper(assessor: RiskAssessor) -> None:
         assert not await Invoice.filter(risk_assessed_at__isnull=True).exists()
     finally:
         task.cancel()
+
+
+class StopsAfterTheFirstAssessment(RiskStore):
+    """The risk store, stopping the sweeper as soon as it has settled one invoice."""
+
+    def __init__(self) -> None:
+        self.sweeper: RiskSweeper | None = None
+
+    async def settle(self, invoice_id: uuid.UUID, **outcome: Any) -> None:
+        await super().settle(invoice_id, **outcome)
+        if self.sweeper is not None:
+            self.sweeper.stop()
+
+
+async def test_a_stopped_sweeper_finishes_the_invoice_in_hand_and_gives_the_rest_back(
+    upstreams: Upstreams, assessor: RiskAssessor, trust: TrustStore
+) -> None:
+    """Stopping is not cancelling: the invoice in hand is assessed, ``run`` returns on its
+    own, and the rest of its batch is claimed and assessed by the next sweeper."""
+    for number in range(1, 6):
+        await InvoiceStore().insert(make_record(number=number, buyer=UNREGISTERED_PERSON))
+    store = StopsAfterTheFirstAssessment()
+    assessor = RiskAssessor(
+        store=store, population=upstreams.population, tax=upstreams.tax, revocations=trust
+    )
+    store.sweeper = RiskSweeper(assessor, RiskStore(), idle=60)
+    async with asyncio.timeout(30):
+        await store.sweeper.run()
+    assert await Invoice.filter(risk_assessed_at__isnull=False).count() == 1
+    assert await InvoiceFlag.filter(code=FlagCode.BUYER_UNKNOWN.value).count() == 1
+    assert await RiskSweeper(assessor, RiskStore()).sweep() == 4
+    assert await InvoiceFlag.filter(code=FlagCode.BUYER_UNKNOWN.value).count() == 5
 
 
 async def test_two_sweepers_share_the_work_without_assessing_twice(assessor: RiskAssessor) -> None:
