@@ -23,6 +23,7 @@ from cryptography import x509
 
 from integrations.einvoice.findings import Rejection
 from integrations.einvoice.parse import Limits, parse_document
+from integrations.recent import Recent
 from integrations.risk.flags import Flag, FlagCode
 from integrations.store.risk import InvoiceFacts, RiskStore
 
@@ -69,7 +70,9 @@ class CertificateCheck:
     near_expiry: timedelta
     clock: Callable[[], datetime]
     codes: frozenset[FlagCode] = frozenset({FlagCode.CERT_REVOKED, FlagCode.CERT_NEAR_EXPIRY})
-    remembered: dict[tuple[str, str], x509.Certificate] = field(default_factory=dict)
+    remembered: Recent[tuple[str, str], x509.Certificate] = field(
+        default_factory=lambda: Recent(REMEMBERED)
+    )
 
     async def run(self, facts: InvoiceFacts) -> list[Flag]:
         certificate = await self._certificate(facts)
@@ -90,14 +93,12 @@ class CertificateCheck:
         only when it is the one the intake noted, so a certificate read from one invoice
         answers for another only under the same issuer and serial."""
         signer = facts.signer
-        if signer is not None and signer in self.remembered:
-            return self.remembered[signer]
+        if signer is not None and (known := self.remembered.find(signer)) is not None:
+            return known
         original = await self.store.original(facts.id)
         certificate = seller_certificate(original) if original else None
         if certificate is not None and signer is not None and signer == _identity(certificate):
-            if len(self.remembered) >= REMEMBERED:
-                del self.remembered[next(iter(self.remembered))]
-            self.remembered[signer] = certificate
+            self.remembered.keep(signer, certificate)
         return certificate
 
 

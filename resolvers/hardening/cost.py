@@ -39,8 +39,8 @@ from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
+from integrations.recent import Recent
 from resolvers.hardening.limits import CostMode, HardeningSettings
-from resolvers.hardening.recent import Recent
 
 COST_LIMIT_EXCEEDED = "COST_LIMIT_EXCEEDED"
 

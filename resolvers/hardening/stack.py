@@ -10,10 +10,10 @@ from strawberry.extensions import MaxTokensLimiter, ParserCache, SchemaExtension
 from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionContext
 
+from integrations.recent import Recent
 from resolvers.hardening.cost import CostLimiter, CostModel, OperationCosts
 from resolvers.hardening.limits import HardeningSettings, SecurityRules, validation_rules
 from resolvers.hardening.masking import MaskInternalErrors
-from resolvers.hardening.recent import Recent
 from resolvers.hardening.trusted import DocumentRequest, TrustedDocuments
 
 ExtensionFactory = Callable[[], SchemaExtension]

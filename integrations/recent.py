@@ -1,4 +1,5 @@
-"""A bounded map of results computed once per key, for the per-process document caches."""
+"""A bounded map of results kept per key: the per-process document caches, and certificates
+read back from stored invoices."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ V = TypeVar("V")
 
 class Recent(Generic[K, V]):
     """Keeps at most ``maxsize`` results, dropping the least recently used first, so that
-    documents sent once each cannot grow a cache without bound."""
+    keys seen once each cannot grow it without bound."""
 
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
@@ -23,7 +24,18 @@ class Recent(Generic[K, V]):
         if key in self._values:
             self._values.move_to_end(key)
             return self._values[key]
-        value = self._values[key] = make()
+        return self.keep(key, make())
+
+    def find(self, key: K) -> V | None:
+        """The value kept under ``key``, if any, for a caller whose ``make`` must await."""
+        if key not in self._values:
+            return None
+        self._values.move_to_end(key)
+        return self._values[key]
+
+    def keep(self, key: K, value: V) -> V:
+        self._values[key] = value
+        self._values.move_to_end(key)
         if len(self._values) > self.maxsize:
             self._values.popitem(last=False)
         return value

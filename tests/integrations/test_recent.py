@@ -1,6 +1,6 @@
 """The document caches keep a bounded number of results and drop the least recently used."""
 
-from resolvers.hardening.recent import Recent
+from integrations.recent import Recent
 
 
 def test_a_value_is_made_once_per_key() -> None:
@@ -26,3 +26,13 @@ def test_the_least_recently_used_key_goes_first() -> None:
     recent.get("a", lambda: make("a"))
     recent.get("b", lambda: make("b"))
     assert made == ["a", "b", "c", "b"]
+
+
+def test_a_value_kept_is_found_until_it_is_the_least_recently_used() -> None:
+    recent: Recent[str, str] = Recent(maxsize=2)
+    assert recent.find("a") is None
+    recent.keep("a", "A")
+    recent.keep("b", "B")
+    assert recent.find("a") == "A"  # a is now the most recent
+    recent.keep("c", "C")  # evicts b
+    assert (recent.find("a"), recent.find("b"), recent.find("c")) == ("A", None, "C")
