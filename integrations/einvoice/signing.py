@@ -96,8 +96,13 @@ def detached(node: Any) -> Any:
 
 
 def canonical(element: etree._Element) -> bytes:
-    """The inclusive C14N 1.0 of ``element`` as a document subset, its namespaces in scope."""
-    return etree.tostring(detached(element), method="c14n")  # type: ignore[no-any-return]
+    """The inclusive C14N 1.0 of ``element`` as a document subset, its namespaces in scope.
+
+    Without comments: what a ``#Id`` reference and ``SignedInfo`` digest (XML-DSig §4.4.3.3).
+    """
+    return etree.tostring(  # type: ignore[no-any-return]
+        detached(element), method="c14n", with_comments=False
+    )
 
 
 _ID_ATTRIBUTES = etree.XPath(

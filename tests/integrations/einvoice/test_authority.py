@@ -118,6 +118,25 @@ def test_xmlsec1_accepts_both_signatures_of_a_coded_invoice(
     assert "SignedInfo References (ok/all): 3/3" in report
 
 
+def test_signed_content_with_a_comment_digests_as_verifiers_read_it(
+    pki: Pki, tmp_path: Path
+) -> None:
+    """A ``#Id`` reference digests its element without comments (XML-DSig §4.4.3.3), so a
+    comment a vendor leaves inside DLHDon must not enter either party's digest."""
+    commented = unsigned_invoice().replace(b"<TTChung>", b"<TTChung><!-- POS 7 -->", 1)
+    signed = sign_invoice(commented, pki.seller, signing_time=SIGNED_AT)
+    coded = stamp_invoice(
+        signed, code=new_tax_authority_code(), authority=pki.authority, signing_time=CODED_AT
+    )
+    root = etree.fromstring(coded)
+    assert b"<!-- POS 7 -->" in coded
+    policy = SignaturePolicy()
+    assert verify_invoice_signature(root, pki.trust, policy, now=NOW).ok
+    assert verify_authority_signature(root, pki.authority_trust, policy, now=NOW).ok
+    authority = "/HDon/DSCKS/CQT/*[local-name()='Signature']"
+    xmlsec1_verify(coded, pki.files / "authority-ca.pem", tmp_path, node_xpath=authority)
+
+
 @pytest.mark.parametrize(
     ("code", "template", "series", "problems"),
     [
