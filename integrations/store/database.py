@@ -105,11 +105,15 @@ async def open_database(
     if migrate_first:
         await migrate(url)
     await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+    primary = dialect.connection()
     try:
         async with _replica(analytics_url):
             yield Database(url)
     finally:
         await Tortoise.close_connections()
+        # A client closed from outside the block connects again on its next query, out of
+        # tortoise's sight: still ours to close, or its SQLite thread outlives the process.
+        await primary.close()
 
 
 @asynccontextmanager

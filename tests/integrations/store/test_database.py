@@ -10,6 +10,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from tortoise import Tortoise
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.migrations.api import migrate as run_migrations
 
@@ -70,6 +71,24 @@ async def test_migrate_again_keeps_the_data(database_url: str) -> None:
     await migrate(database_url)
     async with open_database(database_url):
         assert await Merchant.filter(tax_code="0319303270").count() == 1
+
+
+async def test_a_connection_taken_up_after_an_outside_close_ends_with_the_block(
+    database_url: str,
+) -> None:
+    """tortoise reconnects on a client's next query, so one closed from outside the block and
+    used again must still be closed when the block ends: an open SQLite connection is a thread
+    that keeps the process from exiting, an open pool connections the server keeps."""
+    async with open_database(database_url):
+        primary = dialect.connection()
+        await Tortoise.close_connections()
+        await primary.execute_query("SELECT 1")
+        assert _holds_connection(primary)
+    assert not _holds_connection(primary)
+
+
+def _holds_connection(client: BaseDBAsyncClient) -> bool:
+    return (getattr(client, "_connection", None) or getattr(client, "_pool", None)) is not None
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
