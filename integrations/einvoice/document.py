@@ -11,6 +11,7 @@ invoice cannot be identified without is missing or unreadable, ``Rejection`` is 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -231,37 +232,37 @@ def _canonical_tax_code(text: str) -> str:
 
 
 class _Node:
-    """An element with its readable path, and its children looked up by local name."""
+    """An element with its readable path, and its children by local name.
 
-    __slots__ = ("_children", "element", "path")
+    The children are indexed once, when the node is made: every node made is read from.
+    """
+
+    __slots__ = ("element", "named", "path")
 
     def __init__(self, element: etree._Element, path: str) -> None:
         self.element = element
         self.path = path
-        self._children: dict[str, list[etree._Element]] | None = None
-
-    def _by_name(self) -> dict[str, list[etree._Element]]:
-        if self._children is None:
-            self._children = {}
-            for child in self.element:
-                if isinstance(child.tag, str):
-                    self._children.setdefault(child.tag.rpartition("}")[2], []).append(child)
-        return self._children
+        self.named: dict[str, list[etree._Element]] = {}
+        for child in element:
+            if isinstance(child.tag, str):
+                self.named.setdefault(child.tag.rpartition("}")[2], []).append(child)
 
     def child(self, name: str) -> _Node | None:
-        found = self._by_name().get(name)
+        found = self.named.get(name)
         return _Node(found[0], f"{self.path}/{name}") if found else None
 
-    def children(self, name: str) -> list[_Node]:
-        found = self._by_name().get(name, [])
-        return [_Node(el, f"{self.path}/{name}[{i}]") for i, el in enumerate(found, start=1)]
+    def children(self, name: str) -> Iterator[_Node]:
+        """Made one at a time, so a reader that stops early makes no more."""
+        found = self.named.get(name, [])
+        return (_Node(el, f"{self.path}/{name}[{i}]") for i, el in enumerate(found, start=1))
 
     def text(self, name: str) -> str | None:
         # Read straight from the element: a child node (and its path) is only made for errors.
-        found = self._by_name().get(name)
-        if not found or found[0].text is None:
+        found = self.named.get(name)
+        text = found[0].text if found else None
+        if text is None:
             return None
-        return found[0].text.strip() or None
+        return text.strip() or None
 
 
 class _Reader:
@@ -290,9 +291,12 @@ class _Reader:
         return text
 
     def decimal(self, node: _Node | None, name: str) -> Decimal | None:
-        text = self.text(node, name)
-        if text is None or _DECIMAL.match(text):
-            return Decimal(text) if text is not None else None
+        # The commonest read (six a line), so it asks the node directly.
+        text = node.text(name) if node is not None else None
+        if text is None:
+            return None
+        if _DECIMAL.match(text):
+            return Decimal(text)
         return self._unreadable(AMOUNT_FORMAT, text, node, name)
 
     def integer(self, node: _Node | None, name: str, *, need: bool = False) -> int | None:
@@ -415,7 +419,7 @@ def _line(node: _Node, reader: _Reader) -> Line:
 
 def _line_tax(node: _Node, reader: _Reader) -> Decimal | None:
     """The line's VAT: not a standard tag, so vendors write a TThue child or a TTKhac field."""
-    if node.child("TThue") is not None:
+    if "TThue" in node.named:
         return reader.decimal(node, "TThue")
     extension = node.child("TTKhac")
     for field in extension.children("TTin") if extension is not None else ():
