@@ -49,17 +49,27 @@ from integrations.errors import GatewayError
 _NS = {"ds": DS}
 _ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 _C14N_METHODS = frozenset(method.value for method in CanonicalizationMethod)
-_STRONG_METHODS = frozenset(
-    {SignatureMethod.RSA_SHA256, SignatureMethod.RSA_SHA384, SignatureMethod.RSA_SHA512}
+_STRONG = frozenset(
+    algorithm.value
+    for algorithm in (
+        SignatureMethod.RSA_SHA256,
+        SignatureMethod.RSA_SHA384,
+        SignatureMethod.RSA_SHA512,
+        DigestAlgorithm.SHA256,
+        DigestAlgorithm.SHA384,
+        DigestAlgorithm.SHA512,
+    )
 )
-_STRONG_DIGESTS = frozenset(
-    {DigestAlgorithm.SHA256, DigestAlgorithm.SHA384, DigestAlgorithm.SHA512}
-)
+_WEAK = frozenset({SignatureMethod.RSA_SHA1.value, DigestAlgorithm.SHA1.value})
+# What signxml may meet once the policy has judged the names; HMAC needs a shared key.
+_VERIFIABLE_METHODS = frozenset(SignatureMethod) - {SignatureMethod.HMAC_SHA1}
+_VERIFIABLE_DIGESTS = frozenset(DigestAlgorithm)
 _END_ENTITY_POLICY = x509.verification.ExtensionPolicy.permit_all()
 _AUTHORITY_POLICY = x509.verification.ExtensionPolicy.webpki_defaults_ca()
 _SIGNING_TIME_HOLDERS = frozenset(
     {"Object", "SignatureProperties", "SignatureProperty", "SigningTime"}
 )
+_SIGNING_TIMES = etree.XPath("descendant-or-self::*[local-name()='SigningTime']")
 
 
 class TrustStoreError(GatewayError):
@@ -441,7 +451,7 @@ def _role(
 
 
 def _signing_time_text(element: etree._Element) -> str | None:
-    found = element.xpath("descendant-or-self::*[local-name()='SigningTime']")
+    found = _SIGNING_TIMES(element)
     return None if not found else (found[0].text or "")
 
 
@@ -453,9 +463,8 @@ def _check_algorithms(claims: _Claims, policy: SignaturePolicy, path: str) -> li
     c14n_method = c14n.get("Algorithm") if c14n is not None else None
     if c14n_method not in _C14N_METHODS or not transforms <= {_ENVELOPED, *_C14N_METHODS}:
         return [codes.ALGORITHM_FORBIDDEN.finding("canonicalisation or transform", path=path)]
-    weak = [u for u in used if u in {SignatureMethod.RSA_SHA1.value, DigestAlgorithm.SHA1.value}]
-    strong = {m.value for m in (*_STRONG_METHODS, *_STRONG_DIGESTS)}
-    unknown = [u for u in used if u not in strong and u not in weak]
+    weak = [u for u in used if u in _WEAK]
+    unknown = [u for u in used if u not in _STRONG and u not in _WEAK]
     if unknown:
         return [codes.ALGORITHM_FORBIDDEN.finding(", ".join(unknown), path=path)]
     if weak and not policy.allow_sha1:
@@ -522,8 +531,8 @@ def _cryptographic_check(
     config = SignatureConfiguration(
         location=f"./{profile.location}/",
         expect_references=len(claims.references),
-        signature_methods=frozenset(SignatureMethod) - {SignatureMethod.HMAC_SHA1},
-        digest_algorithms=frozenset(DigestAlgorithm),
+        signature_methods=_VERIFIABLE_METHODS,
+        digest_algorithms=_VERIFIABLE_DIGESTS,
         verification_time=signing_time,
         default_reference_c14n_method=CanonicalizationMethod.CANONICAL_XML_1_0,
     )
