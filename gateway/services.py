@@ -47,7 +47,12 @@ from integrations.store.invoices import InvoiceStore, StoredInvoice
 from integrations.store.merchants import MerchantRegistry
 from integrations.store.messages import MessageStore
 from integrations.store.risk import RiskStore
-from integrations.upstreams import AiohttpTransport, Upstreams, UpstreamSettings
+from integrations.upstreams import (
+    AiohttpTransport,
+    Upstreams,
+    UpstreamSettings,
+    shared_session,
+)
 
 log = logging.getLogger("gateway.services")
 
@@ -72,7 +77,7 @@ async def running_services(
                 settings.resolved_database_url, analytics_url=settings.analytics_database_url
             )
         )
-        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        session = shared_session(aiohttp.TCPConnector(limit=0))
         stack.push_async_callback(session.close)
         authenticator.bind(TokenVerifier.from_settings(settings, session))
         urls = await stack.enter_async_context(agency_urls(settings))

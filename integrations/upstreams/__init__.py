@@ -47,6 +47,7 @@ from integrations.upstreams.transport import (
     Timeouts,
     Transport,
     TransportResponse,
+    shared_session,
 )
 from integrations.upstreams.water import HttpWaterClient, WaterClient, WaterContract
 
@@ -100,4 +101,5 @@ __all__ = [
     "WaterClient",
     "WaterContract",
     "map_failures",
+    "shared_session",
 ]

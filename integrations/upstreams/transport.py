@@ -55,8 +55,7 @@ class AiohttpTransport:
 
     @classmethod
     def open(cls, *, max_connections: int) -> AiohttpTransport:
-        connector = aiohttp.TCPConnector(limit=max_connections, ttl_dns_cache=300)
-        return cls(aiohttp.ClientSession(connector=connector, raise_for_status=False))
+        return cls(shared_session(aiohttp.TCPConnector(limit=max_connections, ttl_dns_cache=300)))
 
     async def post(
         self,
@@ -88,3 +87,11 @@ class AiohttpTransport:
 
     async def close(self) -> None:
         await self._session.close()
+
+
+def shared_session(connector: aiohttp.BaseConnector) -> aiohttp.ClientSession:
+    """A session for every citizen's requests at once, so it keeps no cookie: one an agency
+    set in answer to one request would otherwise travel with the next, whoever it is for."""
+    return aiohttp.ClientSession(
+        connector=connector, cookie_jar=aiohttp.DummyCookieJar(), raise_for_status=False
+    )
