@@ -26,6 +26,7 @@ from integrations.einvoice.events import DuplicateAttempt, IntakeEvents
 from integrations.einvoice.findings import Finding, has_errors
 from integrations.einvoice.link import IdentityLinker
 from integrations.einvoice.parse import check_transport
+from integrations.einvoice.pki import issuer_and_serial
 from integrations.einvoice.receipts import ReceiptSigner, new_receipt_id
 from integrations.errors import IdentityError
 from integrations.groupcommit import GroupCommit
@@ -435,10 +436,11 @@ def _signer(verdict: Verdict, seller: str) -> Signer | None:
     if certificate is None:
         return None
     named = _canonical(verdict.signer_tax_code)
+    issuer, serial = issuer_and_serial(certificate)
     return Signer(
         subject=certificate.subject.rfc4514_string(),
-        serial=format(certificate.serial_number, "x"),
-        issuer=certificate.issuer.rfc4514_string(),
+        serial=serial,
+        issuer=issuer,
         provider_tax_code=named if named is not None and named != seller else None,
     )
 

@@ -65,6 +65,16 @@ def fingerprint(certificate: x509.Certificate) -> str:
     return certificate.fingerprint(hashes.SHA256()).hex()
 
 
+def serial_text(certificate: x509.Certificate) -> str:
+    """The serial number in lower-case hex, as every record and message writes it."""
+    return format(certificate.serial_number, "x")
+
+
+def issuer_and_serial(certificate: x509.Certificate) -> tuple[str, str]:
+    """The issuer (RFC 4514) and serial a stored invoice notes of the certificate it bears."""
+    return certificate.issuer.rfc4514_string(), serial_text(certificate)
+
+
 @dataclass(frozen=True, slots=True)
 class SignerIdentity:
     """A private key with its certificate and the chain above it, parsed once and reused."""

@@ -23,6 +23,7 @@ from cryptography import x509
 
 from integrations.einvoice.findings import Rejection
 from integrations.einvoice.parse import Limits, parse_document
+from integrations.einvoice.pki import issuer_and_serial, serial_text
 from integrations.recent import Recent
 from integrations.risk.flags import Flag, FlagCode
 from integrations.store.risk import InvoiceFacts, RiskStore
@@ -79,7 +80,7 @@ class CertificateCheck:
         if certificate is None:
             return []
         flags = []
-        serial = format(certificate.serial_number, "x")
+        serial = serial_text(certificate)
         if self.revocations.is_revoked(certificate, self.clock()):
             flags.append(Flag(FlagCode.CERT_REVOKED, f"certificate {serial} is revoked"))
         expires = certificate.not_valid_after_utc.date()
@@ -97,10 +98,6 @@ class CertificateCheck:
             return known
         original = await self.store.original(facts.id)
         certificate = seller_certificate(original) if original else None
-        if certificate is not None and signer is not None and signer == _identity(certificate):
-            self.remembered.keep(signer, certificate)
+        if certificate is not None and (identity := issuer_and_serial(certificate)) == signer:
+            self.remembered.keep(identity, certificate)
         return certificate
-
-
-def _identity(certificate: x509.Certificate) -> tuple[str, str]:
-    return certificate.issuer.rfc4514_string(), format(certificate.serial_number, "x")

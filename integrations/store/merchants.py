@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from integrations.einvoice.pki import fingerprint
+from integrations.einvoice.pki import fingerprint, serial_text
 from integrations.errors import GatewayError
 from integrations.identity import parse_taxpayer_id
 from integrations.store.models import Certificate, Merchant, MerchantStatus, ProviderGrant
@@ -286,7 +286,7 @@ class MerchantRegistry:
 def _certificate_view(cert: x509.Certificate) -> CertificateView:
     return CertificateView(
         fingerprint=fingerprint(cert),
-        serial=format(cert.serial_number, "x"),
+        serial=serial_text(cert),
         subject=cert.subject.rfc4514_string(),
         issuer=cert.issuer.rfc4514_string(),
         not_before=cert.not_valid_before_utc,
