@@ -18,13 +18,13 @@ and each referenced element, which cost the tax-authority stamp more than its RS
 from __future__ import annotations
 
 import hashlib
+import secrets
 from base64 import b64encode
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import Any, Literal
-from uuid import uuid4
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -212,7 +212,7 @@ def sign_envelope(
 
 def new_id(prefix: str) -> str:
     """A document-unique Id; unique across invoices too, so batches never repeat one."""
-    return f"{prefix}-{uuid4().hex}"
+    return f"{prefix}-{secrets.token_hex(16)}"
 
 
 def ensure_id(element: etree._Element, prefix: str) -> str:
@@ -253,40 +253,65 @@ def sign_tree(
     enveloped: bool = True,
     default_namespace: bool = True,
     signature_id: str | None = None,
+    canonical_forms: Mapping[str, bytes] | None = None,
 ) -> bytes:
     """:func:`sign_document` on a tree the caller parsed for this and hands over: the
-    signature is written into it, so the document is neither copied nor parsed again."""
+    signature is written into it, so the document is neither copied nor parsed again.
+    ``canonical_forms`` are referenced elements' C14N forms already computed in this tree,
+    by Id (a verified signature's), digested instead of canonicalising them again."""
     if not reference_ids:
         raise SigningError("nothing to sign: give the Id of at least one element")
     parent = _ensure_path(root, location)
     if parent.find(f"{{{DS}}}Signature") is not None:
         raise SigningError(f"{location or root.tag} already holds a signature")
     method, digest = ALGORITHMS[algorithm]
-    ids = index_ids(root)
     # Digested before the signature exists: that is what the enveloped transform leaves.
-    digests = [
-        (f"#{i}", _digest(canonical(_referenced(ids, i, parent, enveloped)), digest))
-        for i in reference_ids
-    ]
+    digests = _reference_digests(
+        root, reference_ids, parent, enveloped, digest, canonical_forms or {}
+    )
     nsmap: dict[str | None, str] = {None: DS} if default_namespace else {"ds": DS}
     signature = etree.SubElement(parent, _ds("Signature"), nsmap=nsmap)
-    signature.set("Id", signature_id or new_id("Signature"))
-    info = etree.SubElement(signature, _ds("SignedInfo"))
+    signature_id = signature_id or new_id("Signature")
+    signature.set("Id", signature_id)
+    # SignedInfo and the signing time are built as roots of their own, declaring what is in
+    # scope where they will stand: canonicalised there without a copy (see ``detached``), and
+    # their repeated declarations dropped when they are moved into place.
+    scope = signature.nsmap
+    info = etree.Element(_ds("SignedInfo"), nsmap=scope)
     etree.SubElement(info, _ds("CanonicalizationMethod"), Algorithm=C14N.value)
     etree.SubElement(info, _ds("SignatureMethod"), Algorithm=method.value)
     value = etree.SubElement(signature, _ds("SignatureValue"))
     _key_info(signature, signer.certificates)
-    time_object = _signing_time_object(signature, format_signing_time(signing_time))
+    time_object = _signing_time_object(scope, signature_id, format_signing_time(signing_time))
     for uri, digest_value in digests:
         _reference(info, uri, digest, digest_value, enveloped=enveloped)
     time_uri = f"#{time_object.get('Id')}"
     _reference(info, time_uri, digest, _digest(canonical(time_object), digest))
     value.text = _signature_value(signer, canonical(info), digest)
+    signature.insert(0, info)
+    signature.append(time_object)
     return _DECLARATION + etree.tostring(root, encoding="UTF-8", xml_declaration=False)
 
 
 def _ds(name: str) -> str:
     return f"{{{DS}}}{name}"
+
+
+def _reference_digests(
+    root: etree._Element,
+    reference_ids: Sequence[str],
+    signature_place: etree._Element,
+    enveloped: bool,
+    digest: DigestAlgorithm,
+    known: Mapping[str, bytes],
+) -> list[tuple[str, str]]:
+    """Each reference's URI and digest value, from a canonical form already known or made."""
+    ids = index_ids(root)
+    digests = []
+    for i in reference_ids:
+        element = _referenced(ids, i, signature_place, enveloped)
+        digests.append((f"#{i}", _digest(known.get(i) or canonical(element), digest)))
+    return digests
 
 
 def _referenced(
@@ -341,14 +366,16 @@ def _pem_body(certificate: x509.Certificate) -> str:
     return "".join(lines[1:-1])
 
 
-def _signing_time_object(signature: etree._Element, signing_time: str) -> etree._Element:
+def _signing_time_object(
+    scope: dict[str | None, str], signature_id: str, signing_time: str
+) -> etree._Element:
     """``Object/SignatureProperties/SignatureProperty/SigningTime``, targeting the signature."""
-    obj = etree.SubElement(signature, _ds("Object"), Id=new_id("SigningTime"))
+    obj = etree.Element(_ds("Object"), nsmap=scope, Id=new_id("SigningTime"))
     properties = etree.SubElement(obj, _ds("SignatureProperties"))
-    target = f"#{signature.get('Id')}"
+    target = f"#{signature_id}"
     prop = etree.SubElement(properties, _ds("SignatureProperty"), Target=target)
     # With a default ds namespace SigningTime falls into it, exactly as vendors' files have it.
-    tag = _ds("SigningTime") if None in signature.nsmap else "SigningTime"
+    tag = _ds("SigningTime") if None in scope else "SigningTime"
     etree.SubElement(prop, tag).text = signing_time
     return obj
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from integrations.einvoice.signing import (
     sign_document,
     sign_envelope,
     sign_invoice,
+    sign_tree,
 )
 from tests.integrations.einvoice.conftest import (
     SIGNED_AT,
@@ -295,6 +297,52 @@ def test_xmlsec1_accepts_our_envelope_and_receipt_signatures(pki: Pki, tmp_path:
         enveloped=False,
     )
     xmlsec1_verify(receipt, pki.files / "authority-ca.pem", tmp_path)
+
+
+def test_a_canonical_form_given_is_digested_instead_of_the_elements_own(pki: Pki) -> None:
+    """What lets the stamp reuse the form the seller's signature check digested."""
+    signed = sign_tree(
+        etree.fromstring(RECEIPT),
+        location="DLieu/TBao/DSCKS/CQT",
+        reference_ids=["TB-1"],
+        signer=pki.authority,
+        signing_time=SIGNED_AT,
+        enveloped=False,
+        canonical_forms={"TB-1": b"<given/>"},
+    )
+    reference = _signature(signed, "DLieu/TBao/DSCKS/CQT").find("ds:SignedInfo/ds:Reference", NS)
+    assert reference.get("URI") == "#TB-1"
+    given = base64.b64encode(hashlib.sha256(b"<given/>").digest()).decode()
+    assert reference.findtext("ds:DigestValue", namespaces=NS) == given
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        b'<HDon xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><DLHDon Id="a"><b>1</b>'
+        b"</DLHDon></HDon>",
+        b'<HDon xmlns="urn:d" xmlns:x="urn:x"><DLHDon Id="a"><x:b>1</x:b></DLHDon></HDon>',
+    ],
+    ids=["prefix-above", "default-and-prefix-above"],
+)
+@pytest.mark.parametrize("default_namespace", [True, False], ids=["default-ns", "prefixed"])
+def test_a_signature_under_declared_namespaces_verifies_and_repeats_no_declaration(
+    pki: Pki, tmp_path: Path, document: bytes, default_namespace: bool
+) -> None:
+    """SignedInfo and the signing time are canonicalised as roots declaring what is in scope
+    where they then stand: verifiers, canonicalising them in place, must get the same bytes."""
+    signed = sign_document(
+        document,
+        location="DSCKS/CQT",
+        reference_ids=["a"],
+        signer=pki.authority,
+        signing_time=SIGNED_AT,
+        enveloped=False,
+        default_namespace=default_namespace,
+    )
+    xmlsec1_verify(signed, pki.files / "authority-ca.pem", tmp_path)
+    for uri in (b"urn:x", b"XMLSchema-instance", DS.encode()):
+        assert signed.count(uri) == document.count(uri) + (uri == DS.encode())
 
 
 def test_xmlsec1_rejects_a_tampered_signature(pki: Pki, tmp_path: Path) -> None:
