@@ -9,13 +9,14 @@ cash-register invoice instead carries a code its seller generated (§4.2), check
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import datetime
-from uuid import uuid4
 
 from lxml import etree
 
 from integrations.einvoice import codes
 from integrations.einvoice.findings import Finding
+from integrations.einvoice.parse import CheckedTree, make_parser
 from integrations.einvoice.pki import SignerIdentity
 from integrations.einvoice.signing import SigningError, ensure_id, new_id, sign_tree
 
@@ -26,7 +27,7 @@ _SERIES_YEAR = re.compile(r"^[CK](\d{2})")
 
 def new_tax_authority_code() -> str:
     """34 upper-case hex characters starting with "00", the shape of every real MCCQT."""
-    return "00" + uuid4().hex.upper()
+    return "00" + secrets.token_hex(16).upper()
 
 
 def stamp_invoice(
@@ -35,20 +36,24 @@ def stamp_invoice(
     code: str,
     authority: SignerIdentity,
     signing_time: datetime,
+    tree: CheckedTree | None = None,
 ) -> bytes:
     """Add MCCQT and the tax authority's signature to a seller-signed invoice.
 
-    The invoice is parsed once, and that tree, with the code added, is what is signed.
+    ``tree``, the checks' parse of these same bytes, is taken over where it can be; otherwise
+    the bytes are parsed. That tree, with the code added, is what is signed.
     """
-    try:
-        root = etree.fromstring(signed_invoice, parser=_parser())
-    except etree.XMLSyntaxError as exc:
-        raise SigningError(f"not well-formed XML: {exc}") from exc
+    root = tree.take() if tree is not None else None
+    known = tree.canonical if tree is not None and root is not None else {}
+    if root is None:
+        root = _parse(signed_invoice)
     if root.find("MCCQT") is not None:
         raise SigningError("the invoice already carries an MCCQT")
     data = root.findall("DLHDon")
     if len(data) != 1:
         raise SigningError(f"HDon must have exactly one DLHDon, found {len(data)}")
+    data_id = data[0].get("Id")
+    canonical_forms = {data_id: known["DLHDon"]} if data_id and "DLHDon" in known else {}
     code_id = new_id("Id")
     mccqt = etree.Element("MCCQT", Id=code_id)
     mccqt.text = code
@@ -62,6 +67,7 @@ def stamp_invoice(
         root,
         location="DSCKS/CQT",
         reference_ids=[ensure_id(data[0], "DLHDon"), code_id],
+        canonical_forms=canonical_forms,
         signer=authority,
         signing_time=signing_time,
         enveloped=False,
@@ -87,5 +93,8 @@ def check_cash_register_code(code: str, *, template: str | int, series: str) -> 
     return [codes.CASH_REGISTER_CODE.finding(p, path=path) for p in problems]
 
 
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+def _parse(signed_invoice: bytes) -> etree._Element:
+    try:
+        return etree.fromstring(signed_invoice, parser=make_parser())
+    except etree.XMLSyntaxError as exc:
+        raise SigningError(f"not well-formed XML: {exc}") from exc

@@ -18,7 +18,7 @@ from integrations.einvoice.authority import check_cash_register_code
 from integrations.einvoice.document import InvoiceDocument, extract_invoice
 from integrations.einvoice.findings import Finding, Rejection, has_errors
 from integrations.einvoice.link import check_identities
-from integrations.einvoice.parse import Limits, expect_root, parse_document
+from integrations.einvoice.parse import CheckedTree, Limits, expect_root, parse_document
 from integrations.einvoice.pki import fingerprint, tax_code_of
 from integrations.einvoice.rules import RuleSettings, check_rules
 from integrations.einvoice.schema import Schemas
@@ -66,13 +66,14 @@ class Checker:
         findings = self.schemas.validate_invoice(root)
         if has_errors(findings):
             return Verdict(raw=original, findings=findings)
-        certificate = None
+        certificate, canonical = None, {}
         if signature_required or root.find("DSCKS/NBan/*") is not None:
             signature = verify_invoice_signature(root, self.trust, self.settings.signature, now=now)
             findings += signature.findings
             if not signature.ok or signature.signed_data is None:
                 return Verdict(raw=original, findings=findings)
             data, certificate = signature.signed_data, signature.certificate
+            canonical = signature.canonical
         else:
             data = root.find("DLHDon")
         try:
@@ -95,6 +96,7 @@ class Checker:
             document=document,
             certificate=certificate,
             cash_register_code=cash_register_code,
+            tree=CheckedTree(root, canonical) if raw is not None else None,
         )
 
 
@@ -103,13 +105,15 @@ class Verdict:
     """What the CPU stages found; ``certificate`` is the one whose signature vouches for the
     invoice (its own, or its batch's), which the registries then bind to the seller.
     ``cash_register_code`` is the ``MCCQT`` of a cash-register invoice, which sits outside
-    the signed ``DLHDon`` the document is read from."""
+    the signed ``DLHDon`` the document is read from. ``tree`` is a standalone invoice's
+    parsed tree, for the tax authority's stamp to take over."""
 
     raw: bytes
     findings: list[Finding] = field(default_factory=list)
     document: InvoiceDocument | None = None
     certificate: x509.Certificate | None = None
     cash_register_code: str | None = None
+    tree: CheckedTree | None = None
 
     @property
     def ok(self) -> bool:

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Final
 
 from lxml import etree
@@ -80,6 +81,29 @@ class Limits:
         for name in ("max_bytes", "max_depth", "max_elements"):
             if getattr(self, name) < 1:
                 raise ValueError(f"Limits.{name} must be at least 1, got {getattr(self, name)}")
+
+
+@dataclass(slots=True)
+class CheckedTree:
+    """A checked document's tree, which a later stage may take over instead of parsing the
+    same bytes again.
+
+    Only on the thread that parsed it: libxml2 keeps a tree's names in its parsing thread's
+    dictionary, and elements added from another thread would write to that dictionary while
+    its own thread may be parsing with it. Taken at most once, since the taker changes it.
+    """
+
+    root: etree._Element | None
+    # By tag, signed elements' C14N 1.0 forms as the signature check digested them in this tree.
+    canonical: dict[str, bytes] = field(default_factory=dict)
+    thread: int = field(default_factory=threading.get_ident)
+
+    def take(self) -> etree._Element | None:
+        """The tree, handed over, or None where it cannot be."""
+        if self.root is None or threading.get_ident() != self.thread:
+            return None
+        root, self.root = self.root, None
+        return root
 
 
 def make_parser() -> etree.XMLParser:

@@ -318,6 +318,7 @@ class Intake:
                 code=code,
                 authority=self.signer.identity,
                 signing_time=accepted_at,
+                tree=verdict.tree,
             )
         receipt_id = new_receipt_id(key.seller_tax_code, accepted_at)
         body = self.signer.seal(

@@ -38,6 +38,7 @@ from integrations.einvoice import codes
 from integrations.einvoice.findings import Finding, has_errors
 from integrations.einvoice.pki import tax_code_of
 from integrations.einvoice.signing import (
+    C14N,
     DS,
     VIETNAM_TIME,
     InScopeC14N,
@@ -219,6 +220,9 @@ class SignatureCheck:
     signer_tax_code: str | None = None
     signing_time: datetime | None = None
     algorithm: str | None = None
+    # By tag, the C14N 1.0 form of each signed element digested where it stands in the tree
+    # given: what another signature over that element of that tree digests.
+    canonical: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -347,13 +351,15 @@ def _verify(
     verified = _cryptographic_check(root, ids, claims, certificate, signing_time, profile, path)
     if isinstance(verified, Finding):
         return SignatureCheck([*findings, verified], **summary)
-    signed = _signed_elements(claims, verified, covered, certificate, path)
-    if isinstance(signed, Finding):
-        return SignatureCheck([*findings, signed], **summary)
+    read = _signed_elements(claims, verified, covered, certificate, path)
+    if isinstance(read, Finding):
+        return SignatureCheck([*findings, read], **summary)
     if trust.is_revoked(certificate, signing_time):
         findings.append(codes.CERT_REVOKED.finding(_describe(certificate), path=path))
         return SignatureCheck(findings, **summary)
-    return SignatureCheck(findings, signed[profile.data_tags[0]], signed, **summary)
+    signed, canonical = read
+    data = signed[profile.data_tags[0]]
+    return SignatureCheck(findings, data, signed, **summary, canonical=canonical)
 
 
 def _fail(code: codes.Code, detail: str, path: str) -> SignatureCheck:
@@ -534,7 +540,7 @@ def _cryptographic_check(
         signature_methods=_VERIFIABLE_METHODS,
         digest_algorithms=_VERIFIABLE_DIGESTS,
         verification_time=signing_time,
-        default_reference_c14n_method=CanonicalizationMethod.CANONICAL_XML_1_0,
+        default_reference_c14n_method=C14N,
     )
     verifier = _Verifier(root, ids)
     try:
@@ -564,12 +570,14 @@ def _signed_elements(
     covered: list[tuple[str, etree._Element]],
     certificate: x509.Certificate,
     path: str,
-) -> dict[str, etree._Element] | Finding:
+) -> tuple[dict[str, etree._Element], dict[str, bytes]] | Finding:
     """The verified elements by tag, after proving they are the ones the application reads:
-    the very element digested, or one that canonicalises to exactly the digested bytes."""
+    the very element digested, or one that canonicalises to exactly the digested bytes. With
+    them, the digested bytes of each very element digested by C14N 1.0."""
     results, digested = verified
     key = certificate.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
     signed: dict[str, etree._Element] = {}
+    forms: dict[str, bytes] = {}
     canonical = InScopeC14N()
     for reference, result, payload, (role, element) in zip(
         claims.references, results, digested, covered, strict=True
@@ -587,13 +595,15 @@ def _signed_elements(
                 f"{role} differs from what was signed", path=path
             )
         signed[role] = result.signed_xml
-    return signed
+        if payload is element and _reference_c14n(reference.transforms) is C14N:
+            forms[role] = result.signed_data
+    return signed, forms
 
 
 def _reference_c14n(transforms: Iterable[str | None]) -> CanonicalizationMethod:
     """The canonicalisation a reference's transforms name, C14N 1.0 when they name none."""
     method = next((t for t in transforms if t in _C14N_METHODS), None)
-    return CanonicalizationMethod(method or CanonicalizationMethod.CANONICAL_XML_1_0.value)
+    return CanonicalizationMethod(method or C14N.value)
 
 
 class _Verifier(InScopeC14N, XMLVerifier):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from integrations.einvoice.authority import (
     new_tax_authority_code,
     stamp_invoice,
 )
+from integrations.einvoice.parse import CheckedTree, Limits, parse_document
 from integrations.einvoice.signature import (
     SignaturePolicy,
     verify_authority_signature,
@@ -31,11 +33,25 @@ NS = {"ds": DS}
 CODED_AT = SIGNED_AT + timedelta(seconds=2)
 
 
-@pytest.fixture(scope="module")
-def coded(pki: Pki) -> bytes:
+def checked(pki: Pki, signed: bytes) -> CheckedTree:
+    """The tree the intake's checks leave for the stamp: parsed, and the seller's signature
+    verified on it."""
+    root = parse_document(signed, Limits())
+    check = verify_invoice_signature(root, pki.trust, SignaturePolicy(), now=NOW)
+    assert check.ok, check.findings
+    return CheckedTree(root, check.canonical)
+
+
+@pytest.fixture(scope="module", params=["from-bytes", "from-the-checked-tree"])
+def coded(pki: Pki, request: pytest.FixtureRequest) -> bytes:
     signed = sign_invoice(unsigned_invoice(), pki.seller, signing_time=SIGNED_AT)
+    tree = checked(pki, signed) if request.param == "from-the-checked-tree" else None
     return stamp_invoice(
-        signed, code=new_tax_authority_code(), authority=pki.authority, signing_time=CODED_AT
+        signed,
+        code=new_tax_authority_code(),
+        authority=pki.authority,
+        signing_time=CODED_AT,
+        tree=tree,
     )
 
 
@@ -118,15 +134,20 @@ def test_xmlsec1_accepts_both_signatures_of_a_coded_invoice(
     assert "SignedInfo References (ok/all): 3/3" in report
 
 
+@pytest.mark.parametrize("from_tree", [False, True], ids=["from-bytes", "from-the-checked-tree"])
 def test_signed_content_with_a_comment_digests_as_verifiers_read_it(
-    pki: Pki, tmp_path: Path
+    pki: Pki, tmp_path: Path, from_tree: bool
 ) -> None:
     """A ``#Id`` reference digests its element without comments (XML-DSig §4.4.3.3), so a
     comment a vendor leaves inside DLHDon must not enter either party's digest."""
     commented = unsigned_invoice().replace(b"<TTChung>", b"<TTChung><!-- POS 7 -->", 1)
     signed = sign_invoice(commented, pki.seller, signing_time=SIGNED_AT)
     coded = stamp_invoice(
-        signed, code=new_tax_authority_code(), authority=pki.authority, signing_time=CODED_AT
+        signed,
+        code=new_tax_authority_code(),
+        authority=pki.authority,
+        signing_time=CODED_AT,
+        tree=checked(pki, signed) if from_tree else None,
     )
     root = etree.fromstring(coded)
     assert b"<!-- POS 7 -->" in coded
@@ -135,6 +156,26 @@ def test_signed_content_with_a_comment_digests_as_verifiers_read_it(
     assert verify_authority_signature(root, pki.authority_trust, policy, now=NOW).ok
     authority = "/HDon/DSCKS/CQT/*[local-name()='Signature']"
     xmlsec1_verify(coded, pki.files / "authority-ca.pem", tmp_path, node_xpath=authority)
+
+
+def test_a_tree_checked_on_another_thread_is_left_alone_and_the_bytes_stamped(pki: Pki) -> None:
+    signed = sign_invoice(unsigned_invoice(), pki.seller, signing_time=SIGNED_AT)
+    trees: list[CheckedTree] = []
+    thread = threading.Thread(target=lambda: trees.append(checked(pki, signed)))
+    thread.start()
+    thread.join()
+    coded = stamp_invoice(
+        signed,
+        code=new_tax_authority_code(),
+        authority=pki.authority,
+        signing_time=CODED_AT,
+        tree=trees[0],
+    )
+    assert trees[0].root is not None
+    assert trees[0].root.find("MCCQT") is None
+    root = etree.fromstring(coded)
+    check = verify_authority_signature(root, pki.authority_trust, SignaturePolicy(), now=NOW)
+    assert check.ok, check.findings
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from lxml import etree
 
 from integrations.einvoice.findings import Rejection
 from integrations.einvoice.parse import (
+    CheckedTree,
     Limits,
     check_transport,
     expect_root,
@@ -234,3 +235,15 @@ def test_tree_check_refuses_a_dtd_the_byte_scan_let_through(raw: bytes, code: st
     problem = _tree_problem(etree.fromstring(raw, make_parser()), raw, Limits())
     assert problem is not None
     assert problem.code == code
+
+
+def test_a_checked_tree_is_handed_over_once_and_only_on_the_thread_that_parsed_it() -> None:
+    root = parse_document(b"<HDon><DLHDon/></HDon>", Limits())
+    tree = CheckedTree(root)
+    elsewhere: list[etree._Element | None] = []
+    thread = threading.Thread(target=lambda: elsewhere.append(tree.take()))
+    thread.start()
+    thread.join()
+    assert elsewhere == [None]
+    assert tree.take() is root
+    assert tree.take() is None

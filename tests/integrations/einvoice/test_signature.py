@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import hashlib
+from base64 import b64encode
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 from lxml import etree
 
 from integrations.einvoice.pki import SignerIdentity, write_certificates, write_crl
@@ -16,7 +20,13 @@ from integrations.einvoice.signature import (
     verify_envelope_signature,
     verify_invoice_signature,
 )
-from integrations.einvoice.signing import DS, sign_document, sign_envelope, sign_invoice
+from integrations.einvoice.signing import (
+    DS,
+    canonical,
+    sign_document,
+    sign_envelope,
+    sign_invoice,
+)
 from tests.integrations.einvoice.conftest import (
     NOW,
     SELLER_TAX_CODE,
@@ -411,6 +421,39 @@ def test_a_comment_in_the_signed_data_never_reaches_the_reader(pki: Pki) -> None
     assert check.signed_data is not None
     assert check.signed_data.findtext("NDHDon/TToan/TgTTTBSo") == "151200"
     assert not list(check.signed_data.iter(etree.Comment))
+
+
+def test_the_canonical_form_digested_in_place_is_offered_for_reuse(pki: Pki) -> None:
+    root = etree.fromstring(_sign(pki.seller))
+    check = verify_invoice_signature(root, pki.trust, SignaturePolicy(), now=NOW)
+    assert check.ok, check.findings
+    assert check.canonical == {"DLHDon": canonical(root.find("DLHDon"))}
+
+
+def _with_comments_c14n(pki: Pki, signed: bytes) -> bytes:
+    """The seller signature re-made with C14N 1.0 *with comments* named on DLHDon's reference."""
+    root = etree.fromstring(signed)
+    info = root.find("DSCKS/NBan/ds:Signature/ds:SignedInfo", NS)
+    reference = info.find("ds:Reference", NS)
+    etree.SubElement(
+        reference.find("ds:Transforms", NS),
+        f"{{{DS}}}Transform",
+        Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments",
+    )
+    data = etree.tostring(root.find("DLHDon"), method="c14n", with_comments=True)
+    reference.find("ds:DigestValue", NS).text = b64encode(hashlib.sha256(data).digest()).decode()
+    value = pki.seller.private_key.sign(canonical(info), padding.PKCS1v15(), hashes.SHA256())
+    info.getparent().find("ds:SignatureValue", NS).text = b64encode(value).decode()
+    return etree.tostring(root)
+
+
+def test_a_form_with_comments_is_not_offered_for_reuse(pki: Pki) -> None:
+    """Another signature over DLHDon digests it without comments: bytes canonicalised with
+    them are not what it needs."""
+    commented = unsigned_invoice().replace(b"<TTChung>", b"<TTChung><!-- POS 7 -->", 1)
+    check = _verify(_with_comments_c14n(pki, _sign(pki.seller, commented)), pki.trust)
+    assert check.ok, check.findings
+    assert check.canonical == {}
 
 
 # Trust material.
