@@ -46,6 +46,7 @@ from bench.support import (
     verdict,
 )
 from gateway.config import load_settings
+from gateway.heap import freeze_startup_heap
 from gateway.http.graphql import hardening_from
 from integrations.access import AuditLog, Principal, Role
 from integrations.store.database import migrate, open_database
@@ -238,6 +239,7 @@ async def measure(urls: dict[str, str], database_url: str, args: argparse.Namesp
     bare = bare_call(people)
     async with open_database(database_url) as database, open_upstreams(urls) as upstreams:
         gateway = gateway_call(people, upstreams, AuditLog(database))
+        freeze_startup_heap()  # as the app's lifespan does once its services are built
         await drive(bare, 20, 1)
         await drive(gateway, 20, 1)
         ours_one, ours_cpu = await one_at_a_time(lambda i: gateway(20 + i), sequential)

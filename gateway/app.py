@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Scope
 
 from gateway.config import Settings, load_settings
+from gateway.heap import freeze_startup_heap
 from gateway.http import admin, errors, export, health, intake, invoices, keys, openapi
 from gateway.http.authn import Authenticator
 from gateway.http.graph import graphql_route
@@ -55,6 +56,7 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Services]]:
         async with running_services(settings, registry, authenticator) as services:
+            freeze_startup_heap()
             try:
                 yield {"services": services}
             finally:
