@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 from integrations.simulators import RunningSimulators
 from tests.integrations.upstreams.conftest import OpenUpstreams
@@ -54,3 +55,23 @@ async def test_oldest_entries_make_room_and_scopes_can_be_forgotten(
     assert len(cache) == 1
     await upstreams.population.people(["079301000123"], scope="a")
     assert sims.calls("population", BATCH) == 3
+
+
+async def test_a_full_cache_leaves_the_collector_nothing_to_walk(
+    sims: RunningSimulators, open_upstreams: OpenUpstreams
+) -> None:
+    """Held as objects, every cached record was walked by each full collection, which slowed
+    every request as the cache filled; held as bytes, none is."""
+    upstreams = await open_upstreams(cache_ttl=60)
+    warm, ids = ([f"001099{n:06d}" for n in range(k, k + 200)] for k in (1, 201))
+    await upstreams.electricity.contracts(warm, scope="s")
+    gc.collect()
+    before = len(gc.get_objects())
+    first = await upstreams.electricity.contracts(ids, scope="s")
+    assert sum(len(held or ()) for held in first.values()) > 100
+    del first
+    gc.collect()
+    assert len(gc.get_objects()) - before < 20
+    again = await upstreams.electricity.contracts(ids, scope="s")
+    assert sims.calls("electricity", "POST /v1/contracts:batch") == 2
+    assert again == await upstreams.electricity.contracts(ids, scope="s")
