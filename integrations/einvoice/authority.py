@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import datetime
+from typing import Any
 
 from lxml import etree
 
@@ -43,17 +44,14 @@ def stamp_invoice(
     ``tree``, the checks' parse of these same bytes, is taken over where it can be; otherwise
     the bytes are parsed. That tree, with the code added, is what is signed.
     """
-    root = tree.take() if tree is not None else None
-    known = tree.canonical if tree is not None and root is not None else {}
-    if root is None:
-        root = _parse(signed_invoice)
+    taken = tree.take() if tree is not None else None
+    root = taken.root if taken is not None and taken.root is not None else _parse(signed_invoice)
     if root.find("MCCQT") is not None:
         raise SigningError("the invoice already carries an MCCQT")
     data = root.findall("DLHDon")
     if len(data) != 1:
         raise SigningError(f"HDon must have exactly one DLHDon, found {len(data)}")
     data_id = data[0].get("Id")
-    canonical_forms = {data_id: known["DLHDon"]} if data_id and "DLHDon" in known else {}
     code_id = new_id("Id")
     mccqt = etree.Element("MCCQT", Id=code_id)
     mccqt.text = code
@@ -67,12 +65,21 @@ def stamp_invoice(
         root,
         location="DSCKS/CQT",
         reference_ids=[ensure_id(data[0], "DLHDon"), code_id],
-        canonical_forms=canonical_forms,
         signer=authority,
         signing_time=signing_time,
         enveloped=False,
         signature_id=new_id("Tct"),
+        **_learnt(taken, data_id, mccqt),
     )
+
+
+def _learnt(tree: CheckedTree | None, data_id: str | None, mccqt: etree._Element) -> dict[str, Any]:
+    """What the checks learnt of the tree the stamp took over, as ``sign_tree`` takes it:
+    DLHDon's canonical form, and the Id index with the new MCCQT in it."""
+    if tree is None or not data_id or not tree.ids:
+        return {}
+    forms = {data_id: tree.canonical["DLHDon"]} if "DLHDon" in tree.canonical else {}
+    return {"canonical_forms": forms, "id_index": {**tree.ids, mccqt.get("Id"): [mccqt]}}
 
 
 def check_cash_register_code(code: str, *, template: str | int, series: str) -> list[Finding]:

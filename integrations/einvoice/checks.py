@@ -22,7 +22,12 @@ from integrations.einvoice.parse import CheckedTree, Limits, expect_root, parse_
 from integrations.einvoice.pki import fingerprint, tax_code_of
 from integrations.einvoice.rules import RuleSettings, check_rules
 from integrations.einvoice.schema import Schemas
-from integrations.einvoice.signature import SignaturePolicy, TrustStore, verify_invoice_signature
+from integrations.einvoice.signature import (
+    SignatureCheck,
+    SignaturePolicy,
+    TrustStore,
+    verify_invoice_signature,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,14 +71,14 @@ class Checker:
         findings = self.schemas.validate_invoice(root)
         if has_errors(findings):
             return Verdict(raw=original, findings=findings)
-        certificate, canonical = None, {}
+        certificate = None
+        signature: SignatureCheck | None = None
         if signature_required or root.find("DSCKS/NBan/*") is not None:
             signature = verify_invoice_signature(root, self.trust, self.settings.signature, now=now)
             findings += signature.findings
             if not signature.ok or signature.signed_data is None:
                 return Verdict(raw=original, findings=findings)
             data, certificate = signature.signed_data, signature.certificate
-            canonical = signature.canonical
         else:
             data = root.find("DLHDon")
         try:
@@ -96,7 +101,7 @@ class Checker:
             document=document,
             certificate=certificate,
             cash_register_code=cash_register_code,
-            tree=CheckedTree(root, canonical) if raw is not None else None,
+            tree=_checked_tree(root, signature) if raw is not None else None,
         )
 
 
@@ -126,6 +131,12 @@ class Verdict:
     @property
     def signer_fingerprint(self) -> str | None:
         return fingerprint(self.certificate) if self.certificate else None
+
+
+def _checked_tree(root: etree._Element, signature: SignatureCheck | None) -> CheckedTree:
+    if signature is None:
+        return CheckedTree(root)
+    return CheckedTree(root, signature.canonical, signature.ids)
 
 
 def _cash_register_code(code: str | None, document: InvoiceDocument) -> list[Finding]:

@@ -96,14 +96,18 @@ class CheckedTree:
     root: etree._Element | None
     # By tag, signed elements' C14N 1.0 forms as the signature check digested them in this tree.
     canonical: dict[str, bytes] = field(default_factory=dict)
+    # Its elements by Id, as the signature check found them, each Id once.
+    ids: dict[str, list[etree._Element]] = field(default_factory=dict)
     thread: int = field(default_factory=threading.get_ident)
 
-    def take(self) -> etree._Element | None:
-        """The tree, handed over, or None where it cannot be."""
+    def take(self) -> CheckedTree | None:
+        """The tree and what was learnt of it, handed over and no longer held here (so the
+        tree lives no longer than its taker needs it), or None where it cannot be."""
         if self.root is None or threading.get_ident() != self.thread:
             return None
-        root, self.root = self.root, None
-        return root
+        taken = CheckedTree(self.root, self.canonical, self.ids, self.thread)
+        self.root, self.canonical, self.ids = None, {}, {}
+        return taken
 
 
 def make_parser() -> etree.XMLParser:

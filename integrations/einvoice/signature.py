@@ -223,6 +223,8 @@ class SignatureCheck:
     # By tag, the C14N 1.0 form of each signed element digested where it stands in the tree
     # given: what another signature over that element of that tree digests.
     canonical: dict[str, bytes] = field(default_factory=dict)
+    # The tree's elements by Id, once its Ids were found unique: another signature's index.
+    ids: dict[str, list[etree._Element]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -359,7 +361,7 @@ def _verify(
         return SignatureCheck(findings, **summary)
     signed, canonical = read
     data = signed[profile.data_tags[0]]
-    return SignatureCheck(findings, data, signed, **summary, canonical=canonical)
+    return SignatureCheck(findings, data, signed, **summary, canonical=canonical, ids=ids)
 
 
 def _fail(code: codes.Code, detail: str, path: str) -> SignatureCheck:

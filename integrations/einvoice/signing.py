@@ -254,11 +254,14 @@ def sign_tree(
     default_namespace: bool = True,
     signature_id: str | None = None,
     canonical_forms: Mapping[str, bytes] | None = None,
+    id_index: Mapping[str, Sequence[etree._Element]] | None = None,
 ) -> bytes:
     """:func:`sign_document` on a tree the caller parsed for this and hands over: the
     signature is written into it, so the document is neither copied nor parsed again.
-    ``canonical_forms`` are referenced elements' C14N forms already computed in this tree,
-    by Id (a verified signature's), digested instead of canonicalising them again."""
+
+    What a verified signature already learnt of this tree may be given, to be used instead
+    of working it out again: ``canonical_forms``, referenced elements' C14N forms by Id, and
+    ``id_index``, every element of the tree by Id (as ``index_ids`` makes it)."""
     if not reference_ids:
         raise SigningError("nothing to sign: give the Id of at least one element")
     parent = _ensure_path(root, location)
@@ -267,7 +270,7 @@ def sign_tree(
     method, digest = ALGORITHMS[algorithm]
     # Digested before the signature exists: that is what the enveloped transform leaves.
     digests = _reference_digests(
-        root, reference_ids, parent, enveloped, digest, canonical_forms or {}
+        id_index or index_ids(root), reference_ids, parent, enveloped, digest, canonical_forms or {}
     )
     nsmap: dict[str | None, str] = {None: DS} if default_namespace else {"ds": DS}
     signature = etree.SubElement(parent, _ds("Signature"), nsmap=nsmap)
@@ -298,7 +301,7 @@ def _ds(name: str) -> str:
 
 
 def _reference_digests(
-    root: etree._Element,
+    ids: Mapping[str, Sequence[etree._Element]],
     reference_ids: Sequence[str],
     signature_place: etree._Element,
     enveloped: bool,
@@ -306,7 +309,6 @@ def _reference_digests(
     known: Mapping[str, bytes],
 ) -> list[tuple[str, str]]:
     """Each reference's URI and digest value, from a canonical form already known or made."""
-    ids = index_ids(root)
     digests = []
     for i in reference_ids:
         element = _referenced(ids, i, signature_place, enveloped)
@@ -315,7 +317,7 @@ def _reference_digests(
 
 
 def _referenced(
-    ids: dict[str, list[etree._Element]],
+    ids: Mapping[str, Sequence[etree._Element]],
     id_value: str,
     signature_place: etree._Element,
     enveloped: bool,

@@ -237,13 +237,20 @@ def test_tree_check_refuses_a_dtd_the_byte_scan_let_through(raw: bytes, code: st
     assert problem.code == code
 
 
-def test_a_checked_tree_is_handed_over_once_and_only_on_the_thread_that_parsed_it() -> None:
+def test_a_checked_tree_is_handed_over_once_whole_and_only_on_the_thread_that_parsed_it() -> None:
     root = parse_document(b"<HDon><DLHDon/></HDon>", Limits())
-    tree = CheckedTree(root)
+    tree = CheckedTree(root, {"DLHDon": b"<DLHDon></DLHDon>"}, {"a": [root]})
     elsewhere: list[etree._Element | None] = []
     thread = threading.Thread(target=lambda: elsewhere.append(tree.take()))
     thread.start()
     thread.join()
     assert elsewhere == [None]
-    assert tree.take() is root
+    taken = tree.take()
+    assert taken is not None
+    assert (taken.root, taken.canonical, taken.ids) == (
+        root,
+        {"DLHDon": b"<DLHDon></DLHDon>"},
+        {"a": [root]},
+    )
+    assert (tree.root, tree.canonical, tree.ids) == (None, {}, {})
     assert tree.take() is None
