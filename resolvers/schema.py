@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ExecutionResult, GraphQLError
+from graphql.execution import ExperimentalIncrementalExecutionResults
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionContext
 
 from resolvers import access, citizen, invoices, officer, subscription, taxpayer
@@ -52,6 +55,25 @@ class Subscription:
     invoice_accepted = strawberry.subscription(resolver=subscription.invoice_accepted)
 
 
+class AcyclicExecution(StrawberryGraphQLCoreExecutionContext):
+    """Lets what a request made go as soon as its answer is built.
+
+    graphql-core's execution context holds helpers bound to itself: a reference cycle, through
+    which everything the request made (its context, data loaders, agency records, field plans;
+    some 330 objects) waited for the garbage collector instead of going with the request, and
+    cost the collector twice its time under load. Dropping the context's own reference once
+    the response is built breaks the cycle; resolvers still holding the helpers keep them.
+    """
+
+    def build_response(
+        self, data: dict[str, Any] | None
+    ) -> ExecutionResult | ExperimentalIncrementalExecutionResults:
+        try:
+            return super().build_response(data)
+        finally:
+            vars(self).pop("async_helpers", None)
+
+
 class GatewaySchema(strawberry.Schema):
     """Logs only the errors nobody meant to raise. Refusals, bad input, agency failures and
     parse or validation errors are answers to the client, not faults of the gateway: logging
@@ -80,6 +102,7 @@ def build_schema(extensions: Iterable[Extension] = ()) -> strawberry.Schema:
         subscription=Subscription,
         extensions=[*extensions, AuditReads, CodeRaisedErrors],
         config=StrawberryConfig(scalar_map=SCALARS),
+        execution_context_class=AcyclicExecution,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import replace
 from functools import partial
 
@@ -11,7 +12,7 @@ import strawberry
 from integrations.simulators import Faults, RunningSimulators
 from resolvers import SCHEMA_FILE, build_schema, print_schema
 from resolvers.hardening import MaskInternalErrors
-from tests.resolvers.conftest import AN, OFFICER, Graph, codes
+from tests.resolvers.conftest import AN, CITIZEN_AN, OFFICER, Graph, codes
 
 
 def test_schema_graphql_is_printed_from_the_code() -> None:
@@ -50,3 +51,26 @@ async def test_extensions_are_added_and_upstream_codes_survive_masking(
     result = await masked.run(query, OFFICER, {"id": AN})
     assert codes(result) == [("UPSTREAM_UNAVAILABLE", "telecom")]
     assert result.data["citizen"]["fullName"] == "Nguyễn Văn An"
+
+
+EVERY_AGENCY = """query($id: String!) { citizen(idNumber: $id) { fullName taxpayer { taxCode }
+  insurance { healthCard { cardNumber } social { status } }
+  utilities { electricity { supplier } water { supplier } telecom { msisdn } } } }"""
+
+
+async def test_a_finished_query_leaves_nothing_for_the_garbage_collector(graph: Graph) -> None:
+    """Everything a request made goes with it: none of it waits in a reference cycle."""
+    await graph.run(EVERY_AGENCY, CITIZEN_AN, {"id": AN})
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        result = await graph.run(EVERY_AGENCY, CITIZEN_AN, {"id": AN})
+        assert not result.errors
+        del result
+        gc.collect()
+        left = {type(thing).__qualname__ for thing in gc.garbage}
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert "Context" not in left
+    assert "DataLoader" not in left
