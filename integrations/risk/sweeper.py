@@ -68,10 +68,17 @@ class RiskSweeper:
         return done
 
     async def run(self) -> None:
-        """Sweep whenever poked, and at least every ``idle`` seconds, until stopped."""
+        """Sweep whenever poked, and at least every ``idle`` seconds, until stopped.
+
+        A sweep that fails (the database gone a moment) is tried again at the next poke or
+        tick: the sweeper outlives an outage instead of ending with it.
+        """
         while not self._stopping:
             self._work.clear()
-            await self.sweep()
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("risk sweep failed; the next one tries again")
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.idle):
                     await self._work.wait()

@@ -115,6 +115,46 @@ async def test_a_poke_wakes_the_running_sweeper(assessor: RiskAssessor) -> None:
         task.cancel()
 
 
+class FailsTheFirstClaim(RiskStore):
+    """The risk store as a database that is gone for the first claim and back after it."""
+
+    def __init__(self) -> None:
+        self.failed = asyncio.Event()
+        self.settled = asyncio.Event()
+
+    async def claim_unassessed(self, *, limit: int, at: datetime) -> list[uuid.UUID]:
+        if not self.failed.is_set():
+            self.failed.set()
+            raise ConnectionError("the database is gone")
+        return await super().claim_unassessed(limit=limit, at=at)
+
+    async def settle(self, invoice_id: uuid.UUID, **outcome: Any) -> None:
+        await super().settle(invoice_id, **outcome)
+        self.settled.set()
+
+
+async def test_the_running_sweeper_outlives_a_failed_sweep(
+    upstreams: Upstreams, trust: TrustStore, db: None
+) -> None:
+    store = FailsTheFirstClaim()
+    assessor = RiskAssessor(
+        store=store, population=upstreams.population, tax=upstreams.tax, revocations=trust
+    )
+    sweeper = RiskSweeper(assessor, store, idle=60)
+    await InvoiceStore().insert(make_record(number=7))
+    task = asyncio.create_task(sweeper.run())
+    try:
+        async with asyncio.timeout(10):
+            await store.failed.wait()
+            sweeper.poke()
+            await store.settled.wait()
+        assert not task.done()
+        assert not await Invoice.filter(risk_assessed_at__isnull=True).exists()
+    finally:
+        sweeper.stop()
+        await task
+
+
 class StopsAfterTheFirstAssessment(RiskStore):
     """The risk store, stopping the sweeper as soon as it has settled one invoice."""
 
