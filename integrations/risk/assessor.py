@@ -65,17 +65,22 @@ class RiskAssessor:
         )
 
     async def assess(
-        self, invoice_id: uuid.UUID, *, pending: Collection[uuid.UUID] = ()
+        self,
+        invoice_id: uuid.UUID,
+        *,
+        pending: Collection[uuid.UUID] = (),
+        facts: InvoiceFacts | None = None,
     ) -> list[Flag]:
-        """Run every check on a newly accepted invoice and store the outcome.
+        """Run every check on a newly accepted invoice and store the outcome; ``facts`` are
+        its own when the caller read them already (a sweep reads its claim at once).
 
         The next number of its series is re-checked too: this invoice may close its gap. Not
         when the caller is about to assess that one in full (``pending``): invoices arriving
         in order would otherwise have their numbering judged twice each.
         """
-        facts = await self._facts(invoice_id)
+        facts = facts or await self._facts(invoice_id)
         flags = await self._check(facts, self.checks)
-        successor = await self.store.next_held(facts)
+        successor = facts.successor
         if successor is not None and successor not in pending:
             await self._run(successor, (self.numbering,))
         return flags

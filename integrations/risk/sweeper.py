@@ -53,13 +53,16 @@ class RiskSweeper:
             batch := await self.store.claim_unassessed(limit=BATCH, at=self.assessor.clock())
         ):
             pending = set(batch)
+            facts = await self.store.facts_of(batch)
             for invoice_id in batch:
                 if self._stopping:
                     await self.store.unclaim(pending)
                     break
                 pending.discard(invoice_id)
                 try:
-                    await self.assessor.assess(invoice_id, pending=pending)
+                    await self.assessor.assess(
+                        invoice_id, pending=pending, facts=facts.get(invoice_id)
+                    )
                 except Exception:
                     # Claimed but not assessed: refresh_seller or refresh_buyer recomputes it.
                     log.exception("risk assessment failed", extra={"invoice": str(invoice_id)})

@@ -73,6 +73,8 @@ class InvoiceFacts:
     lines: tuple[LineFacts, ...] = ()
     signer: tuple[str, str] | None = None
     """The issuer and serial (hex) of the certificate the intake verified, where it noted them."""
+    successor: uuid.UUID | None = None
+    """The invoice numbered right after this one in its series, when held as these were read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,19 +98,36 @@ class FlagView:
 
 class RiskStore:
     async def facts(self, invoice_id: uuid.UUID) -> InvoiceFacts | None:
+        return (await self.facts_of([invoice_id])).get(invoice_id)
+
+    async def facts_of(self, invoice_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, InvoiceFacts]:
+        """The facts of every invoice held among these, in two statements however many.
+
+        A sweep reads its whole claim at once: what an invoice says never changes once held,
+        and a successor stored after the read is assessed on its own, with this one in view.
+        """
+        if not invoice_ids:
+            return {}
         sql = _sql()
+        ids = ", ".join(sql.param(invoice_id) for invoice_id in invoice_ids)
         rows = await _fetch(
-            f"SELECT {_FACTS} FROM invoices WHERE id = {sql.param(invoice_id)}", sql
-        )
-        if not rows:
-            return None
-        sql = _sql()
-        lines = await _fetch(
-            "SELECT nature, amount, tax_percent FROM invoice_lines "
-            f"WHERE invoice_id = {sql.param(invoice_id)} ORDER BY position",
+            f"SELECT {_FACTS}, (SELECT n.id FROM invoices n WHERE {_SAME_SERIES} AND "
+            f"n.number = p.number + 1 LIMIT 1) AS successor FROM invoices p WHERE p.id IN ({ids})",
             sql,
         )
-        return _facts(rows[0], lines)
+        if not rows:
+            return {}
+        sql = _sql()
+        ids = ", ".join(sql.param(invoice_id) for invoice_id in invoice_ids)
+        lines: dict[uuid.UUID, list[dict[str, Any]]] = {}
+        for line in await _fetch(
+            "SELECT invoice_id, nature, amount, tax_percent FROM invoice_lines "
+            f"WHERE invoice_id IN ({ids}) ORDER BY invoice_id, position",
+            sql,
+        ):
+            lines.setdefault(read_uuid(line["invoice_id"]), []).append(line)
+        facts = (_facts(row, lines.get(read_uuid(row["id"]), [])) for row in rows)
+        return {fact.id: fact for fact in facts}
 
     async def original(self, invoice_id: uuid.UUID) -> bytes | None:
         sql = _sql()
@@ -145,16 +164,6 @@ class RiskStore:
             dated_out_of_order=read_optional_int(row["against"]),
             other_templates=tuple(str(t["template"]) for t in templates),
         )
-
-    async def next_held(self, facts: InvoiceFacts) -> uuid.UUID | None:
-        """The invoice numbered right after this one in its series, when held."""
-        sql = _sql()
-        rows = await _fetch(
-            f"SELECT id FROM invoices WHERE {_in_series(sql, facts)} "
-            f"AND number = {sql.param(facts.number + 1)} LIMIT 1",
-            sql,
-        )
-        return read_uuid(rows[0]["id"]) if rows else None
 
     async def record_duplicate_attempt(
         self, invoice_id: uuid.UUID, *, sha256: str, submitter: str, at: datetime
@@ -291,9 +300,16 @@ class RiskStore:
             yield invoice_id
 
 
-_FACTS = (
-    "id, seller_tax_code, template, series, number, issued_on, currency, buyer_tax_code, "
-    "buyer_personal_id, total_before_tax, total_tax, signer_issuer, signer_serial"
+_FACTS = ", ".join(
+    f"p.{column}"
+    for column in (
+        "id", "seller_tax_code", "template", "series", "number", "issued_on", "currency",
+        "buyer_tax_code", "buyer_personal_id", "total_before_tax", "total_tax", "signer_issuer",
+        "signer_serial",
+    )
+)  # fmt: skip
+_SAME_SERIES = (
+    "n.seller_tax_code = p.seller_tax_code AND n.template = p.template AND n.series = p.series"
 )
 
 
@@ -345,6 +361,7 @@ def _facts(row: dict[str, Any], lines: list[dict[str, Any]]) -> InvoiceFacts:
             if row["signer_issuer"] is not None and row["signer_serial"] is not None
             else None
         ),
+        successor=read_uuid(row["successor"]) if row["successor"] is not None else None,
     )
 
 

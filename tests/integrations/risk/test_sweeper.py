@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -113,6 +113,37 @@ async def test_a_poke_wakes_the_running_sweeper(assessor: RiskAssessor) -> None:
         assert not await Invoice.filter(risk_assessed_at__isnull=True).exists()
     finally:
         task.cancel()
+
+
+class CountedReads(RiskStore):
+    """The risk store, counting how the facts of invoices are read."""
+
+    def __init__(self) -> None:
+        self.reads: list[int] = []
+
+    async def facts_of(self, invoice_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, InvoiceFacts]:
+        self.reads.append(len(invoice_ids))
+        return await super().facts_of(invoice_ids)
+
+
+async def test_a_sweep_reads_the_facts_of_its_claim_at_once(
+    upstreams: Upstreams, trust: TrustStore, db: None
+) -> None:
+    """One read for the claim; only a successor judged again is read on its own."""
+    store = InvoiceStore()
+    for number in (2, 4, 1, 3):
+        await store.insert(make_record(number=number))
+    counted = CountedReads()
+    assessor = RiskAssessor(
+        store=counted, population=upstreams.population, tax=upstreams.tax, revocations=trust
+    )
+    assert await RiskSweeper(assessor, counted).sweep() == 4
+    assert counted.reads == [4, 1, 1]
+    facts = await counted.facts_of([i.id for i in await Invoice.all()])
+    assert {f.number: f.successor is not None for f in facts.values()} == {
+        1: True, 2: True, 3: True, 4: False
+    }  # fmt: skip
+    assert await counted.facts_of([uuid.uuid4()]) == {}
 
 
 class FailsTheFirstClaim(RiskStore):
