@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 from importlib.metadata import version
 from pathlib import Path
@@ -11,7 +12,6 @@ from typing import Any
 import click
 import uvicorn
 
-from gateway.commands import audit, demo, invoices, merchants, partitions, pki, tokens
 from gateway.config import CONFIG_FILE_ENV, ENV_PREFIX, ConfigError, Settings, load_settings
 from gateway.demo_tokens import ensure_demo_keys
 from gateway.keys import load_key_material
@@ -35,8 +35,40 @@ class SettingsContext:
 
 pass_settings = click.make_pass_decorator(SettingsContext)
 
+COMMANDS = {
+    "demo": "gateway.commands.demo:demo_command",
+    "simulators": "gateway.commands.demo:simulators_command",
+    "pki": "gateway.commands.pki:commands",
+    "invoice": "gateway.commands.invoices:commands",
+    "merchants": "gateway.commands.merchants:commands",
+    "token": "gateway.commands.tokens:command",
+    "audit": "gateway.commands.audit:commands",
+    "partitions": "gateway.commands.partitions:commands",
+}
+"""The commands kept in modules of their own, by name, and where each is defined."""
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class Commands(click.Group):
+    """Imports a command's module only when that command is asked for.
+
+    Every ``gateway`` process starts here, each worker of ``gateway serve`` included (it
+    re-imports the main module), and the demo's, audit's and the other commands' modules
+    import most of the gateway between them.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *COMMANDS])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = COMMANDS.get(cmd_name)
+        if where is None:
+            return super().get_command(ctx, cmd_name)
+        module, name = where.split(":")
+        command: click.Command = getattr(importlib.import_module(module), name)
+        return command
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(version("citizen-gateway"), prog_name="gateway")
 @click.option(
     "--config",
@@ -101,13 +133,3 @@ def _redact(url: str) -> str:
         return url
     scheme, rest = url.split("://", 1)
     return f"{scheme}://***@{rest.split('@', 1)[1]}"
-
-
-main.add_command(demo.demo_command)
-main.add_command(demo.simulators_command)
-main.add_command(pki.commands)
-main.add_command(invoices.commands)
-main.add_command(merchants.commands)
-main.add_command(tokens.command)
-main.add_command(audit.commands)
-main.add_command(partitions.commands)

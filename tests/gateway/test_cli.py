@@ -23,6 +23,29 @@ def test_version() -> None:
     assert result.output.startswith("gateway, version ")
 
 
+def test_a_commands_module_is_imported_only_when_that_command_is_asked_for() -> None:
+    """Each worker of ``gateway serve`` starts from the command line too."""
+    code = (
+        "import sys; from gateway.cli import main; from click.testing import CliRunner; "
+        "CliRunner().invoke(main, ['token', '--help']); "
+        "print(sorted(m for m in sys.modules if m.startswith('gateway.commands.')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "['gateway.commands.tokens']"
+
+
+def test_help_lists_every_command() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    listed = [line.split()[0] for line in result.output.split("Commands:", 1)[1].splitlines()[1:]]
+    assert listed == [
+        "audit", "demo", "invoice", "merchants", "migrate", "partitions", "pki", "serve",
+        "simulators", "token",
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     "args",
     [
