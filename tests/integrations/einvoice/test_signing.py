@@ -5,6 +5,7 @@ import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -36,6 +37,27 @@ ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 RECEIPT = b"""<TDiep><TTChung><MLTDiep>204</MLTDiep></TTChung><DLieu><TBao>\
 <DLTBao Id="TB-1"><MSo>01/TB-KTDL</MSo><LTBao>2</LTBao></DLTBao><DSCKS><CQT/></DSCKS>\
 </TBao></DLieu></TDiep>"""
+
+
+def _authority_signs(
+    pki: Pki,
+    document: bytes | etree._Element,
+    location: str,
+    ids: list[str],
+    *,
+    enveloped: bool = False,
+    **options: Any,
+) -> bytes:
+    """Signed by the tax authority; as it signs, without transforms unless ``enveloped``."""
+    return sign_document(
+        document,
+        location=location,
+        reference_ids=ids,
+        signer=pki.authority,
+        signing_time=SIGNED_AT,
+        enveloped=enveloped,
+        **options,
+    )
 
 
 def _signature(document: bytes, location: str = "DSCKS/NBan") -> etree._Element:
@@ -178,14 +200,7 @@ def test_a_reference_that_cannot_be_digested_is_refused(
     pki: Pki, document: bytes, location: str, ids: list[str], enveloped: bool, message: str
 ) -> None:
     with pytest.raises(SigningError, match=message) as caught:
-        sign_document(
-            document,
-            location=location,
-            reference_ids=ids,
-            signer=pki.authority,
-            signing_time=SIGNED_AT,
-            enveloped=enveloped,
-        )
+        _authority_signs(pki, document, location, ids, enveloped=enveloped)
     assert caught.value.code == "SIGNING_FAILED"
 
 
@@ -201,14 +216,7 @@ def test_envelope_signature_covers_dlieu_and_gives_it_an_id(pki: Pki) -> None:
 
 def test_receipt_signature_does_not_modify_the_callers_tree(pki: Pki) -> None:
     tree = etree.fromstring(RECEIPT)
-    signed = sign_document(
-        tree,
-        location="DLieu/TBao/DSCKS/CQT",
-        reference_ids=["TB-1"],
-        signer=pki.authority,
-        signing_time=SIGNED_AT,
-        enveloped=False,
-    )
+    signed = _authority_signs(pki, tree, "DLieu/TBao/DSCKS/CQT", ["TB-1"])
     assert etree.tostring(tree) == etree.tostring(etree.fromstring(RECEIPT))
     assert _signature(signed, "DLieu/TBao/DSCKS/CQT").find("ds:SignedInfo", NS) is not None
 
@@ -288,14 +296,7 @@ def test_xmlsec1_accepts_our_invoice_signatures(
 def test_xmlsec1_accepts_our_envelope_and_receipt_signatures(pki: Pki, tmp_path: Path) -> None:
     envelope = sign_envelope(unsigned_batch(), pki.seller, signing_time=SIGNED_AT)
     xmlsec1_verify(envelope, pki.files / "ca.pem", tmp_path, id_tags=("DLieu",))
-    receipt = sign_document(
-        RECEIPT,
-        location="DLieu/TBao/DSCKS/CQT",
-        reference_ids=["TB-1"],
-        signer=pki.authority,
-        signing_time=SIGNED_AT,
-        enveloped=False,
-    )
+    receipt = _authority_signs(pki, RECEIPT, "DLieu/TBao/DSCKS/CQT", ["TB-1"])
     xmlsec1_verify(receipt, pki.files / "authority-ca.pem", tmp_path)
 
 
@@ -331,14 +332,8 @@ def test_a_signature_under_declared_namespaces_verifies_and_repeats_no_declarati
 ) -> None:
     """SignedInfo and the signing time are canonicalised as roots declaring what is in scope
     where they then stand: verifiers, canonicalising them in place, must get the same bytes."""
-    signed = sign_document(
-        document,
-        location="DSCKS/CQT",
-        reference_ids=["a"],
-        signer=pki.authority,
-        signing_time=SIGNED_AT,
-        enveloped=False,
-        default_namespace=default_namespace,
+    signed = _authority_signs(
+        pki, document, "DSCKS/CQT", ["a"], default_namespace=default_namespace
     )
     xmlsec1_verify(signed, pki.files / "authority-ca.pem", tmp_path)
     for uri in (b"urn:x", b"XMLSchema-instance", DS.encode()):
