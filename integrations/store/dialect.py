@@ -120,6 +120,12 @@ class Sql:
         rates = (f"({units} / {10**RATE_PLACES})", f"({units} % {10**RATE_PLACES})")
         return [f"SUM(CASE WHEN {where} THEN {a} * {r} END)" for a in amounts for r in rates]
 
+    def joined(self, column: str) -> str:
+        """The distinct values of a text column, joined by commas (values must hold none)."""
+        if self.postgres:
+            return f"string_agg(DISTINCT {column}, ',')"
+        return f"group_concat(DISTINCT {column})"
+
     def month(self, column: str) -> str:
         if self.postgres:
             return f"to_char({column}, 'YYYY-MM')"

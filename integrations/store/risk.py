@@ -138,7 +138,7 @@ class RiskStore:
         return bytes(rows[0]["original"]) if rows else None
 
     async def numbering(self, facts: InvoiceFacts) -> SeriesNumbers:
-        """The invoice's place in its series: two statements, whatever the series holds."""
+        """The invoice's place in its series: one statement, whatever the series holds."""
         sql = _sql()
         number, day = facts.number, facts.issued_on
         below = f"{_in_series(sql, facts)} AND number < {sql.param(number)}"
@@ -146,23 +146,23 @@ class RiskStore:
             f"{_in_series(sql, facts)} AND ((number < {sql.param(number)} AND issued_on > "
             f"{sql.param(day)}) OR (number > {sql.param(number)} AND issued_on < {sql.param(day)}))"
         )
-        (row,) = await _fetch(
-            f"SELECT (SELECT MAX(number) FROM invoices WHERE {below}) AS below, "
-            f"(SELECT MIN(number) FROM invoices WHERE {against}) AS against",
-            sql,
-        )
-        sql = _sql()
-        templates = await _fetch(
-            "SELECT DISTINCT template FROM invoices WHERE "
+        reused = (
             f"seller_tax_code = {sql.param(facts.seller_tax_code)} AND series = "
             f"{sql.param(facts.series)} AND number = {sql.param(number)} AND template <> "
-            f"{sql.param(facts.template)} ORDER BY template",
+            f"{sql.param(facts.template)}"
+        )
+        # Templates are one digit each (KHMSHDon), so a comma cannot occur in one.
+        (row,) = await _fetch(
+            f"SELECT (SELECT MAX(number) FROM invoices WHERE {below}) AS below, "
+            f"(SELECT MIN(number) FROM invoices WHERE {against}) AS against, "
+            f"(SELECT {sql.joined('template')} FROM invoices WHERE {reused}) AS templates",
             sql,
         )
+        templates = row["templates"]
         return SeriesNumbers(
             highest_below=read_optional_int(row["below"]),
             dated_out_of_order=read_optional_int(row["against"]),
-            other_templates=tuple(str(t["template"]) for t in templates),
+            other_templates=tuple(sorted(templates.split(","))) if templates else (),
         )
 
     async def record_duplicate_attempt(

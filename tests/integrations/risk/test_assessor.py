@@ -93,6 +93,19 @@ async def test_a_number_used_twice_in_a_series(assessor: RiskAssessor) -> None:
     assert await _assess(assessor, reused) == {FlagCode.NUMBER_REUSED}
 
 
+async def test_a_number_reused_names_every_other_template_in_order(
+    assessor: RiskAssessor,
+) -> None:
+    for template in ("3", "1"):
+        await _assess(assessor, make_record(number=1, template=template, series="C26TAA"))
+    reused = make_record(number=1, template="2", series="C26TAA")
+    await InvoiceStore().insert(reused)
+    flags = await assessor.assess(reused.id)
+    assert [flag.detail for flag in flags if flag.code is FlagCode.NUMBER_REUSED] == [
+        "number 1 also used under template 1, 3"
+    ]
+
+
 async def test_numbers_whose_dates_run_backwards(assessor: RiskAssessor) -> None:
     one = make_record(number=1, issued_on=date(2026, 9, 10))
     two = make_record(number=2, issued_on=date(2026, 9, 3))
