@@ -50,23 +50,30 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def live_server(app: Starlette, **options: Any) -> AsyncIterator[str]:
-    """Serve the app with uvicorn (and these ``uvicorn.Config`` options) on a free loopback
-    port; yields the base URL."""
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, lifespan="on", **options
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    """Serve the app with uvicorn (and these ``uvicorn.Config`` options) on a loopback port;
+    yields the base URL.
+
+    The listening socket is bound here and handed to uvicorn, so the port is held from the
+    moment it is chosen: a port chosen free and bound later could meanwhile become the local
+    end of any test's outgoing connection, and the server would fail to start.
+    """
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        port = int(listener.getsockname()[1])
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_config=None, lifespan="on", **options
+        )
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve(sockets=[listener]))
+        try:
+            while not server.started:
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.01)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.should_exit = True
+            await task
 
 
 @contextmanager
