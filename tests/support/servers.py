@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -43,9 +45,36 @@ async def in_process_instance(
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port free now, for a server that binds it later (a subprocess, say).
+
+    Chosen below the kernel's ephemeral range, which outgoing connections take their local
+    ports from: a port from that range could become the local end of any test's connection
+    before the server binds it. Only another test choosing the same port can still take it,
+    which choosing at random makes unlikely.
+    """
+    for _ in range(100):
+        port = random.randrange(_LOWEST_PORT, _ephemeral_start())
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free loopback port below the ephemeral range")
+
+
+_LOWEST_PORT = 10_000
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+def _ephemeral_start() -> int:
+    """Where the kernel's ephemeral ports begin (Linux's default where it does not say), or
+    some room above the lowest port chosen where they begin lower still."""
+    try:
+        start = int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        start = 32_768
+    return max(start, _LOWEST_PORT + 1_024)
 
 
 @asynccontextmanager
