@@ -676,10 +676,10 @@ async def _with_flags(rows: list[InvoiceRow]) -> list[InvoiceRow]:
     if not rows:
         return rows
     sql = _sql()
-    marks = ", ".join(sql.param(row.id) for row in rows)
     records = await _fetch(
         "SELECT invoice_id, code FROM invoice_flags "
-        f"WHERE cleared_at IS NULL AND invoice_id IN ({marks}) ORDER BY code",
+        f"WHERE cleared_at IS NULL AND invoice_id IN ({sql.params(row.id for row in rows)}) "
+        "ORDER BY code",
         sql.values,
     )
     flags: dict[uuid.UUID, list[str]] = {}

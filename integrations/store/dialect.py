@@ -9,7 +9,7 @@ overflow error past 9.2 trillion dong, rather than rounding). PostgreSQL keeps `
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
@@ -69,6 +69,10 @@ class Sql:
             return "?"
         self.values.append(value)
         return f"${len(self.values)}"
+
+    def params(self, values: Iterable[Any]) -> str:
+        """``values`` bound one after another, ``.., ..``, as ``IN (..)`` lists them."""
+        return ", ".join(map(self.param, values))
 
     def rows(self, values: Sequence[Any], width: int) -> str:
         """``values`` bound as rows of ``width`` each, ``(..), (..)``, for a multi-row INSERT.

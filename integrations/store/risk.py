@@ -109,20 +109,19 @@ class RiskStore:
         if not invoice_ids:
             return {}
         sql = _sql()
-        ids = ", ".join(sql.param(invoice_id) for invoice_id in invoice_ids)
         rows = await _fetch(
             f"SELECT {_FACTS}, (SELECT n.id FROM invoices n WHERE {_SAME_SERIES} AND "
-            f"n.number = p.number + 1 LIMIT 1) AS successor FROM invoices p WHERE p.id IN ({ids})",
+            "n.number = p.number + 1 LIMIT 1) AS successor FROM invoices p "
+            f"WHERE p.id IN ({sql.params(invoice_ids)})",
             sql,
         )
         if not rows:
             return {}
         sql = _sql()
-        ids = ", ".join(sql.param(invoice_id) for invoice_id in invoice_ids)
         lines: dict[uuid.UUID, list[dict[str, Any]]] = {}
         for line in await _fetch(
             "SELECT invoice_id, nature, amount, tax_percent FROM invoice_lines "
-            f"WHERE invoice_id IN ({ids}) ORDER BY invoice_id, position",
+            f"WHERE invoice_id IN ({sql.params(invoice_ids)}) ORDER BY invoice_id, position",
             sql,
         ):
             lines.setdefault(read_uuid(line["invoice_id"]), []).append(line)

@@ -81,8 +81,7 @@ async def add(invoice_ids: Sequence[uuid.UUID]) -> None:
     """Add just-stored invoices to the roll-ups; call it in the transaction that stores them."""
     connection = dialect.connection()
     sql = Sql(connection.capabilities.dialect)
-    marks = ", ".join(sql.param(invoice_id) for invoice_id in invoice_ids)
-    await _upsert(connection, sql, f"i.id IN ({marks})", TABLES)
+    await _upsert(connection, sql, f"i.id IN ({sql.params(invoice_ids)})", TABLES)
 
 
 async def rebuild(
