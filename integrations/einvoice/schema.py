@@ -23,6 +23,8 @@ XSD_PACKAGE = "integrations.einvoice.xsd"
 SUPPORTED_VERSIONS = frozenset({"2.0.0", "2.0.1", "2.1.0"})
 INBOUND_MESSAGE_TYPES = frozenset({"200", "203", "206"})
 OUTBOUND_MESSAGE_TYPES = frozenset({"202", "204", "999"})
+TEMPLATES = tuple("123456789")
+"""Every KHMSHDon the XSD takes (its ``TemplateNumber``)."""
 VAT_TEMPLATES = frozenset({"1", "8"})
 
 _INVOICE_MESSAGES = frozenset({"200", "202", "203", "206"})

@@ -3,9 +3,10 @@
 Numbers run 1, 2, 3... within (seller, template, series), and a new year is a new series.
 A gap is a number whose predecessor is not held; invoices may arrive out of order, so the
 flag is cleared when the missing ones come (the assessor re-checks the successor of every
-invoice it assesses). Reuse is the same series and number under another template, or numbers
-whose dates run against their order (a lower number dated after a higher one), which is how a
-number is issued twice in practice; it is raised on the invoice that breaks the order.
+invoice it assesses). Reuse is the same series and number under another template, or a number
+dated against its neighbours (the next lower number dated after it, or the next higher one
+before it), which is how a number is issued twice in practice. Only neighbours are compared,
+so the flag is raised where the order breaks, not on every later invoice of the series.
 """
 
 from __future__ import annotations

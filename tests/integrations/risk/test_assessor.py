@@ -113,6 +113,27 @@ async def test_numbers_whose_dates_run_backwards(assessor: RiskAssessor) -> None
     assert await _assess(assessor, two) == {FlagCode.NUMBER_REUSED}
 
 
+async def test_a_broken_order_is_flagged_where_it_breaks(assessor: RiskAssessor) -> None:
+    """Against the neighbours: the later invoice dated in order with them raises nothing."""
+    one = make_record(number=1, issued_on=date(2026, 9, 10))
+    two = make_record(number=2, issued_on=date(2026, 9, 3))
+    three = make_record(number=3, issued_on=date(2026, 9, 5))
+    assert await _assess(assessor, one) == set()
+    assert await _assess(assessor, two) == {FlagCode.NUMBER_REUSED}
+    assert await _assess(assessor, three) == set()
+
+
+async def test_a_higher_number_dated_earlier_flags_the_one_below(assessor: RiskAssessor) -> None:
+    two = make_record(number=2, issued_on=date(2026, 9, 3))
+    one = make_record(number=1, issued_on=date(2026, 9, 10))
+    assert await _assess(assessor, two) == {FlagCode.NUMBERING_GAP}
+    await InvoiceStore().insert(one)
+    flags = await assessor.assess(one.id)
+    assert [flag.detail for flag in flags if flag.code is FlagCode.NUMBER_REUSED] == [
+        "number 2 of the series is dated out of order with this one"
+    ]
+
+
 async def test_other_content_under_a_held_key(assessor: RiskAssessor) -> None:
     original, bystander = make_record(number=1), make_record(number=2)
     await _assess(assessor, original)
