@@ -199,7 +199,7 @@ def test_a_hundred_violations_are_kept_and_the_rest_counted(schemas: Schemas) ->
     inside = message(
         206, [household(), household().replace(b"<TToan>", b"<TToan" + attributes + b">")]
     )
-    envelope = schemas.validate_message(parse(inside), leave_out="/HDon[")
+    envelope = schemas.validate_message(parse(inside), invoices=False)
     assert envelope == []
     assert codes_of(schemas.validate_message(parse(inside))) == ["3001"] * 100 + ["1013"]
 
@@ -352,6 +352,21 @@ def test_message_count_mismatch_is_3004(schemas: Schemas) -> None:
     (finding,) = schemas.validate_message(parse(raw))
     assert (finding.code, finding.path) == ("3004", "/TDiep/TTChung/SLuong")
     assert "DLieu holds 2" in finding.message
+
+
+def test_the_envelope_alone_is_still_checked_to_the_letter(schemas: Schemas) -> None:
+    """Read without its invoices, a message still answers for its own fields and for
+    holding nothing but ``HDon`` in ``DLieu``."""
+    raw = message(206, [household()])
+    assert schemas.validate_message(parse(raw), invoices=False) == []
+    no_id = parse(raw)
+    no_id.find("TTChung/MTDiep").tag = "MTDiepX"
+    stranger = parse(raw)
+    stranger.find("DLieu").append(etree.Element("TBao"))
+    for broken in (no_id, stranger):
+        alone = schemas.validate_message(broken, invoices=False)
+        assert "3001" in codes_of(alone)
+        assert alone == schemas.validate_message(broken)
 
 
 def test_unaccepted_message_type_is_3003(schemas: Schemas) -> None:
