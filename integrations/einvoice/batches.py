@@ -64,7 +64,7 @@ def check_message(checker: Checker, raw: bytes, *, now: datetime) -> MessageVerd
     except Rejection as rejection:
         return MessageVerdict(rejection.findings)
     header = _header(root)
-    findings = checker.schemas.validate_message(root, leave_out="/HDon[")
+    findings = checker.schemas.validate_message(root, invoices=False)
     if header is None or has_errors(findings):
         return MessageVerdict(findings, header)
     body = root.find("DLieu")
@@ -78,7 +78,7 @@ def check_message(checker: Checker, raw: bytes, *, now: datetime) -> MessageVerd
     signature_required = header.message_type != CASH_REGISTER_BATCH
     verdicts = [
         _batch_signed(
-            checker.hdon(_own_scope(hdon), None, now=now, signature_required=signature_required),
+            checker.hdon(*_own_scope(hdon), now=now, signature_required=signature_required),
             signer,
         )
         for hdon in (body.iterfind("HDon") if body is not None else ())
@@ -159,9 +159,11 @@ def _header(root: etree._Element) -> Header | None:
     )
 
 
-def _own_scope(hdon: etree._Element) -> etree._Element:
-    """A standalone copy: in-scope namespaces come along, sibling invoices' Ids do not."""
-    return etree.fromstring(etree.tostring(hdon, encoding="UTF-8"))
+def _own_scope(hdon: etree._Element) -> tuple[etree._Element, bytes]:
+    """A standalone copy, and its bytes as they are kept: in-scope namespaces come along,
+    sibling invoices' Ids do not."""
+    raw = etree.tostring(hdon, encoding="UTF-8")
+    return etree.fromstring(raw), raw
 
 
 def _batch_signed(verdict: Verdict, signer: x509.Certificate | None) -> Verdict:

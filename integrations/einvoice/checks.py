@@ -57,34 +57,33 @@ class Checker:
     def hdon(
         self,
         root: etree._Element,
-        raw: bytes | None,
+        raw: bytes,
         *,
         now: datetime,
         signature_required: bool,
     ) -> Verdict:
-        """Check one ``HDon``; ``raw`` is None for an invoice inside a message envelope.
+        """Check one ``HDon`` parsed from ``raw`` (a message's invoice: from its own copy).
 
         Cash-register invoices in a 206 batch need no seller signature (the batch is signed);
         one that carries a signature anyway must still verify.
         """
-        original = raw if raw is not None else etree.tostring(root, encoding="UTF-8")
         findings = self.schemas.validate_invoice(root)
         if has_errors(findings):
-            return Verdict(raw=original, findings=findings)
+            return Verdict(raw=raw, findings=findings)
         certificate = None
         signature: SignatureCheck | None = None
         if signature_required or root.find("DSCKS/NBan/*") is not None:
             signature = verify_invoice_signature(root, self.trust, self.settings.signature, now=now)
             findings += signature.findings
             if not signature.ok or signature.signed_data is None:
-                return Verdict(raw=original, findings=findings)
+                return Verdict(raw=raw, findings=findings)
             data, certificate = signature.signed_data, signature.certificate
         else:
             data = root.find("DLHDon")
         try:
             document, read = extract_invoice(data)
         except Rejection as rejection:
-            return Verdict(raw=original, findings=findings + rejection.findings)
+            return Verdict(raw=raw, findings=findings + rejection.findings)
         findings += read
         findings += check_rules(document, self.settings.rules, now=now)
         findings += check_identities(document, now=now)
@@ -96,12 +95,12 @@ class Checker:
             # Outside the seller's signature: anyone could have written it.
             findings.append(codes.AUTHORITY_CODE_UNEXPECTED.finding(path="/HDon/MCCQT"))
         return Verdict(
-            raw=original,
+            raw=raw,
             findings=findings,
             document=document,
             certificate=certificate,
             cash_register_code=cash_register_code,
-            tree=_checked_tree(root, signature) if raw is not None else None,
+            tree=_checked_tree(root, signature),
         )
 
 
@@ -110,8 +109,8 @@ class Verdict:
     """What the CPU stages found; ``certificate`` is the one whose signature vouches for the
     invoice (its own, or its batch's), which the registries then bind to the seller.
     ``cash_register_code`` is the ``MCCQT`` of a cash-register invoice, which sits outside
-    the signed ``DLHDon`` the document is read from. ``tree`` is a standalone invoice's
-    parsed tree, for the tax authority's stamp to take over."""
+    the signed ``DLHDon`` the document is read from. ``tree`` is the invoice's parsed tree
+    (its own copy, for a message's), for the tax authority's stamp to take over."""
 
     raw: bytes
     findings: list[Finding] = field(default_factory=list)
