@@ -369,7 +369,6 @@ async def _insert_rows(records: Sequence[InvoiceRecord]) -> list[SimpleNamespace
         InvoiceLine,
         [{"invoice_id": r.id, **_line_fields(line)} for r in records for line in r.lines],
     )
-    await rollups.add([r.id for r in records])
     await _insert(
         connection, IdentityLink, [_link_row(r.id, link, now) for r in records for link in r.links]
     )
@@ -391,6 +390,9 @@ async def _insert_rows(records: Sequence[InvoiceRecord]) -> list[SimpleNamespace
         ],
     )
     await _insert(connection, Receipt, [_receipt_row(r, now) for r in records])
+    # Last: a roll-up row is shared by every intake of its seller and month, in every worker,
+    # and is held locked from here to the commit.
+    await rollups.add([r.id for r in records])
     return [SimpleNamespace(**row) for row in invoices]
 
 
