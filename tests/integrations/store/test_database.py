@@ -162,3 +162,18 @@ async def test_invoice_fidelity_migration_keeps_what_older_invoices_said(
         assert corrected.related_key == InvoiceKey("0100109106", "1", "C26TAA", 1)
         assert (corrected.signer, corrected.fees, corrected.payment_method) == (None, None, None)
         assert [(await store.get(i)).currency for i in (original, symbol)] == ["VND", "VND"]
+
+
+@pytest.mark.postgres
+async def test_an_invoices_bytes_are_compressed_with_lz4_on_postgresql(
+    postgres_database: str,
+) -> None:
+    async with open_database(postgres_database):
+        rows = await dialect.connection().execute_query_dict(
+            "SELECT attname::text, attcompression::text FROM pg_attribute "
+            "WHERE attrelid = 'invoice_documents'::regclass AND attname IN ('original', 'stamped')"
+        )
+    assert {row["attname"]: row["attcompression"] for row in rows} == {
+        "original": "l",
+        "stamped": "l",
+    }
