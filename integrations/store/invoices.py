@@ -392,7 +392,7 @@ async def _insert_rows(records: Sequence[InvoiceRecord]) -> list[SimpleNamespace
     await _insert(connection, Receipt, [_receipt_row(r, now) for r in records])
     # Last: a roll-up row is shared by every intake of its seller and month, in every worker,
     # and is held locked from here to the commit.
-    await rollups.add([r.id for r in records])
+    await rollups.add([(r.id, r.issued_on) for r in records])
     return [SimpleNamespace(**row) for row in invoices]
 
 

@@ -22,7 +22,7 @@ touching the same rows lock them in the same order and cannot deadlock. ``rebuil
 everything from the invoice tables (the migration's backfill, and bulk loads that bypass the
 intake).
 
-    >>> await add([invoice.id])            # inside the intake's transaction
+    >>> await add([(invoice.id, invoice.issued_on)])   # inside the intake's transaction
     >>> statement = summary_statement(sql, RollupQuery(seller="0100109106"), ("month",))
 """
 
@@ -31,6 +31,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -77,11 +78,16 @@ class RollupQuery:
     last_month: str | None = None
 
 
-async def add(invoice_ids: Sequence[uuid.UUID]) -> None:
-    """Add just-stored invoices to the roll-ups; call it in the transaction that stores them."""
+async def add(invoices: Sequence[tuple[uuid.UUID, date]]) -> None:
+    """Add just-stored invoices, by id and issue date, to the roll-ups; call it in the
+    transaction that stores them. With their dates PostgreSQL reads their months' partitions
+    alone, and their lines by index: by id only, it could read every line held, twice a
+    commit (0.65 ms each at 4,800 lines)."""
     connection = dialect.connection()
     sql = Sql(connection.capabilities.dialect)
-    await _upsert(connection, sql, f"i.id IN ({sql.params(invoice_ids)})", TABLES)
+    ids = sql.params(invoice_id for invoice_id, _ in invoices)
+    days = sql.params(sorted({day for _, day in invoices}))
+    await _upsert(connection, sql, f"i.id IN ({ids}) AND i.issued_on IN ({days})", TABLES)
 
 
 async def rebuild(
