@@ -49,7 +49,7 @@ class RiskAssessor:
         settings = settings or RiskSettings()
         self.store = store
         self.clock = clock
-        self.numbering = NumberingCheck(store)
+        self.numbering = NumberingCheck()
         self.duplicates = DuplicateCheck(store)
         self.buyer = BuyerCheck(population, settings.scope)
         self.seller = (

@@ -14,16 +14,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from integrations.risk.flags import Flag, FlagCode
-from integrations.store.risk import InvoiceFacts, RiskStore, SeriesNumbers
+from integrations.store.risk import InvoiceFacts, SeriesNumbers
 
 
 @dataclass(frozen=True, slots=True)
 class NumberingCheck:
-    store: RiskStore
+    """Judges the invoice's place in its series as read with its facts (``facts.numbers``)."""
+
     codes: frozenset[FlagCode] = frozenset({FlagCode.NUMBERING_GAP, FlagCode.NUMBER_REUSED})
 
     async def run(self, facts: InvoiceFacts) -> list[Flag]:
-        numbers = await self.store.numbering(facts)
+        numbers = facts.numbers
         return [*_gap(facts, numbers.highest_below), *_reuse(facts, numbers)]
 
 

@@ -57,6 +57,19 @@ class LineFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class SeriesNumbers:
+    """Where an invoice stands in its series (seller, template, series), for the numbering check."""
+
+    highest_below: int | None
+    """The highest number under the invoice's that is held."""
+    dated_out_of_order: int | None
+    """A neighbouring number (the one below first) whose date contradicts its place against
+    the invoice's. Only neighbours: an order broken further off is flagged where it breaks."""
+    other_templates: tuple[str, ...]
+    """Other templates under which the seller used this series and number."""
+
+
+@dataclass(frozen=True, slots=True)
 class InvoiceFacts:
     """The stored facts of one invoice that the risk checks judge."""
 
@@ -76,19 +89,8 @@ class InvoiceFacts:
     """The issuer and serial (hex) of the certificate the intake verified, where it noted them."""
     successor: uuid.UUID | None = None
     """The invoice numbered right after this one in its series, when held as these were read."""
-
-
-@dataclass(frozen=True, slots=True)
-class SeriesNumbers:
-    """Where an invoice stands in its series (seller, template, series), for the numbering check."""
-
-    highest_below: int | None
-    """The highest number under the invoice's that is held."""
-    dated_out_of_order: int | None
-    """A neighbouring number (the one below first) whose date contradicts its place against
-    the invoice's. Only neighbours: an order broken further off is flagged where it breaks."""
-    other_templates: tuple[str, ...]
-    """Other templates under which the seller used this series and number."""
+    numbers: SeriesNumbers = SeriesNumbers(None, None, ())
+    """Its place in its series, as the facts were read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,13 +109,15 @@ class RiskStore:
 
         A sweep reads its whole claim at once: what an invoice says never changes once held,
         and a successor stored after the read is assessed on its own, with this one in view.
+        Its place in its series is read too, each part an index probe of a row or two however
+        long the series is, so the sweeper's work per invoice stays flat.
         """
         if not invoice_ids:
             return {}
         sql = _sql()
         rows = await _fetch(
             f"SELECT {_FACTS}, (SELECT n.id FROM invoices n WHERE {_SAME_SERIES} AND "
-            "n.number = p.number + 1 LIMIT 1) AS successor FROM invoices p "
+            f"n.number = p.number + 1 LIMIT 1) AS successor, {_numbering(sql)} FROM invoices p "
             f"WHERE p.id IN ({sql.params(invoice_ids)})",
             sql,
         )
@@ -137,35 +141,6 @@ class RiskStore:
             sql,
         )
         return bytes(rows[0]["original"]) if rows else None
-
-    async def numbering(self, facts: InvoiceFacts) -> SeriesNumbers:
-        """The invoice's place in its series: one statement of index probes, each reading a
-        row or two however long the series is, so the sweeper's work per invoice stays flat."""
-        sql = _sql()
-        number = facts.number
-        # Named one by one, each template is a probe of the business key's index, where
-        # ``template <>`` would read every invoice of the seller.
-        others = (template for template in TEMPLATES if template != facts.template)
-        reused = (
-            f"seller_tax_code = {sql.param(facts.seller_tax_code)} AND template IN "
-            f"({sql.params(others)}) AND series = {sql.param(facts.series)} AND number = "
-            f"{sql.param(number)}"
-        )
-        # Templates are one digit each (KHMSHDon), so a comma cannot occur in one.
-        (row,) = await _fetch(
-            f"SELECT (SELECT {sql.joined('template')} FROM invoices WHERE {reused}) AS templates, "
-            f"({_neighbour(sql, facts, 'number', below=True)}) AS below, "
-            f"({_neighbour(sql, facts, 'issued_on', below=True)}) AS below_on, "
-            f"({_neighbour(sql, facts, 'number', below=False)}) AS above, "
-            f"({_neighbour(sql, facts, 'issued_on', below=False)}) AS above_on",
-            sql,
-        )
-        templates = row["templates"]
-        return SeriesNumbers(
-            highest_below=read_optional_int(row["below"]),
-            dated_out_of_order=_dated_against(row, facts.issued_on),
-            other_templates=tuple(sorted(templates.split(","))) if templates else (),
-        )
 
     async def record_duplicate_attempt(
         self, invoice_id: uuid.UUID, *, sha256: str, submitter: str, at: datetime
@@ -325,12 +300,47 @@ async def _fetch(statement: str, sql: Sql) -> list[dict[str, Any]]:
     return await connection().execute_query_dict(statement, sql.values)
 
 
-def _neighbour(sql: Sql, facts: InvoiceFacts, column: str, *, below: bool) -> str:
-    """``column`` of the next number held below (or above) the invoice's in its series."""
+def _numbering(sql: Sql) -> str:
+    """The columns of ``SeriesNumbers`` for each invoice ``p``: its neighbours' numbers and
+    dates, and the templates its number was used under too."""
+    # Named one by one, each template is a probe of the business key's index, where
+    # ``template <>`` alone would read every invoice of the seller.
+    reused = (
+        f"n.seller_tax_code = p.seller_tax_code AND n.template IN ({sql.params(TEMPLATES)}) "
+        "AND n.template <> p.template AND n.series = p.series AND n.number = p.number"
+    )
+    return ", ".join(
+        [
+            f"(SELECT {sql.joined('n.template')} FROM invoices n WHERE {reused}) AS templates",
+            *(
+                f"({_neighbour(column, below=below)}) AS {name}"
+                for name, column, below in (
+                    ("below", "number", True),
+                    ("below_on", "issued_on", True),
+                    ("above", "number", False),
+                    ("above_on", "issued_on", False),
+                )
+            ),
+        ]
+    )
+
+
+def _neighbour(column: str, *, below: bool) -> str:
+    """``column`` of the next number held below (or above) ``p``'s in its series."""
     side, order = ("<", "DESC") if below else (">", "ASC")
     return (
-        f"SELECT {column} FROM invoices WHERE {_in_series(sql, facts)} AND number {side} "
-        f"{sql.param(facts.number)} ORDER BY number {order} LIMIT 1"
+        f"SELECT n.{column} FROM invoices n WHERE {_SAME_SERIES} AND n.number {side} "
+        f"p.number ORDER BY n.number {order} LIMIT 1"
+    )
+
+
+def _series_numbers(row: dict[str, Any]) -> SeriesNumbers:
+    templates = row["templates"]
+    return SeriesNumbers(
+        highest_below=read_optional_int(row["below"]),
+        dated_out_of_order=_dated_against(row, read_date(row["issued_on"])),
+        # Templates are one digit each (KHMSHDon), so a comma cannot occur in one.
+        other_templates=tuple(sorted(templates.split(","))) if templates else (),
     )
 
 
@@ -341,13 +351,6 @@ def _dated_against(row: dict[str, Any], issued_on: date) -> int | None:
     if row["above_on"] is not None and read_date(row["above_on"]) < issued_on:
         return read_optional_int(row["above"])
     return None
-
-
-def _in_series(sql: Sql, facts: InvoiceFacts) -> str:
-    return (
-        f"seller_tax_code = {sql.param(facts.seller_tax_code)} AND template = "
-        f"{sql.param(facts.template)} AND series = {sql.param(facts.series)}"
-    )
 
 
 def _db_time(moment: datetime) -> Any:
@@ -382,6 +385,7 @@ def _facts(row: dict[str, Any], lines: list[dict[str, Any]]) -> InvoiceFacts:
             else None
         ),
         successor=read_uuid(row["successor"]) if row["successor"] is not None else None,
+        numbers=_series_numbers(row),
     )
 
 

@@ -4,7 +4,7 @@ import asyncio
 import hashlib
 import uuid
 from collections.abc import Collection, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -14,12 +14,14 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from integrations.einvoice.pki import SignerIdentity
 from integrations.einvoice.signature import TrustStore
 from integrations.risk import FlagCode, RiskAssessor
+from integrations.risk.flags import Flag
+from integrations.risk.numbering import NumberingCheck
 from integrations.risk.sweeper import RiskSweeper
 from integrations.simulators.known import UNREGISTERED_PERSON
 from integrations.store.invoices import InvoiceRecord, InvoiceStore, Signer
 from integrations.store.merchants import MerchantRegistry
 from integrations.store.models import Invoice, InvoiceFlag, MerchantStatus
-from integrations.store.risk import InvoiceFacts, RiskStore, SeriesNumbers
+from integrations.store.risk import InvoiceFacts, RiskStore
 from integrations.upstreams import Upstreams
 from integrations.upstreams.tax import Taxpayer, TaxpayerKind, TaxStatus
 from tests.integrations.store.invoice_factory import SELLERS, make_record
@@ -61,15 +63,15 @@ async def test_sweep_assesses_every_waiting_invoice_once(assessor: RiskAssessor)
     assert flagged == 3
 
 
-class CountedNumbering(RiskStore):
-    """The risk store, counting whose numbering is judged."""
+@dataclass(frozen=True)
+class CountedNumbering(NumberingCheck):
+    """The numbering check, counting whose numbering it judges."""
 
-    def __init__(self) -> None:
-        self.judged: list[int] = []
+    judged: list[int] = field(default_factory=list)
 
-    async def numbering(self, facts: InvoiceFacts) -> SeriesNumbers:
+    async def run(self, facts: InvoiceFacts) -> list[Flag]:
         self.judged.append(facts.number)
-        return await super().numbering(facts)
+        return await super().run(facts)
 
 
 @pytest.mark.parametrize(
@@ -87,9 +89,12 @@ async def test_a_sweep_judges_a_successor_again_only_when_already_judged(
     store = InvoiceStore()
     for number in arrived:
         await store.insert(make_record(number=number))
-    counted = CountedNumbering()
     assessor = RiskAssessor(
-        store=counted, population=upstreams.population, tax=upstreams.tax, revocations=trust
+        store=RiskStore(), population=upstreams.population, tax=upstreams.tax, revocations=trust
+    )
+    counted = assessor.numbering = CountedNumbering()
+    assessor.checks = tuple(
+        counted if isinstance(check, NumberingCheck) else check for check in assessor.checks
     )
     assert await RiskSweeper(assessor, RiskStore()).sweep() == 4
     assert counted.judged == judged
