@@ -50,7 +50,7 @@ class RiskAssessor:
         self.store = store
         self.clock = clock
         self.numbering = NumberingCheck()
-        self.duplicates = DuplicateCheck(store)
+        self.duplicates = DuplicateCheck()
         self.buyer = BuyerCheck(population, settings.scope)
         self.seller = (
             SellerStatusCheck(tax, settings.scope),

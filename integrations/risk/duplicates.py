@@ -10,18 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from integrations.risk.flags import Flag, FlagCode
-from integrations.store.risk import InvoiceFacts, RiskStore
+from integrations.store.risk import InvoiceFacts
 
 
 @dataclass(frozen=True, slots=True)
 class DuplicateCheck:
-    store: RiskStore
     codes: frozenset[FlagCode] = frozenset({FlagCode.DUPLICATE_ATTEMPT})
 
-    async def run(self, facts: InvoiceFacts) -> list[Flag]:
-        attempts = await self.store.duplicate_attempts(facts.id)
-        if not attempts:
-            return []
-        last = max(at for _, at in attempts)
-        detail = f"{len(attempts)} attempt(s), last at {last.isoformat()}"
+    async def run(self, facts: InvoiceFacts) -> list[Flag] | None:
+        """The flag, from the attempts counted as the facts were read; ``None`` (nothing to
+        change) when there were none. Attempts are never taken back, so a flag raised since
+        (the intake raises it as it answers 409) is never the sweeper's to clear."""
+        if not facts.attempts or facts.last_attempt is None:
+            return None
+        detail = f"{facts.attempts} attempt(s), last at {facts.last_attempt.isoformat()}"
         return [Flag(FlagCode.DUPLICATE_ATTEMPT, detail)]

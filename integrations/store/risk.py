@@ -91,6 +91,9 @@ class InvoiceFacts:
     """The invoice numbered right after this one in its series, when held as these were read."""
     numbers: SeriesNumbers = SeriesNumbers(None, None, ())
     """Its place in its series, as the facts were read."""
+    attempts: int = 0
+    """Other contents sent under its key, as the facts were read (never taken back)."""
+    last_attempt: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,14 +113,16 @@ class RiskStore:
         A sweep reads its whole claim at once: what an invoice says never changes once held,
         and a successor stored after the read is assessed on its own, with this one in view.
         Its place in its series is read too, each part an index probe of a row or two however
-        long the series is, so the sweeper's work per invoice stays flat.
+        long the series is, so the sweeper's work per invoice stays flat; and the duplicate
+        attempts made under its key, which are only ever added to.
         """
         if not invoice_ids:
             return {}
         sql = _sql()
         rows = await _fetch(
             f"SELECT {_FACTS}, (SELECT n.id FROM invoices n WHERE {_SAME_SERIES} AND "
-            f"n.number = p.number + 1 LIMIT 1) AS successor, {_numbering(sql)} FROM invoices p "
+            f"n.number = p.number + 1 LIMIT 1) AS successor, {_numbering(sql)}, {_ATTEMPTS} "
+            "FROM invoices p "
             f"WHERE p.id IN ({sql.params(invoice_ids)})",
             sql,
         )
@@ -149,15 +154,6 @@ class RiskStore:
         await DuplicateAttempt.create(
             invoice_id=invoice_id, sha256=sha256, submitter=submitter[:64], attempted_at=at
         )
-
-    async def duplicate_attempts(self, invoice_id: uuid.UUID) -> list[tuple[str, datetime]]:
-        sql = _sql()
-        rows = await _fetch(
-            "SELECT sha256, attempted_at FROM duplicate_attempts "
-            f"WHERE invoice_id = {sql.param(invoice_id)} ORDER BY attempted_at",
-            sql,
-        )
-        return [(str(row["sha256"]), read_datetime(row["attempted_at"])) for row in rows]
 
     async def active(self, invoice_id: uuid.UUID) -> dict[str, FlagView]:
         sql = _sql()
@@ -285,6 +281,11 @@ _FACTS = ", ".join(
         "signer_serial",
     )
 )  # fmt: skip
+_ATTEMPTS = (
+    "(SELECT COUNT(*) FROM duplicate_attempts d WHERE d.invoice_id = p.id) AS attempts, "
+    "(SELECT MAX(d.attempted_at) FROM duplicate_attempts d WHERE d.invoice_id = p.id) "
+    "AS last_attempt"
+)
 _SAME_SERIES = (
     "n.seller_tax_code = p.seller_tax_code AND n.template = p.template AND n.series = p.series"
 )
@@ -386,6 +387,8 @@ def _facts(row: dict[str, Any], lines: list[dict[str, Any]]) -> InvoiceFacts:
         ),
         successor=read_uuid(row["successor"]) if row["successor"] is not None else None,
         numbers=_series_numbers(row),
+        attempts=int(row["attempts"]),
+        last_attempt=read_datetime(row["last_attempt"]) if row["last_attempt"] else None,
     )
 
 

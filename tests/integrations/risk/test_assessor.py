@@ -134,6 +134,19 @@ async def test_a_higher_number_dated_earlier_flags_the_one_below(assessor: RiskA
     ]
 
 
+async def test_an_attempt_made_after_a_sweep_read_its_facts_keeps_its_flag(
+    assessor: RiskAssessor,
+) -> None:
+    """The intake raises the flag as it answers 409; a sweep holding facts read before the
+    attempt has nothing to say about it, and leaves the flag."""
+    original = make_record(number=1)
+    await InvoiceStore().insert(original)
+    read_before = await RiskStore().facts(original.id)
+    await assessor.record_duplicate_attempt(original.id, sha256="ab" * 32, submitter="someone")
+    await assessor.assess(original.id, facts=read_before)
+    assert await _active(original) == {"DUPLICATE_ATTEMPT"}
+
+
 async def test_other_content_under_a_held_key(assessor: RiskAssessor) -> None:
     original, bystander = make_record(number=1), make_record(number=2)
     await _assess(assessor, original)
