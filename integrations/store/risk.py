@@ -94,6 +94,7 @@ class InvoiceFacts:
     attempts: int = 0
     """Other contents sent under its key, as the facts were read (never taken back)."""
     last_attempt: datetime | None = None
+    """When the latest of them came."""
 
 
 @dataclass(frozen=True, slots=True)
