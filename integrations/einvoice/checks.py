@@ -100,7 +100,7 @@ class Checker:
             document=document,
             certificate=certificate,
             cash_register_code=cash_register_code,
-            tree=_checked_tree(root, signature),
+            tree=_checked_tree(root, signature) if document.stamped_by_authority else None,
         )
 
 
@@ -110,7 +110,8 @@ class Verdict:
     invoice (its own, or its batch's), which the registries then bind to the seller.
     ``cash_register_code`` is the ``MCCQT`` of a cash-register invoice, which sits outside
     the signed ``DLHDon`` the document is read from. ``tree`` is the invoice's parsed tree
-    (its own copy, for a message's), for the tax authority's stamp to take over."""
+    (its own copy, for a message's), for the tax authority's stamp to take over; held only
+    for an invoice the authority stamps."""
 
     raw: bytes
     findings: list[Finding] = field(default_factory=list)

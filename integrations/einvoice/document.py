@@ -206,6 +206,12 @@ class InvoiceDocument:
         return self.kind_letter == "M"
 
     @property
+    def stamped_by_authority(self) -> bool:
+        """The tax authority's code and signature are added on acceptance: a coded invoice,
+        unless from a cash register, whose code its seller generated."""
+        return self.is_coded and not self.is_cash_register
+
+    @property
     def series_year(self) -> int | None:
         digits = self.series[1:3]
         return 2000 + int(digits) if len(digits) == 2 and digits.isdigit() else None

@@ -304,11 +304,7 @@ class Intake:
         )
         accepted_at = self.clock()
         invoice_id = uuid.uuid4()
-        code = (
-            new_tax_authority_code()
-            if document.is_coded and not document.is_cash_register
-            else None
-        )
+        code = new_tax_authority_code() if document.stamped_by_authority else None
         stamped = None
         if code is not None:
             stamped = await self.cpu.run_sized(
