@@ -544,7 +544,7 @@ def _cryptographic_check(
         verification_time=signing_time,
         default_reference_c14n_method=C14N,
     )
-    verifier = _Verifier(root, ids)
+    verifier = _Verifier(root, ids, claims.signature)
     try:
         results = verifier.verify(
             root,
@@ -618,14 +618,26 @@ class _Verifier(InScopeC14N, XMLVerifier):
     canonicalised where it stands: the enveloped transform removes nothing from a payload
     that neither holds the signature nor sits inside it. Any other reference takes signxml's
     own copying path. ``digested`` holds each reference's payload in order (None where signxml
-    digested a copy), so the caller can prove it is the very element it reads.
+    digested a copy), so the caller can prove it is the very element it reads. The signature
+    is the one element found at its place before, so signxml's search for it is not repeated.
     """
 
-    def __init__(self, root: etree._Element, ids: dict[str, list[etree._Element]]) -> None:
+    def __init__(
+        self,
+        root: etree._Element,
+        ids: dict[str, list[etree._Element]],
+        signature: etree._Element,
+    ) -> None:
         super().__init__()
         self._root = root
         self._ids = ids
+        self._signature = signature
         self.digested: list[etree._Element | None] = []
+
+    def _get_signature(self, root: etree._Element) -> etree._Element:
+        if root is self._root:
+            return self._signature
+        return super()._get_signature(root)  # type: ignore[no-any-return]
 
     def get_root(self, data: Any) -> etree._Element:
         if data is not self._root:
@@ -682,16 +694,26 @@ class _Verifier(InScopeC14N, XMLVerifier):
         if expected != self._get_digest(payload_c14n, digest_algorithm):
             raise InvalidDigest(f"Digest mismatch for reference {index} ({reference.get('URI')})")
         self.digested.append(payload)
-        # As signxml does: what is returned is reparsed from the canonical bytes, so no
-        # comment or split text node the digest did not cover reaches the application.
-        try:
-            signed_xml = self._fromstring(payload_c14n)
-        except etree.XMLSyntaxError:
-            signed_xml = None
         key = signature_key_used
         if not isinstance(key, bytes):
             key = key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+        signed_xml = self._as_signed(payload, payload_c14n)
         return VerifyResult(payload_c14n, signed_xml, signature, signature_key=key)
+
+    def _as_signed(self, payload: etree._Element, payload_c14n: bytes) -> etree._Element | None:
+        """What the application may read of a payload digested where it stands.
+
+        A comment is the one node C14N may leave out of the digest, and it splits the text
+        around it; then, as signxml does, the canonical bytes are parsed again, so nothing the
+        digest did not cover reaches the application. Without one, the payload reads exactly
+        as its canonical form, and is returned itself.
+        """
+        if next(payload.iter(etree.Comment), None) is None:
+            return payload
+        try:
+            return self._fromstring(payload_c14n)  # type: ignore[no-any-return]
+        except etree.XMLSyntaxError:
+            return None
 
 
 def _overlaps(payload: etree._Element, signature: etree._Element) -> bool:

@@ -423,6 +423,15 @@ def test_a_comment_in_the_signed_data_never_reaches_the_reader(pki: Pki) -> None
     assert not list(check.signed_data.iter(etree.Comment))
 
 
+def test_signed_data_without_a_comment_is_the_element_digested(pki: Pki) -> None:
+    """With nothing the digest left out, the element read is the received one, not a copy
+    parsed again from its canonical bytes."""
+    root = etree.fromstring(_sign(pki.seller))
+    check = verify_invoice_signature(root, pki.trust, SignaturePolicy(), now=NOW)
+    assert check.ok, check.findings
+    assert check.signed_data is root.find("DLHDon")
+
+
 def test_the_canonical_form_digested_in_place_is_offered_for_reuse(pki: Pki) -> None:
     root = etree.fromstring(_sign(pki.seller))
     check = verify_invoice_signature(root, pki.trust, SignaturePolicy(), now=NOW)
