@@ -18,7 +18,8 @@ correction changes only the status of the one it corrects, never its buyer or mo
 
 ``add`` runs in the transaction that stores the invoices, so a summary never sees an invoice
 without its totals or the reverse. Its upserts take the rows in key order: two transactions
-touching the same rows lock them in the same order and cannot deadlock. ``rebuild`` recomputes
+touching the same rows lock them in the same order and cannot deadlock; on PostgreSQL they go
+as one statement (``Sql.together``), the same in every transaction. ``rebuild`` recomputes
 everything from the invoice tables (the migration's backfill, and bulk loads that bypass the
 intake).
 
@@ -128,8 +129,8 @@ async def _upsert(
         STRIPE_RATES: _statement(STRIPE_RATES, {**by_stripe, **rate}, rates, lines),
         BUYERS: _buyers_statement({**by_seller, "buyer": BUYER}, where),
     }
-    for table in tables:
-        await connection.execute_query(statements[table], sql.values)
+    for statement in sql.together([statements[table] for table in tables]):
+        await connection.execute_query(statement, sql.values)
 
 
 def _buyers_statement(keys: dict[str, str], where: str) -> str:
