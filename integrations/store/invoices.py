@@ -15,16 +15,15 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
-from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q, Subquery
-from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from integrations.money import decimal_text
 from integrations.store import cursors, dialect, partitions, rollups
 from integrations.store.classify import invoice_kind, province_of
 from integrations.store.dialect import Sql
+from integrations.store.inserts import Inserts
 from integrations.store.models import (
     IdentityLink,
     Invoice,
@@ -342,12 +341,8 @@ async def _holds_sha(sha256: str) -> bool:
     return bool(rows)
 
 
-_MAX_PARAMETERS = 30_000
-"""Bound values in one statement: under PostgreSQL's 32,767 and SQLite's 32,766."""
-
-
 async def _insert_rows(records: Sequence[InvoiceRecord]) -> list[SimpleNamespace]:
-    """Every row of ``records``, one multi-row INSERT per table, parents first.
+    """Every row of ``records``, one multi-row INSERT per table, sent together.
 
     Written as SQL, not through models: for one invoice, building the ORM's model instances
     cost more CPU than the statements. Values still go through the tortoise fields' own
@@ -358,20 +353,6 @@ async def _insert_rows(records: Sequence[InvoiceRecord]) -> list[SimpleNamespace
         return []
     now = datetime.now(UTC)
     connection = dialect.connection()
-    invoices = await _insert(connection, Invoice, [_invoice_row(r, now) for r in records])
-    await _insert(
-        connection,
-        InvoiceDocument,
-        [{"invoice_id": r.id, "original": r.original, "stamped": r.stamped} for r in records],
-    )
-    await _insert(
-        connection,
-        InvoiceLine,
-        [{"invoice_id": r.id, **_line_fields(line)} for r in records for line in r.lines],
-    )
-    await _insert(
-        connection, IdentityLink, [_link_row(r.id, link, now) for r in records for link in r.links]
-    )
     corrections = [c for c in map(_correction, records) if c is not None]
     for related_id, status, _ in corrections:
         sql = Sql(connection.capabilities.dialect)
@@ -380,51 +361,31 @@ async def _insert_rows(records: Sequence[InvoiceRecord]) -> list[SimpleNamespace
             f"WHERE id = {sql.param(str(related_id))}",
             sql.values,
         )
+    rows = Inserts()
+    invoices = rows.add(Invoice, [_invoice_row(r, now) for r in records])
+    rows.add(
+        InvoiceDocument,
+        [{"invoice_id": r.id, "original": r.original, "stamped": r.stamped} for r in records],
+    )
+    rows.add(
+        InvoiceLine,
+        [{"invoice_id": r.id, **_line_fields(line)} for r in records for line in r.lines],
+    )
+    rows.add(IdentityLink, [_link_row(r.id, link, now) for r in records for link in r.links])
     accepted = [(r.id, InvoiceStatus.ACCEPTED, "") for r in records]
-    await _insert(
-        connection,
+    rows.add(
         InvoiceEvent,
         [
             {"invoice_id": invoice_id, "status": status.value, "detail": detail, "at": now}
             for invoice_id, status, detail in [*accepted, *corrections]
         ],
     )
-    await _insert(connection, Receipt, [_receipt_row(r, now) for r in records])
-    # Last: a roll-up row is shared by every intake of its seller and month, in every worker,
-    # and is held locked from here to the commit.
+    rows.add(Receipt, [_receipt_row(r, now) for r in records])
+    await rows.write(connection)
+    # Last, and apart: the roll-ups read the invoices just written, and a roll-up row is shared
+    # by every intake of its seller and month, in every worker, held locked until the commit.
     await rollups.add([(r.id, r.issued_on) for r in records])
     return [SimpleNamespace(**row) for row in invoices]
-
-
-async def _insert(
-    connection: BaseDBAsyncClient, model: type[Model], rows: Sequence[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """``rows`` (values by field name, each row naming the same fields) into the model's table,
-    in as few multi-row INSERTs as the bound-value limit allows. Each value is read and written
-    by its tortoise field as a model instance would (amounts rounded to the column's places);
-    the rows come back with the values as read."""
-    if not rows:
-        return []
-    meta = model._meta
-    names = list(rows[0])
-    fields = [meta.fields_map[name] for name in names]
-    columns = ", ".join(meta.fields_db_projection[name] for name in names)
-    read = [
-        {n: f.to_python_value(row[n]) for f, n in zip(fields, names, strict=True)} for row in rows
-    ]
-    per_statement = max(1, _MAX_PARAMETERS // len(names))
-    for start in range(0, len(read), per_statement):
-        sql = Sql(connection.capabilities.dialect)
-        values = [
-            f.to_db_value(row[n], model)
-            for row in read[start : start + per_statement]
-            for f, n in zip(fields, names, strict=True)
-        ]
-        tuples = sql.rows(values, len(names))
-        await connection.execute_query(
-            f"INSERT INTO {meta.db_table} ({columns}) VALUES {tuples}", sql.values
-        )
-    return read
 
 
 def _invoice_row(record: InvoiceRecord, received_at: datetime) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 from integrations.groupcommit import GroupCommit
+from integrations.store import inserts
 from integrations.store.invoices import (
     DuplicateInvoice,
     FeeRecord,
@@ -24,7 +25,7 @@ from integrations.store.invoices import (
     StoredInvoice,
     decode_cursor,
 )
-from integrations.store.models import InvoiceStatus, LinkState
+from integrations.store.models import IdentityLink, InvoiceStatus, LinkState
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -164,6 +165,28 @@ async def test_insert_all_stores_everything_or_nothing() -> None:
     assert clash.value.existing.key.number == 31
     assert not clash.value.same_bytes
     assert await store.find_by_key(record(32).key) is None
+
+
+@pytest.mark.parametrize("limit", [60, 400])
+async def test_a_commit_past_one_statements_bound_values_is_stored_whole(
+    monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    """Rows past the bound-value limit go in further statements: split within a table (60)
+    and between tables (400), and nothing is lost or stored twice."""
+    monkeypatch.setattr(inserts, "MAX_PARAMETERS", limit)
+    records = [record(number) for number in range(50, 62)]
+    stored = await InvoiceStore().insert_all(records)
+    assert [item.key.number for item in stored] == list(range(50, 62))
+    for item in records:
+        again = await InvoiceStore().get(item.id, with_lines=True)
+        assert again is not None
+        assert len(again.lines) == 1
+        assert await InvoiceStore().original(item.id) == item.original
+        assert [status for status, _, _ in await InvoiceStore().history(item.id)] == ["accepted"]
+        receipt = await InvoiceStore().receipt(item.receipt.id)
+        assert receipt is not None
+        assert receipt.body == item.receipt.body
+    assert await IdentityLink.filter(invoice_id__in=[r.id for r in records]).count() == 24
 
 
 async def test_what_insert_answers_is_what_is_read_back() -> None:
