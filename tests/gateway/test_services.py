@@ -50,13 +50,15 @@ async def test_the_gateway_signs_checkpoints_of_the_access_log_at_its_interval(
 
 
 async def test_a_started_gateway_has_frozen_its_start_up_heap(settings: Settings) -> None:
-    """What start-up built is out of the collector's sight; what requests make is not."""
+    """What start-up built is out of the collector's sight; what requests make is not.
+
+    A frozen object can still be freed, so the count may fall; it must never grow."""
     gc.unfreeze()
     async with in_process_client(create_app(settings)) as client:
         frozen = gc.get_freeze_count()
         assert frozen > 0
         assert (await client.get("/healthz")).status_code == 200
-        assert gc.get_freeze_count() == frozen
+        assert gc.get_freeze_count() <= frozen
 
 
 def test_one_agency_call_has_one_time_budget_for_every_attempt(settings: Settings) -> None:
