@@ -171,9 +171,10 @@ async def test_insert_all_stores_everything_or_nothing() -> None:
 async def test_a_commit_past_one_statements_bound_values_is_stored_whole(
     monkeypatch: pytest.MonkeyPatch, limit: int
 ) -> None:
-    """Rows past the bound-value limit go in further statements: split within a table (60)
+    """Rows past the bound-value limits go in further statements: split within a table (60)
     and between tables (400), and nothing is lost or stored twice."""
     monkeypatch.setattr(inserts, "MAX_PARAMETERS", limit)
+    monkeypatch.setattr(inserts, "TOGETHER_PARAMETERS", limit)
     records = [record(number) for number in range(50, 62)]
     stored = await InvoiceStore().insert_all(records)
     assert [item.key.number for item in stored] == list(range(50, 62))
