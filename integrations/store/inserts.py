@@ -20,9 +20,10 @@ from integrations.store.dialect import Sql
 MAX_PARAMETERS = 30_000
 """Bound values in one statement: under PostgreSQL's 32,767 and SQLite's 32,766."""
 TOGETHER_PARAMETERS = 2_000
-"""Bound values up to which chunks share a statement. An invoice binds about 200, and shared,
-its ``insert_all`` took 3.0-3.4 ms against 4.0-4.6; a batch of 100 in one statement took
-94-127 ms against 71-91 ms with one per table, so large chunks go alone."""
+"""Bound values up to which chunks share a statement (below ``MAX_PARAMETERS``). An invoice
+binds about 200, and shared, its ``insert_all`` took 3.0-3.4 ms against 4.0-4.6; a batch of
+100 in one statement took 94-127 ms against 71-91 ms with one per table, so large chunks go
+alone."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +85,10 @@ class Inserts:
         self._chunks.clear()
 
     def _groups(self) -> list[list[_Chunk]]:
-        groups: list[list[_Chunk]] = [[]]
+        groups: list[list[_Chunk]] = []
         bound = 0
         for chunk in self._chunks:
-            if groups[-1] and bound + len(chunk.values) > TOGETHER_PARAMETERS:
+            if not groups or bound + len(chunk.values) > TOGETHER_PARAMETERS:
                 groups.append([])
                 bound = 0
             groups[-1].append(chunk)

@@ -342,7 +342,7 @@ async def _holds_sha(sha256: str) -> bool:
 
 
 async def _insert_rows(records: Sequence[InvoiceRecord]) -> list[SimpleNamespace]:
-    """Every row of ``records``, one multi-row INSERT per table, sent together.
+    """Every row of ``records``, one multi-row INSERT per table, small ones sent together.
 
     Written as SQL, not through models: for one invoice, building the ORM's model instances
     cost more CPU than the statements. Values still go through the tortoise fields' own
