@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from integrations.groupcommit import GroupCommit
-from integrations.store import inserts
+from integrations.store import dialect, inserts
 from integrations.store.invoices import (
     DuplicateInvoice,
     FeeRecord,
@@ -25,7 +25,7 @@ from integrations.store.invoices import (
     StoredInvoice,
     decode_cursor,
 )
-from integrations.store.models import IdentityLink, InvoiceStatus, LinkState
+from integrations.store.models import IdentityLink, Invoice, InvoiceStatus, LinkState
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -188,6 +188,11 @@ async def test_a_commit_past_one_statements_bound_values_is_stored_whole(
         assert receipt is not None
         assert receipt.body == item.receipt.body
     assert await IdentityLink.filter(invoice_id__in=[r.id for r in records]).count() == 24
+
+
+async def test_nothing_queued_writes_nothing() -> None:
+    await inserts.Inserts().write(dialect.connection())
+    assert await Invoice.all().count() == 0
 
 
 async def test_what_insert_answers_is_what_is_read_back() -> None:
