@@ -74,7 +74,7 @@ class Inserts:
         stay within ``TOGETHER_PARAMETERS``; on SQLite (no round trips to save) one statement
         per chunk."""
         postgres = connection.capabilities.dialect == "postgres"
-        for group in self._groups() if postgres else [[chunk] for chunk in self._chunks]:
+        for group in self._groups(TOGETHER_PARAMETERS if postgres else 0):
             sql = Sql(connection.capabilities.dialect)
             inserts = [
                 f"INSERT INTO {c.table} ({c.columns}) VALUES {sql.rows(c.values, c.width)}"
@@ -84,11 +84,12 @@ class Inserts:
             await connection.execute_query(statement, sql.values)
         self._chunks.clear()
 
-    def _groups(self) -> list[list[_Chunk]]:
+    def _groups(self, limit: int) -> list[list[_Chunk]]:
+        """The chunks in order, a new group wherever one would bind more than ``limit``."""
         groups: list[list[_Chunk]] = []
         bound = 0
         for chunk in self._chunks:
-            if not groups or bound + len(chunk.values) > TOGETHER_PARAMETERS:
+            if not groups or bound + len(chunk.values) > limit:
                 groups.append([])
                 bound = 0
             groups[-1].append(chunk)
