@@ -85,8 +85,12 @@ async def live_server(app: Starlette, **options: Any) -> AsyncIterator[str]:
     The listening socket is bound here and handed to uvicorn, so the port is held from the
     moment it is chosen: a port chosen free and bound later could meanwhile become the local
     end of any test's outgoing connection, and the server would fail to start.
+
+    The socket is made as TCP by name, as uvicorn makes its own: asyncio turns Nagle's algorithm
+    off only on connections of such a listener, and with it on, a response written in two
+    parts waits for the client's delayed acknowledgement (40 ms) between them.
     """
-    with socket.socket() as listener:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP) as listener:
         listener.bind(("127.0.0.1", 0))
         port = int(listener.getsockname()[1])
         config = uvicorn.Config(
