@@ -25,7 +25,7 @@ from gateway.demo_tokens import ensure_demo_keys
 from gateway.state import Services
 from integrations.access.principal import Role
 from integrations.einvoice import pipeline
-from tests.conftest import _truncate, service_missing
+from tests.conftest import EMPTIER, service_missing
 from tests.integrations.ratelimit.redis_server import REDIS_URL
 from tests.support.invoices import HOTEL, PROVIDER, RESTAURANT, Keys, draft, signed
 from tests.support.servers import gateway_serve, in_process_instance
@@ -64,7 +64,7 @@ def fleet(
     tmp_path_factory: pytest.TempPathFactory, postgres_database: str, intake_keys: Keys
 ) -> Iterator[Fleet]:
     _require_redis()
-    asyncio.run(_truncate(postgres_database))
+    EMPTIER.empty(postgres_database)
     data_dir = tmp_path_factory.mktemp("fleet")
     ensure_demo_keys(data_dir)
     env = {

@@ -14,7 +14,7 @@ from gateway.commands.partitions import commands
 from integrations.store import partitions
 from integrations.store.database import open_database
 from integrations.store.invoices import InvoiceStore
-from tests.conftest import _truncate
+from tests.conftest import EMPTIER
 from tests.integrations.store.invoice_factory import make_record
 
 pytestmark = pytest.mark.usefixtures("clean_environ")
@@ -38,7 +38,7 @@ async def _store_old_invoice(url: str) -> None:
 def test_ensure_moves_a_waiting_month_out_of_default_then_has_nothing_to_do(
     tmp_path: Path, postgres_database: str
 ) -> None:
-    asyncio.run(_truncate(postgres_database))
+    EMPTIER.empty(postgres_database)
     asyncio.run(_store_old_invoice(postgres_database))
 
     first = run(tmp_path, postgres_database, "ensure", "--ahead", "5")

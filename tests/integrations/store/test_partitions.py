@@ -21,7 +21,7 @@ from integrations.store.database import migrate, open_database
 from integrations.store.dialect import Sql
 from integrations.store.invoices import DuplicateInvoice, InvoiceStore
 from integrations.store.models import Invoice, InvoiceStatus
-from tests.conftest import _truncate
+from tests.conftest import EMPTIER
 from tests.integrations.store.invoice_factory import BUYERS, SELLERS, Line, make_record
 from tests.integrations.store.test_database import _migrate_to, empty_database
 
@@ -33,7 +33,7 @@ TODAY = date(2026, 12, 6)
 
 @pytest.fixture
 async def postgres(postgres_database: str) -> AsyncIterator[None]:
-    await _truncate(postgres_database)
+    EMPTIER.empty(postgres_database)
     async with open_database(postgres_database):
         yield
 
