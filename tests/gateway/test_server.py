@@ -7,6 +7,7 @@ from pathlib import Path
 
 import aiohttp
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from gateway.config import load_settings
 from gateway.server import uvicorn_options
@@ -36,3 +37,10 @@ def test_workers_are_never_recycled_and_connections_queue(tmp_path: Path) -> Non
     config = served_config(tmp_path)
     assert config.limit_max_requests is None
     assert config.backlog >= 1024
+
+
+def test_http_is_parsed_by_httptools(tmp_path: Path) -> None:
+    """Never uvicorn's fallback, h11, which parses in Python."""
+    config = served_config(tmp_path)
+    config.load()
+    assert config.http_protocol_class is HttpToolsProtocol
