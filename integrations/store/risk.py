@@ -29,6 +29,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from integrations.einvoice.schema import TEMPLATES
+from integrations.store import partitions
 from integrations.store.dialect import (
     Sql,
     connection,
@@ -114,17 +115,19 @@ class RiskStore:
         A sweep reads its whole claim at once: what an invoice says never changes once held,
         and a successor stored after the read is assessed on its own, with this one in view.
         Its place in its series is read too, each part an index probe of a row or two however
-        long the series is, so the sweeper's work per invoice stays flat; and the duplicate
-        attempts made under its key, which are only ever added to.
+        long the series is and however many months are held, so the sweeper's work per invoice
+        stays flat; and the duplicate attempts made under its key, which are only ever added
+        to. (Read from the partitioned invoices, each part took a probe a month: 50 invoices
+        took 1.08 s at 200,000 invoices over 28 partitions, against 9 ms from the keys.)
         """
         if not invoice_ids:
             return {}
         sql = _sql()
+        keys = partitions.identities(postgres=sql.postgres)
         rows = await _fetch(
-            f"SELECT {_FACTS}, (SELECT n.id FROM invoices n WHERE {_SAME_SERIES} AND "
-            f"n.number = p.number + 1 LIMIT 1) AS successor, {_numbering(sql)}, {_ATTEMPTS} "
-            "FROM invoices p "
-            f"WHERE p.id IN ({sql.params(invoice_ids)})",
+            f"SELECT {_FACTS}, (SELECT n.id FROM {keys} n WHERE {_SAME_SERIES} AND "
+            f"n.number = p.number + 1 LIMIT 1) AS successor, {_numbering(sql, keys)}, "
+            f"{_ATTEMPTS} FROM invoices p WHERE p.id IN ({sql.params(invoice_ids)})",
             sql,
         )
         if not rows:
@@ -302,9 +305,11 @@ async def _fetch(statement: str, sql: Sql) -> list[dict[str, Any]]:
     return await connection().execute_query_dict(statement, sql.values)
 
 
-def _numbering(sql: Sql) -> str:
+def _numbering(sql: Sql, keys: str) -> str:
     """The columns of ``SeriesNumbers`` for each invoice ``p``: its neighbours' numbers and
-    dates, and the templates its number was used under too."""
+    dates, and the templates its number was used under too, read from ``keys``
+    (``partitions.identities``): on PostgreSQL one probe of ``invoice_keys`` each, where the
+    partitioned invoices took one a month."""
     # Named one by one, each template is a probe of the business key's index, where
     # ``template <>`` alone would read every invoice of the seller.
     reused = (
@@ -313,9 +318,9 @@ def _numbering(sql: Sql) -> str:
     )
     return ", ".join(
         [
-            f"(SELECT {sql.joined('n.template')} FROM invoices n WHERE {reused}) AS templates",
+            f"(SELECT {sql.joined('n.template')} FROM {keys} n WHERE {reused}) AS templates",
             *(
-                f"({_neighbour(column, below=below)}) AS {name}"
+                f"({_neighbour(keys, column, below=below)}) AS {name}"
                 for name, column, below in (
                     ("below", "number", True),
                     ("below_on", "issued_on", True),
@@ -327,11 +332,11 @@ def _numbering(sql: Sql) -> str:
     )
 
 
-def _neighbour(column: str, *, below: bool) -> str:
+def _neighbour(keys: str, column: str, *, below: bool) -> str:
     """``column`` of the next number held below (or above) ``p``'s in its series."""
     side, order = ("<", "DESC") if below else (">", "ASC")
     return (
-        f"SELECT n.{column} FROM invoices n WHERE {_SAME_SERIES} AND n.number {side} "
+        f"SELECT n.{column} FROM {keys} n WHERE {_SAME_SERIES} AND n.number {side} "
         f"p.number ORDER BY n.number {order} LIMIT 1"
     )
 
