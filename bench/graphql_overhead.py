@@ -10,8 +10,11 @@ concurrency. The issue sets no number; the target used here is the gateway at mo
 bare schema, which leaves room for seven agency calls and one access-log write per answer.
 Issue 10 sets the gateway's p50 one at a time at 2.5 ms. This process's CPU time per request
 is printed next to it: the agencies run elsewhere, so it is the gateway's own work, and a busy
-machine inflates it less than it inflates wall time. ``--profile N`` runs the gateway once more
-under cProfile and prints the N functions with the most time of their own.
+machine inflates it less than it inflates wall time. The floor of its parts is measured in the
+same run: the seven agency requests each gateway request sent, sent again alone through the
+gateway's own transport (together, as the gateway sends them), plus the bare schema; the audit
+write is left out of it, so the floor is a lower bound. ``--profile N`` runs the gateway once
+more under cProfile and prints the N functions with the most time of their own.
 
     python -m bench.graphql_overhead [--requests 500] [--concurrency 8] [--profile 25]
 """
@@ -25,6 +28,8 @@ import os
 import pstats
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -43,6 +48,7 @@ from bench.support import (
     personal_ids,
     quiet_graphql_logs,
     simulators_process,
+    upstream_settings,
     verdict,
 )
 from gateway.config import load_settings
@@ -51,7 +57,13 @@ from gateway.http.graphql import hardening_from
 from integrations.access import AuditLog, Principal, Role
 from integrations.store.database import migrate, open_database
 from integrations.store.invoices import InvoiceStore
-from integrations.upstreams import Upstreams
+from integrations.upstreams import (
+    AiohttpTransport,
+    Timeouts,
+    Transport,
+    TransportResponse,
+    Upstreams,
+)
 from resolvers import build_context, build_schema
 
 RATIO_TARGET = 10.0
@@ -208,6 +220,62 @@ def gateway_call(people: list[str], upstreams: Upstreams, audit: AuditLog) -> Ca
     return call
 
 
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """One agency request as the gateway sent it."""
+
+    service: str
+    url: str
+    body: bytes
+    headers: Mapping[str, str]
+    timeouts: Timeouts
+
+
+class Recording:
+    """The gateway's transport, keeping every request it sends, so the floor can send them
+    again without the gateway."""
+
+    def __init__(self, inner: Transport) -> None:
+        self.inner = inner
+        self.sent: list[Sent] = []
+
+    async def post(
+        self,
+        service: str,
+        url: str,
+        *,
+        body: bytes,
+        headers: Mapping[str, str],
+        timeouts: Timeouts,
+    ) -> TransportResponse:
+        self.sent.append(Sent(service, url, body, headers, timeouts))
+        return await self.inner.post(service, url, body=body, headers=headers, timeouts=timeouts)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+def agency_calls(transport: Transport, sent: Sequence[Sent], requests: int) -> Call:
+    """Each gateway request's agency calls, sent together again through ``transport``."""
+    per_request, left = divmod(len(sent), requests)
+    if left or not per_request:
+        raise RuntimeError(f"{len(sent)} agency calls do not divide among {requests} requests")
+
+    async def call(index: int) -> bool:
+        wave = sent[index * per_request : (index + 1) * per_request]
+        answers = await asyncio.gather(
+            *(
+                transport.post(
+                    one.service, one.url, body=one.body, headers=one.headers, timeouts=one.timeouts
+                )
+                for one in wave
+            )
+        )
+        return all(answer.status == 200 for answer in answers)
+
+    return call
+
+
 def report(label: str, one: LoadResult, busy: LoadResult, cpu_ms: float) -> None:
     print(
         f"  {label}: one at a time p50 {one.p(0.5):.2f} ms, CPU {cpu_ms:.2f} ms per request; "
@@ -237,12 +305,22 @@ async def measure(urls: dict[str, str], database_url: str, args: argparse.Namesp
     profiled = args.requests if args.profile else 0
     people = personal_ids(sequential + args.requests + profiled + 20)
     bare = bare_call(people)
-    async with open_database(database_url) as database, open_upstreams(urls) as upstreams:
+    settings = upstream_settings(urls)
+    # Sized as Upstreams.open sizes the transport it makes itself.
+    pool = sum(agency.max_connections for agency in settings.values())
+    recording = Recording(AiohttpTransport.open(max_connections=pool))
+    async with (
+        open_database(database_url) as database,
+        open_upstreams(urls, transport=recording) as upstreams,
+    ):
         gateway = gateway_call(people, upstreams, AuditLog(database))
         freeze_startup_heap()  # as the app's lifespan does once its services are built
         await drive(bare, 20, 1)
         await drive(gateway, 20, 1)
+        recording.sent.clear()
         ours_one, ours_cpu = await one_at_a_time(lambda i: gateway(20 + i), sequential)
+        calls = agency_calls(recording.inner, list(recording.sent), sequential)
+        calls_one, calls_cpu = await one_at_a_time(calls, sequential)
         bare_one, bare_cpu = await one_at_a_time(bare, sequential)
         offset = 20 + sequential
         ours_busy = await drive(lambda i: gateway(offset + i), args.requests, args.concurrency)
@@ -255,6 +333,7 @@ async def measure(urls: dict[str, str], database_url: str, args: argparse.Namesp
     report("gateway schema, agencies and access log", ours_one, ours_busy, ours_cpu)
     added = ours_one.p(0.5) - bare_one.p(0.5)
     print(f"  gateway adds {added:.2f} ms per request at p50 (seven agency calls, one audit write)")
+    floor(calls_one, calls_cpu, bare_one, bare_cpu, ours_one, ours_cpu)
     p50 = ours_one.p(0.5)
     p50_ok = verdict("p50, one at a time", p50, P50_TARGET_MS, lower_is_better=True, unit="ms")
     one_ok = verdict(
@@ -275,6 +354,29 @@ async def measure(urls: dict[str, str], database_url: str, args: argparse.Namesp
     print(f"note: {SHARED_CORES}; load average {load_average()}")
     passed = p50_ok and one_ok and busy_ok
     return passed and not (ours_one.failures or ours_busy.failures)
+
+
+def floor(
+    calls: LoadResult,
+    calls_cpu: float,
+    bare: LoadResult,
+    bare_cpu: float,
+    ours: LoadResult,
+    ours_cpu: float,
+) -> None:
+    """Print the floor of the gateway's parts, and where the gateway and the target stand."""
+    print(
+        f"  the same agency calls alone, sent together through the gateway's transport: "
+        f"one at a time p50 {calls.p(0.5):.2f} ms, CPU {calls_cpu:.2f} ms per request"
+    )
+    floor_p50, floor_cpu = calls.p(0.5) + bare.p(0.5), calls_cpu + bare_cpu
+    print(
+        f"  floor of the parts (agency calls + bare schema): p50 {floor_p50:.2f} ms, "
+        f"CPU {floor_cpu:.2f} ms; the gateway above it: p50 +{ours.p(0.5) - floor_p50:.2f} ms, "
+        f"CPU +{ours_cpu - floor_cpu:.2f} ms ({ours_cpu / floor_cpu:.2f} x the floor's CPU)"
+    )
+    side = "below" if floor_p50 > P50_TARGET_MS else "above"
+    print(f"  the p50 target ({P50_TARGET_MS} ms) is {side} that floor on this machine")
 
 
 def load_average() -> str:

@@ -31,7 +31,7 @@ from prometheus_client import CollectorRegistry
 
 from gateway.demo_tokens import DemoKeys, ensure_demo_keys, mint_token
 from integrations.access.principal import Role
-from integrations.upstreams import SERVICES, Upstreams, UpstreamSettings
+from integrations.upstreams import SERVICES, Transport, Upstreams, UpstreamSettings
 
 SHARED_CORES = (
     f"client, gateway and simulators share this machine's {os.cpu_count()} cores; "
@@ -214,11 +214,19 @@ async def reset_upstream_calls(session: aiohttp.ClientSession, urls: Mapping[str
 
 
 @asynccontextmanager
-async def open_upstreams(urls: Mapping[str, str]) -> AsyncIterator[Upstreams]:
-    """Upstream clients on ``urls`` with the gateway's defaults."""
-    settings = {name: UpstreamSettings(urls[name]) for name in SERVICES}
-    async with Upstreams.open(settings, registry=CollectorRegistry()) as upstreams:
+async def open_upstreams(
+    urls: Mapping[str, str], *, transport: Transport | None = None
+) -> AsyncIterator[Upstreams]:
+    """Upstream clients on ``urls`` with the gateway's defaults, over ``transport`` if given."""
+    async with Upstreams.open(
+        upstream_settings(urls), registry=CollectorRegistry(), transport=transport
+    ) as upstreams:
         yield upstreams
+
+
+def upstream_settings(urls: Mapping[str, str]) -> dict[str, UpstreamSettings]:
+    """The gateway's default settings for each agency, at ``urls``."""
+    return {name: UpstreamSettings(urls[name]) for name in SERVICES}
 
 
 def gateway_environment(urls: Mapping[str, str], data_dir: Path) -> dict[str, str]:
