@@ -20,13 +20,14 @@ import os
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 import aiohttp
 
 from bench import intake_ceiling
 from bench.invoices import SELLER, SELLER_NAME, bench_pki, signed_batches, signed_invoices
-from bench.serving import cpu_seconds, database, paced, resident_mib
+from bench.serving import cpu_seconds, database, paced, postgres_cpu_seconds, resident_mib
 from bench.support import LoadResult, Tokens, drive, gateway_process, simulators_process
 from integrations.access.principal import Role
 from integrations.einvoice.pki import SignerIdentity
@@ -96,6 +97,39 @@ class Submitter:
             raise ConnectionsDropped(f"{label}: {len(self.dropped)} dropped, {self.dropped[0]}")
 
 
+@dataclass(frozen=True, slots=True)
+class Spent:
+    """CPU seconds used so far by the gateway, this client and PostgreSQL (none on SQLite,
+    which runs inside the gateway's workers)."""
+
+    gateway: float
+    client: float
+    database: float
+
+    @classmethod
+    def now(cls, port: int, backend: str) -> Spent:
+        database = postgres_cpu_seconds() if backend == "postgres" else 0.0
+        return cls(cpu_seconds(port), time.process_time(), database)
+
+    def report(self, later: Spent, invoices: int, ceiling: float) -> None:
+        """Each side's CPU per invoice between ``self`` and ``later``, and the rate the
+        machine's cores allow when all of them share those cores."""
+        gateway, client, database = (
+            (after - before) * 1000 / invoices
+            for before, after in zip(astuple(self), astuple(later), strict=True)
+        )
+        print(
+            f"      CPU per invoice: gateway {gateway:.2f} ms (master and workers, settling "
+            f"included), this client {client:.2f} ms, PostgreSQL {database:.2f} ms"
+        )
+        cores = os.cpu_count() or 1
+        most = cores * 1000 / (gateway + client + database)
+        print(
+            f"      the {cores} cores they share allow at most {most:.0f} invoices/s: "
+            f"{most / (ceiling * WORKERS):.3f} of ceiling x {WORKERS} workers"
+        )
+
+
 async def register_seller(url: str) -> None:
     async with open_database(url):
         await MerchantRegistry().ensure(SELLER, SELLER_NAME, kind="restaurant")
@@ -114,7 +148,12 @@ async def settled(port: int) -> float:
 
 
 async def measure(
-    base: str, token: str, invoices: list[bytes], batches: list[bytes], ceiling: float
+    base: str,
+    token: str,
+    invoices: list[bytes],
+    batches: list[bytes],
+    ceiling: float,
+    backend: str,
 ) -> None:
     port = int(base.rsplit(":", 1)[1])
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
@@ -122,15 +161,11 @@ async def measure(
         warm, rest = invoices[: len(invoices) // 10], invoices[len(invoices) // 10 :]
         full, half = rest[: len(rest) * 2 // 3], rest[len(rest) * 2 // 3 :]
         await drive(single.over(warm), len(warm), CLIENTS)
-        spent = cpu_seconds(port)
+        spent = Spent.now(port, backend)
         rate = report(f"(b) {CLIENTS} clients", await drive(single.over(full), len(full), CLIENTS))
         print(ratio_line(f"ratio to ceiling x {WORKERS} workers", rate / (ceiling * WORKERS), 0.6))
         print(f"      the gateway settled in {await settled(port):.1f} s")
-        per_invoice = (cpu_seconds(port) - spent) * 1000 / len(full)
-        print(
-            f"      gateway CPU per invoice (master and workers, settling included): "
-            f"{per_invoice:.2f} ms"
-        )
+        spent.report(Spent.now(port, backend), len(full), ceiling)
         slow = await paced(single.over(half), len(half), rate / 2)
         report(f"(b) paced at half that rate, {rate / 2:.0f}/s", slow)
         verdict = "PASS" if slow.p(0.99) < 100 else "MISS"
@@ -175,7 +210,7 @@ def run_backend(backend: str, ceiling: float, count: int, memory: bool) -> None:
         print(f"[{backend}] signing {count} invoices and {count // BATCH_SIZE} batches ...")
         invoices = list(signed_invoices(seller, 1, count))
         batches = list(signed_batches(seller, 10_000_000, count // BATCH_SIZE, BATCH_SIZE))
-        asyncio.run(measure(base, token, invoices, batches, ceiling))
+        asyncio.run(measure(base, token, invoices, batches, ceiling, backend))
         if memory:
             asyncio.run(measure_memory(base, token, seller, count))
 

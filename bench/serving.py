@@ -7,7 +7,7 @@ import asyncio
 import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -83,12 +83,37 @@ def cpu_seconds(port: int) -> float:
 
     Unlike a rate, what a request costs in CPU barely changes when neighbours load the
     machine, so it compares runs made at different loads."""
-    ticks = os.sysconf("SC_CLK_TCK")
+    return _cpu_seconds(gateway_pids(port))
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time this machine's PostgreSQL processes have used so far: backends, writers and
+    vacuum. A process that ends between two readings takes its time with it, so the difference
+    of two readings is a lower bound."""
+    pids = (
+        int(path.parent.name)
+        for path in Path("/proc").glob("[0-9]*/comm")
+        if _read(path) == "postgres\n"
+    )
+    return _cpu_seconds(pids)
+
+
+def _cpu_seconds(pids: Iterable[int]) -> float:
     total = 0
-    for pid in gateway_pids(port):
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / ticks
+    for pid in pids:
+        stat = _read(Path(f"/proc/{pid}/stat"))
+        if stat:
+            fields = stat.rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _read(path: Path) -> str:
+    """The file's text, or nothing when its process has ended."""
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
 
 
 def _command(path: Path) -> str:
