@@ -171,11 +171,14 @@ async def measure(
         verdict = "PASS" if slow.p(0.99) < 100 else "MISS"
         print(f"      p99 {slow.p(0.99):.1f} ms (target < 100 ms) {verdict}")
         batched = Submitter(session, f"{base}/v1/messages", token)
+        spent = Spent.now(port, backend)
         result = await drive(batched.over(batches), len(batches), BATCH_CLIENTS)
         rate = report(
             f"(c) 206 batches of {BATCH_SIZE}, {BATCH_CLIENTS} clients", result, BATCH_SIZE
         )
         print(ratio_line(f"ratio to ceiling x {WORKERS} workers", rate / (ceiling * WORKERS), 0.75))
+        print(f"      the gateway settled in {await settled(port):.1f} s")
+        spent.report(Spent.now(port, backend), len(batches) * BATCH_SIZE, ceiling)
         single.check_dropped("single invoices")
         batched.check_dropped("batches")
 
