@@ -287,13 +287,15 @@ ALLOW_OFFICER_7 = {
 }
 
 
-async def test_a_batch_that_fails_part_way_writes_none_of_it(log: AuditLog) -> None:
+@pytest.mark.parametrize("size", [5, ROWS_PER_INSERT + 1], ids=["one-insert", "two-inserts"])
+async def test_a_batch_that_fails_part_way_writes_none_of_it(log: AuditLog, size: int) -> None:
+    """The refused event comes last: in the longer batch, after a whole insert went through."""
     before = await log.record(read(n=0))
     for statement in REFUSE_OFFICER_7[log.database.backend]:
         await sql(log, statement)
     try:
         with pytest.raises(AuditUnavailable):
-            await log.record_many([read(n=n) for n in range(5, 10)])
+            await log.record_many([*(read(n=n) for n in range(10, 9 + size)), read(n=7)])
     finally:
         for statement in ALLOW_OFFICER_7[log.database.backend]:
             await sql(log, statement)
