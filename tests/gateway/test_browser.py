@@ -29,7 +29,7 @@ from gateway.config import Settings, load_settings
 from gateway.demo import SignedExample
 from integrations.access import Role
 from integrations.store.models import AuditEvent
-from tests.conftest import service_missing
+from tests.conftest import copy_migrated, service_missing
 from tests.support.servers import live_server
 from tests.support.tokens import token as bearer
 
@@ -71,8 +71,11 @@ class Gateway:
 
 
 @pytest.fixture(scope="module")
-async def gateway(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Gateway]:
-    folder = tmp_path_factory.mktemp("browser")
+async def gateway(
+    tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path
+) -> AsyncIterator[Gateway]:
+    # The demo's own preparation, on the run's migrated database: its migration is tested apart.
+    folder = copy_migrated(migrated_sqlite, tmp_path_factory.mktemp("browser"))
     settings = load_settings(environ={}, data_dir=str(folder), mode="demo")
     examples, _ = await prepare(settings)
     by_name = {example.path.stem: example for example in examples}
