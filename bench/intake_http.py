@@ -7,7 +7,9 @@ measured in the same run by ``bench.intake_ceiling`` on one core. Targets: (b) a
 ceiling x workers, and p99 under 100 ms at half the maximum rate; (c) at least 75 %; (d) memory
 growth under 10 % from 10k to 50k accepted invoices. The paced run starts once the gateway idles,
 its risk sweeper done with what the saturating run left waiting: it measures the steady state
-at half the rate, and the time the catch-up took is printed apart.
+at half the rate, and the time the catch-up took is printed apart. After the saturating run and
+the batches, each side's CPU per invoice (gateway, this client, PostgreSQL) is printed with the
+most invoices a second the machine's cores allow when the three share them.
 
     python -m bench.intake_http [--backend sqlite|postgres|both] [--invoices N] [--memory]
 """
@@ -20,7 +22,7 @@ import os
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -99,31 +101,31 @@ class Submitter:
 
 @dataclass(frozen=True, slots=True)
 class Spent:
-    """CPU seconds used so far by the gateway, this client and PostgreSQL (none on SQLite,
-    which runs inside the gateway's workers)."""
+    """CPU seconds each side has used so far: the gateway, this client and, on PostgreSQL, the
+    database's processes (SQLite runs inside the gateway's workers)."""
 
-    gateway: float
-    client: float
-    database: float
+    seconds: dict[str, float]
 
     @classmethod
     def now(cls, port: int, backend: str) -> Spent:
-        database = postgres_cpu_seconds() if backend == "postgres" else 0.0
-        return cls(cpu_seconds(port), time.process_time(), database)
+        seconds = {"gateway": cpu_seconds(port), "this client": time.process_time()}
+        if backend == "postgres":
+            seconds["PostgreSQL"] = postgres_cpu_seconds()
+        return cls(seconds)
 
     def report(self, later: Spent, invoices: int, ceiling: float) -> None:
         """Each side's CPU per invoice between ``self`` and ``later``, and the rate the
-        machine's cores allow when all of them share those cores."""
-        gateway, client, database = (
-            (after - before) * 1000 / invoices
-            for before, after in zip(astuple(self), astuple(later), strict=True)
-        )
+        machine's cores allow when all the sides share them."""
+        per_invoice = {
+            side: (later.seconds[side] - before) * 1000 / invoices
+            for side, before in self.seconds.items()
+        }
+        sides = ", ".join(f"{side} {ms:.2f} ms" for side, ms in per_invoice.items())
         print(
-            f"      CPU per invoice: gateway {gateway:.2f} ms (master and workers, settling "
-            f"included), this client {client:.2f} ms, PostgreSQL {database:.2f} ms"
+            f"      CPU per invoice (the gateway's workers and master, settling included): {sides}"
         )
         cores = os.cpu_count() or 1
-        most = cores * 1000 / (gateway + client + database)
+        most = cores * 1000 / sum(per_invoice.values())
         print(
             f"      the {cores} cores they share allow at most {most:.0f} invoices/s: "
             f"{most / (ceiling * WORKERS):.3f} of ceiling x {WORKERS} workers"
