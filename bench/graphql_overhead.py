@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
@@ -239,17 +240,9 @@ class Recording:
         self.inner = inner
         self.sent: list[Sent] = []
 
-    async def post(
-        self,
-        service: str,
-        url: str,
-        *,
-        body: bytes,
-        headers: Mapping[str, str],
-        timeouts: Timeouts,
-    ) -> TransportResponse:
-        self.sent.append(Sent(service, url, body, headers, timeouts))
-        return await self.inner.post(service, url, body=body, headers=headers, timeouts=timeouts)
+    async def post(self, service: str, url: str, **request: Any) -> TransportResponse:
+        self.sent.append(Sent(service, url, **request))
+        return await self.inner.post(service, url, **request)
 
     async def close(self) -> None:
         await self.inner.close()
