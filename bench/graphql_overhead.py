@@ -59,11 +59,11 @@ from integrations.access import AuditLog, Principal, Role
 from integrations.store.database import migrate, open_database
 from integrations.store.invoices import InvoiceStore
 from integrations.upstreams import (
-    AiohttpTransport,
     Timeouts,
     Transport,
     TransportResponse,
     Upstreams,
+    shared_transport,
 )
 from resolvers import build_context, build_schema
 
@@ -298,10 +298,7 @@ async def measure(urls: dict[str, str], database_url: str, args: argparse.Namesp
     profiled = args.requests if args.profile else 0
     people = personal_ids(sequential + args.requests + profiled + 20)
     bare = bare_call(people)
-    settings = upstream_settings(urls)
-    # Sized as Upstreams.open sizes the transport it makes itself.
-    pool = sum(agency.max_connections for agency in settings.values())
-    recording = Recording(AiohttpTransport.open(max_connections=pool))
+    recording = Recording(shared_transport(upstream_settings(urls)))
     async with (
         open_database(database_url) as database,
         open_upstreams(urls, transport=recording) as upstreams,

@@ -13,7 +13,7 @@ from integrations.upstreams.breaker import BreakerState, CircuitBreaker, Circuit
 from integrations.upstreams.budget import RetryBudget
 from integrations.upstreams.cache import ScopedCache
 from integrations.upstreams.calls import BatchCall, Fetch, Items, Layer
-from integrations.upstreams.clients import SERVICES, Upstreams
+from integrations.upstreams.clients import SERVICES, Upstreams, shared_transport
 from integrations.upstreams.electricity import (
     ElectricityClient,
     ElectricityContract,
@@ -102,4 +102,5 @@ __all__ = [
     "WaterContract",
     "map_failures",
     "shared_session",
+    "shared_transport",
 ]

@@ -23,6 +23,11 @@ SERVICES = ("population", "tax", "insurance", "electricity", "water", "telecom")
 """The agencies, by the names used in settings, metrics and ``UpstreamError.service``."""
 
 
+def shared_transport(settings: Mapping[str, UpstreamSettings]) -> AiohttpTransport:
+    """One aiohttp transport for every agency, with room for each one's connections."""
+    return AiohttpTransport.open(max_connections=sum(s.max_connections for s in settings.values()))
+
+
 class _State(Enum):
     OPEN = "open"
     CLOSED = "closed"
@@ -82,8 +87,7 @@ class Upstreams:
         Must run inside the event loop that will use them.
         """
         if transport is None:
-            limit = sum(s.max_connections for s in settings.values())
-            transport = AiohttpTransport.open(max_connections=limit)
+            transport = shared_transport(settings)
         return cls(settings, transport, registry=registry, clock=clock)
 
     def health(self) -> dict[str, UpstreamHealth]:
